@@ -1,0 +1,69 @@
+import type { KeyObject } from 'node:crypto';
+import type { Environment, UpstreamTlsSettings } from '../store/types.js';
+
+/**
+ * The immutable runtime view of the configuration that the data plane reads. Built whole from the
+ * store (src/snapshot/build.ts) and swapped in atomically (src/snapshot/holder.ts); proxy code never
+ * reads the database and never mutates a snapshot.
+ */
+export interface RuntimeConfig {
+  /** The store's configuration version this snapshot was built from. */
+  readonly version: number;
+  readonly builtAt: number;
+  readonly vaultsById: ReadonlyMap<string, RuntimeVault>;
+  /** Lower-case `<vault_id>.<environment>.<domain>` → vault. */
+  readonly vaultsByHost: ReadonlyMap<string, RuntimeVault>;
+  readonly credentialsByUsername: ReadonlyMap<string, RuntimeCredential>;
+  readonly certificatesById: ReadonlyMap<string, RuntimeCertificate>;
+}
+
+export interface RuntimeVault {
+  readonly id: string;
+  readonly name: string;
+  readonly environment: Environment;
+  readonly inboundHost: string;
+  /** In creation order. */
+  readonly inboundRoutes: readonly RuntimeRoute[];
+  readonly outboundRoutes: readonly RuntimeRoute[];
+  readonly outboundCa: { readonly certPem: string; readonly key: KeyObject };
+}
+
+export interface RuntimeRoute {
+  readonly id: string;
+  readonly vaultId: string;
+  readonly type: 'inbound' | 'outbound';
+  /** host_endpoint compiled once, anchored to match the whole host. */
+  readonly hostMatcher: RegExp;
+  /** Inbound only: the parsed destination_override_endpoint. */
+  readonly upstream: URL | null;
+  readonly upstreamTls: Readonly<UpstreamTlsSettings>;
+  /** Certificates tied to this route (inbound), candidates for the choice rule. */
+  readonly certificates: readonly RuntimeCertificate[];
+}
+
+export interface RuntimeCredential {
+  readonly id: string;
+  readonly vaultId: string;
+  readonly username: string;
+  /** HMAC-SHA-256 of the password under the server secret. */
+  readonly passwordHash: Buffer;
+  readonly active: boolean;
+  /** Certificates tied to this credential (outbound), candidates for the choice rule. */
+  readonly certificates: readonly RuntimeCertificate[];
+}
+
+/** A stored certificate turned into ready TLS material. Immutable: certificates are never edited in place. */
+export interface RuntimeCertificate {
+  readonly id: string;
+  readonly vaultId: string;
+  readonly proxyType: 'inbound' | 'outbound';
+  /** Lower-case hostnames or `*.`-wildcards of one label; empty means "any host". */
+  readonly hosts: readonly string[];
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly createdAt: number;
+  /** Leaf first, then intermediates: sent whole in the handshake. */
+  readonly chainPem: string;
+  /** The decrypted private key; it exists only in memory, never in a log or a response. */
+  readonly key: KeyObject;
+}

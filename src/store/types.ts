@@ -1,0 +1,165 @@
+/**
+ * The store's records and the Store interface. Records are plain, serialisable data: what the
+ * database holds, nothing live. The snapshot (src/snapshot) turns them into runtime objects.
+ *
+ * Timestamps are ISO 8601 UTC strings. Secrets appear here only sealed (see src/secrets/keyring.ts).
+ */
+
+export type Environment = 'sandbox' | 'live';
+export type ProxyType = 'inbound' | 'outbound';
+export type CredentialStatus = 'active' | 'inactive';
+
+export interface VaultRecord {
+  id: string;
+  name: string;
+  environment: Environment;
+  /** PEM of the vault's outbound CA certificate (public). */
+  outbound_ca_cert_pem: string;
+  /** The outbound CA's PKCS#8 private key, sealed with AAD `vault:<id>:outbound_ca_key`. */
+  outbound_ca_key_sealed: string;
+  created_at: string;
+}
+
+export interface CredentialRecord {
+  id: string;
+  vault_id: string;
+  username: string;
+  /** hex HMAC-SHA-256 of the password under the server secret. */
+  password_hash: string;
+  status: CredentialStatus;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UpstreamTlsSettings {
+  ca_pem?: string | undefined;
+  verify: boolean;
+  servername?: string | undefined;
+}
+
+export interface RouteRecord {
+  id: string;
+  vault_id: string;
+  type: ProxyType;
+  destination_override_endpoint: string;
+  host_endpoint: string;
+  port: number;
+  protocol: string;
+  source_endpoint: string;
+  tags: Record<string, string>;
+  upstream_tls: UpstreamTlsSettings;
+  /** Creation order within the store (monotonic); routes are tried in this order. */
+  seq: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ChainEntry {
+  subject: string;
+  issuer: string;
+  not_after: string;
+}
+
+export type KeyType = 'rsa' | 'ec' | 'ed25519';
+
+/** What a parsed upload tells about a certificate; stored so that lists need no re-parsing. */
+export interface CertificateMetadata {
+  subject: string;
+  issuer: string;
+  serial_number: string;
+  not_before: string;
+  not_after: string;
+  fingerprint_sha256: string;
+  key_type: KeyType;
+  key_size: number | null;
+  curve: string | null;
+  sans: string[];
+  chain: ChainEntry[];
+}
+
+export interface CertificateRecord extends CertificateMetadata {
+  id: string;
+  vault_id: string;
+  proxy_type: ProxyType;
+  credential_id: string | null;
+  route_id: string | null;
+  description: string | null;
+  hosts: string[];
+  /** The public chain, leaf first, as PEM. */
+  certificate_pem: string;
+  /** PKCS#8 PEM private key, sealed with AAD `certificate:<id>:private_key`. */
+  private_key_sealed: string;
+  warnings: string[];
+  created_at: string;
+}
+
+export interface AuditEventRecord {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  vault_id: string | null;
+  target_id: string | null;
+}
+
+export interface AuditQuery {
+  vault_id?: string | undefined;
+  limit?: number | undefined;
+}
+
+/**
+ * Every query the application makes. The same interface is served inside and outside a write
+ * transaction; see Store.write.
+ */
+export interface Repo {
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+
+  listVaults(): Promise<VaultRecord[]>;
+  getVault(id: string): Promise<VaultRecord | undefined>;
+  insertVault(vault: VaultRecord): Promise<void>;
+  /** Deletes the vault and everything in it (credentials, routes, certificates). */
+  deleteVault(id: string): Promise<boolean>;
+  countVaultDependants(id: string): Promise<{ credentials: number; routes: number; certificates: number }>;
+
+  listCredentials(vaultId?: string): Promise<CredentialRecord[]>;
+  getCredential(vaultId: string, id: string): Promise<CredentialRecord | undefined>;
+  insertCredential(credential: CredentialRecord): Promise<void>;
+  updateCredential(credential: CredentialRecord): Promise<void>;
+  deleteCredential(vaultId: string, id: string): Promise<boolean>;
+
+  /** Routes in creation order (seq ascending). */
+  listRoutes(vaultId?: string): Promise<RouteRecord[]>;
+  getRoute(vaultId: string, id: string): Promise<RouteRecord | undefined>;
+  /** Inserts the route; its seq is assigned by the store and returned. */
+  insertRoute(route: Omit<RouteRecord, 'seq'>): Promise<number>;
+  updateRoute(route: RouteRecord): Promise<void>;
+  deleteRoute(vaultId: string, id: string): Promise<boolean>;
+
+  listCertificates(filter?: { vaultId?: string; proxyType?: ProxyType }): Promise<CertificateRecord[]>;
+  getCertificate(vaultId: string, id: string): Promise<CertificateRecord | undefined>;
+  insertCertificate(certificate: CertificateRecord): Promise<void>;
+  deleteCertificate(vaultId: string, id: string): Promise<boolean>;
+  countCertificatesFor(ref: { credentialId?: string; routeId?: string }): Promise<number>;
+
+  insertAuditEvent(event: AuditEventRecord): Promise<void>;
+  listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;
+}
+
+export interface Store {
+  readonly backend: 'sqlite' | 'postgres';
+  /** Reads outside any transaction. */
+  readonly read: Repo;
+  /**
+   * Runs fn in one write transaction. On success the configuration version is bumped and, with
+   * PostgreSQL, other instances are notified. The promise resolves only after the commit is durable.
+   * Write transactions are serialised.
+   */
+  write<T>(fn: (repo: Repo) => Promise<T>): Promise<T>;
+  /** The configuration version: bumped by every committed write. */
+  version(): Promise<number>;
+  /** Called when another instance (sharing the database) committed a change, or after a reconnect. */
+  onRemoteChange(listener: () => void): void;
+  close(): Promise<void>;
+}
