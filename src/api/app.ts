@@ -1,0 +1,175 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { VaultgateError, isVaultgateError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { validate } from './schema.js';
+import type { ApiResponse, Endpoint } from './router.js';
+import { Router } from './router.js';
+
+/** SPEC §2: bodies over 1 MiB are refused with 413 before they are parsed. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface Authenticator {
+  /** Returns the actor name, or undefined when the request carries no valid credential. */
+  authenticate(req: IncomingMessage): string | undefined;
+}
+
+export interface AppOptions {
+  endpoints: readonly Endpoint[];
+  auth: Authenticator;
+  logger: Logger;
+  /** Serves whatever is not under /api/ (the dashboard); returns false when it has nothing. */
+  fallback?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      reject(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(tooLarge());
+        req.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function tooLarge(): VaultgateError {
+  return new VaultgateError(
+    'payload_too_large',
+    'The request body is larger than 1 MiB; send a smaller body.',
+  );
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new VaultgateError(
+      'invalid_json',
+      'The request body is not valid JSON; check quotes, commas and brackets.',
+    );
+  }
+}
+
+function send(res: ServerResponse, response: ApiResponse): void {
+  const headers: Record<string, string | string[]> = { 'cache-control': 'no-store', ...response.headers };
+  if (response.raw !== undefined) {
+    res.writeHead(response.status, headers).end(response.raw);
+  } else if (response.body === undefined) {
+    res.writeHead(response.status, headers).end();
+  } else {
+    const text = JSON.stringify(response.body);
+    res
+      .writeHead(response.status, { 'content-type': 'application/json; charset=utf-8', ...headers })
+      .end(text);
+  }
+}
+
+export function sendApiError(
+  res: ServerResponse,
+  err: VaultgateError,
+  extraHeaders: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  send(res, { status: err.status, body: err.toJSON(), headers: extraHeaders });
+}
+
+export function createApiHandler(options: AppOptions): RequestListener {
+  const router = new Router(options.endpoints);
+  const { logger, auth } = options;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://vaultgate.invalid');
+    const isApi = url.pathname.startsWith('/api/');
+    let match: ReturnType<Router['match']>;
+    try {
+      match = router.match(req.method ?? 'GET', url.pathname);
+    } catch {
+      match = undefined; // a malformed %-escape in the path: no endpoint can match it
+    }
+    if (match === undefined && !isApi && options.fallback && (await options.fallback(req, res))) return;
+    if (match === undefined) {
+      throw new VaultgateError(
+        'not_found',
+        `There is no endpoint at ${url.pathname}; see /api/v1/openapi.json.`,
+      );
+    }
+    if (match === 'method_not_allowed') {
+      throw new VaultgateError('method_not_allowed', `${req.method} is not allowed on ${url.pathname}.`);
+    }
+    const { endpoint, params } = match;
+    const actor = endpoint.noAuth ? 'anonymous' : auth.authenticate(req);
+    if (actor === undefined) {
+      throw new VaultgateError(
+        'unauthorized',
+        'Send the admin token as "Authorization: Bearer <token>" or sign in to the dashboard.',
+      );
+    }
+    const raw = await readBody(req);
+    let body: unknown = undefined;
+    if (endpoint.body) {
+      body = validate(endpoint.body, raw.length === 0 ? {} : parseJson(raw));
+    } else if (raw.length > 0 && req.method !== 'GET' && req.method !== 'DELETE') {
+      throw new VaultgateError('invalid_field', 'This endpoint takes no request body.');
+    }
+    const response = await endpoint.handler({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      params,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+      actor,
+      remoteAddress: req.socket.remoteAddress ?? '',
+    });
+    send(res, response);
+  };
+
+  return (req, res) => {
+    const started = Date.now();
+    res.setHeader('x-content-type-options', 'nosniff');
+    handle(req, res)
+      .catch((err: unknown) => {
+        if (isVaultgateError(err)) {
+          // 413: stop reading the rest of a body we refused, and close so the client sees the answer.
+          if (err.status === 413) res.setHeader('connection', 'close');
+          sendApiError(res, err);
+          return;
+        }
+        logger.error('management API request failed', {
+          method: req.method,
+          path: req.url?.split('?')[0],
+          err,
+        });
+        sendApiError(
+          res,
+          new VaultgateError(
+            'internal_error',
+            'vaultgate hit an unexpected error; the details are in its log.',
+          ),
+        );
+      })
+      .finally(() => {
+        logger.debug('api request', {
+          method: req.method,
+          path: req.url?.split('?')[0],
+          status: res.statusCode,
+          ms: Date.now() - started,
+        });
+      });
+  };
+}

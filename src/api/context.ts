@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import type { Settings } from '../config/settings.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { CredentialHasher } from '../secrets/credentials.js';
+import type { Keyring } from '../secrets/keyring.js';
+import type { SnapshotHolder } from '../snapshot/holder.js';
+import type { Repo, Store } from '../store/types.js';
+
+/** Everything the management API needs; it never touches a data-plane socket. */
+export interface ApiContext {
+  readonly settings: Settings;
+  readonly store: Store;
+  readonly keyring: Keyring;
+  readonly hasher: CredentialHasher;
+  readonly snapshot: SnapshotHolder;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly localCaPem: string;
+  /** Resolves once vaultgate can serve (database reachable, snapshot built). */
+  ready(): Promise<boolean>;
+}
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  vault_id: string | null;
+  target_id: string | null;
+}
+
+/**
+ * The one way the API changes anything: the write and its audit event commit together, and the
+ * answer waits until the data plane's snapshot includes the change (SPEC §4 "Changes apply at once").
+ */
+export async function commit<T>(
+  ctx: ApiContext,
+  audit: AuditEntry,
+  fn: (repo: Repo) => Promise<T>,
+): Promise<T> {
+  const result = await ctx.store.write(async (repo) => {
+    const value = await fn(repo);
+    await repo.insertAuditEvent({ id: randomUUID(), at: new Date().toISOString(), ...audit });
+    return value;
+  });
+  await ctx.snapshot.refresh();
+  return result;
+}

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import { VaultgateError } from '../errors.js';
+import { newPassword, newUsername } from '../secrets/credentials.js';
+import type { CredentialRecord, CredentialStatus, Repo } from '../store/types.js';
+import { commit, type ApiContext } from './context.js';
+import type { Endpoint } from './router.js';
+import { requireVault } from './vaults.js';
+
+export const credentialSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    vault_id: { type: 'string' },
+    username: { type: 'string', pattern: '^US[1-9A-HJ-NP-Za-km-z]{22}$' },
+    password: { type: 'string', description: 'Only in the answer to POST; never shown again.' },
+    status: { type: 'string', enum: ['active', 'inactive'] },
+    description: { type: ['string', 'null'] },
+    created_at: { type: 'string', format: 'date-time' },
+  },
+};
+
+const createBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { description: { type: 'string', maxLength: 500 } },
+};
+
+const patchBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    status: { type: 'string', enum: ['active', 'inactive'] },
+    description: { type: 'string', maxLength: 500 },
+  },
+};
+
+export function presentCredential(c: CredentialRecord): Record<string, unknown> {
+  return {
+    id: c.id,
+    vault_id: c.vault_id,
+    username: c.username,
+    status: c.status,
+    description: c.description,
+    created_at: c.created_at,
+  };
+}
+
+async function requireCredential(
+  repo: Repo,
+  vaultId: string,
+  id: string | undefined,
+): Promise<CredentialRecord> {
+  const credential = id ? await repo.getCredential(vaultId, id) : undefined;
+  if (!credential) {
+    throw new VaultgateError(
+      'credential_not_found',
+      `The vault ${vaultId} has no access credential with the id "${id}".`,
+    );
+  }
+  return credential;
+}
+
+/** Creates an access credential; the password exists in clear only in the returned value. */
+export async function createCredential(
+  ctx: ApiContext,
+  actor: string,
+  vaultId: string,
+  description: string | null,
+): Promise<{ record: CredentialRecord; password: string }> {
+  const password = newPassword();
+  const now = new Date().toISOString();
+  const record: CredentialRecord = {
+    id: randomUUID(),
+    vault_id: vaultId,
+    username: newUsername(),
+    password_hash: ctx.hasher.hash(password).toString('hex'),
+    status: 'active',
+    description,
+    created_at: now,
+    updated_at: now,
+  };
+  await commit(
+    ctx,
+    { actor, action: 'credential.created', vault_id: vaultId, target_id: record.id },
+    async (repo) => {
+      await requireVault(repo, vaultId);
+      await repo.insertCredential(record);
+    },
+  );
+  return { record, password };
+}
+
+export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
+  return [
+    {
+      method: 'POST',
+      path: '/vaults/:vault_id/credentials',
+      summary: 'Create an access credential for the outbound proxy (the password is shown only here)',
+      body: createBody,
+      response: credentialSchema,
+      status: 201,
+      handler: async ({ params, body, actor }) => {
+        const vault = await requireVault(ctx.store.read, params.vault_id);
+        const { description } = body as { description?: string };
+        const { record, password } = await createCredential(ctx, actor, vault.id, description ?? null);
+        return { status: 201, body: { data: { ...presentCredential(record), password } } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/vaults/:vault_id/credentials',
+      summary: "List a vault's access credentials (without passwords)",
+      response: { type: 'array', items: credentialSchema },
+      handler: async ({ params }) => {
+        const vault = await requireVault(ctx.store.read, params.vault_id);
+        return {
+          status: 200,
+          body: { data: (await ctx.store.read.listCredentials(vault.id)).map(presentCredential) },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/vaults/:vault_id/credentials/:id',
+      summary: 'Get an access credential (without its password)',
+      response: credentialSchema,
+      handler: async ({ params }) => {
+        const vault = await requireVault(ctx.store.read, params.vault_id);
+        return {
+          status: 200,
+          body: { data: presentCredential(await requireCredential(ctx.store.read, vault.id, params.id)) },
+        };
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/vaults/:vault_id/credentials/:id',
+      summary: 'Activate or deactivate an access credential, or change its description',
+      body: patchBody,
+      response: credentialSchema,
+      handler: async ({ params, body, actor }) => {
+        const patch = body as { status?: CredentialStatus; description?: string };
+        const updated = await commit(
+          ctx,
+          {
+            actor,
+            action: 'credential.updated',
+            vault_id: params.vault_id ?? null,
+            target_id: params.id ?? null,
+          },
+          async (repo) => {
+            const vault = await requireVault(repo, params.vault_id);
+            const current = await requireCredential(repo, vault.id, params.id);
+            const next: CredentialRecord = {
+              ...current,
+              status: patch.status ?? current.status,
+              description: patch.description ?? current.description,
+              updated_at: new Date().toISOString(),
+            };
+            await repo.updateCredential(next);
+            return next;
+          },
+        );
+        return { status: 200, body: { data: presentCredential(updated) } };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/vaults/:vault_id/credentials/:id',
+      summary: 'Delete an access credential (refused while certificates are tied to it)',
+      status: 204,
+      handler: async ({ params, actor }) => {
+        await commit(
+          ctx,
+          {
+            actor,
+            action: 'credential.deleted',
+            vault_id: params.vault_id ?? null,
+            target_id: params.id ?? null,
+          },
+          async (repo) => {
+            const vault = await requireVault(repo, params.vault_id);
+            const credential = await requireCredential(repo, vault.id, params.id);
+            const tied = await repo.countCertificatesFor({ credentialId: credential.id });
+            if (tied > 0) {
+              throw new VaultgateError(
+                'credential_in_use',
+                `${tied} certificate(s) are tied to this credential; delete them first, then the credential.`,
+              );
+            }
+            await repo.deleteCredential(vault.id, credential.id);
+          },
+        );
+        return { status: 204 };
+      },
+    },
+  ];
+}

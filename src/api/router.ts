@@ -1,0 +1,83 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { JsonSchema } from './schema.js';
+
+/** What a handler sees: validated input only. */
+export interface ApiRequest<B = unknown> {
+  readonly method: string;
+  readonly path: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: B;
+  /** Who is calling, for audit events: "admin-token" or "dashboard". */
+  readonly actor: string;
+  readonly remoteAddress: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  /** Serialised as JSON unless `raw` is set. */
+  body?: unknown;
+  raw?: string | Buffer;
+  headers?: Record<string, string | string[]>;
+}
+
+export interface Endpoint {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Relative to /api/v1 when `public` is not set; `:name` segments become params. */
+  path: string;
+  summary: string;
+  /** Request body schema; endpoints without one refuse a body. */
+  body?: JsonSchema;
+  /** Schema of `data` in a successful answer, for the OpenAPI document. */
+  response?: JsonSchema;
+  /** Successful status, for the OpenAPI document. */
+  status?: number;
+  /** No authentication (health probes, sign-in). */
+  noAuth?: boolean;
+  /** Mounted at the root instead of under /api/v1. */
+  root?: boolean;
+  handler(req: ApiRequest): Promise<ApiResponse> | ApiResponse;
+}
+
+interface Compiled {
+  endpoint: Endpoint;
+  pattern: RegExp;
+  names: string[];
+}
+
+export interface Match {
+  endpoint: Endpoint;
+  params: Record<string, string>;
+}
+
+/** Matches paths compiled once at start; answers "no such path" and "wrong method" apart. */
+export class Router {
+  readonly #routes: Compiled[] = [];
+
+  constructor(readonly endpoints: readonly Endpoint[]) {
+    for (const endpoint of endpoints) {
+      const names: string[] = [];
+      const full = endpoint.root ? endpoint.path : `/api/v1${endpoint.path}`;
+      const source = full.replace(/:([a-z_]+)/gi, (_, name: string) => {
+        names.push(name);
+        return '([^/]+)';
+      });
+      this.#routes.push({ endpoint, pattern: new RegExp(`^${source}/?$`), names });
+    }
+  }
+
+  match(method: string, path: string): Match | 'method_not_allowed' | undefined {
+    let pathMatched = false;
+    for (const { endpoint, pattern, names } of this.#routes) {
+      const m = pattern.exec(path);
+      if (!m) continue;
+      pathMatched = true;
+      if (endpoint.method !== method) continue;
+      const params: Record<string, string> = {};
+      names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1] ?? '')));
+      return { endpoint, params };
+    }
+    return pathMatched ? 'method_not_allowed' : undefined;
+  }
+}

@@ -1,0 +1,162 @@
+import { createCa } from '../pki/ca.js';
+import { randomFrom } from '../secrets/credentials.js';
+import { inboundHost, outboundCaKeyAad } from '../snapshot/build.js';
+import { VaultgateError } from '../errors.js';
+import type { Environment, Repo, VaultRecord } from '../store/types.js';
+import { commit, type ApiContext } from './context.js';
+import type { Endpoint } from './router.js';
+
+const VAULT_ID = /^tnt[a-z0-9]{8}$/;
+
+export const vaultSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', pattern: '^tnt[a-z0-9]{8}$' },
+    name: { type: 'string' },
+    environment: { type: 'string', enum: ['sandbox', 'live'] },
+    inbound_host: { type: 'string' },
+    created_at: { type: 'string', format: 'date-time' },
+  },
+};
+
+const createVaultBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    environment: { type: 'string', enum: ['sandbox', 'live'] },
+  },
+};
+
+export function presentVault(vault: VaultRecord, domain: string): Record<string, unknown> {
+  return {
+    id: vault.id,
+    name: vault.name,
+    environment: vault.environment,
+    inbound_host: inboundHost(vault.id, vault.environment, domain),
+    created_at: vault.created_at,
+  };
+}
+
+/** Loads a vault or answers 404 vault_not_found: every per-vault endpoint starts here. */
+export async function requireVault(repo: Repo, id: string | undefined): Promise<VaultRecord> {
+  const vault = id !== undefined && VAULT_ID.test(id) ? await repo.getVault(id) : undefined;
+  if (!vault)
+    throw new VaultgateError(
+      'vault_not_found',
+      `No vault has the id "${id}"; list vaults with GET /api/v1/vaults.`,
+    );
+  return vault;
+}
+
+/** Creates a vault with its own outbound CA (the one its outbound-proxy clients trust). */
+export async function createVault(
+  ctx: ApiContext,
+  actor: string,
+  input: { name: string; environment: Environment },
+): Promise<VaultRecord> {
+  const id = 'tnt' + randomFrom('abcdefghijklmnopqrstuvwxyz0123456789', 8);
+  const ca = await createCa({ commonName: `vaultgate outbound CA ${id}` });
+  const vault: VaultRecord = {
+    id,
+    name: input.name,
+    environment: input.environment,
+    outbound_ca_cert_pem: ca.certPem,
+    outbound_ca_key_sealed: ctx.keyring.seal(ca.keyPem, outboundCaKeyAad(id)),
+    created_at: new Date().toISOString(),
+  };
+  await commit(ctx, { actor, action: 'vault.created', vault_id: id, target_id: id }, (repo) =>
+    repo.insertVault(vault),
+  );
+  return vault;
+}
+
+export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
+  const { domain } = ctx.settings;
+  return [
+    {
+      method: 'POST',
+      path: '/vaults',
+      summary: 'Create a vault (with its own outbound CA)',
+      body: createVaultBody,
+      response: vaultSchema,
+      status: 201,
+      handler: async ({ body, actor }) => {
+        const input = body as { name: string; environment?: Environment };
+        const vault = await createVault(ctx, actor, {
+          name: input.name,
+          environment: input.environment ?? 'sandbox',
+        });
+        return { status: 201, body: { data: presentVault(vault, domain) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/vaults',
+      summary: 'List vaults',
+      response: { type: 'array', items: vaultSchema },
+      handler: async () => ({
+        status: 200,
+        body: { data: (await ctx.store.read.listVaults()).map((v) => presentVault(v, domain)) },
+      }),
+    },
+    {
+      method: 'GET',
+      path: '/vaults/:vault_id',
+      summary: 'Get a vault',
+      response: vaultSchema,
+      handler: async ({ params }) => ({
+        status: 200,
+        body: { data: presentVault(await requireVault(ctx.store.read, params.vault_id), domain) },
+      }),
+    },
+    {
+      method: 'DELETE',
+      path: '/vaults/:vault_id',
+      summary: 'Delete a vault; ?force=true also deletes its routes, credentials and certificates',
+      status: 204,
+      handler: async ({ params, query, actor }) => {
+        const force = query.get('force') === 'true';
+        await commit(
+          ctx,
+          {
+            actor,
+            action: 'vault.deleted',
+            vault_id: params.vault_id ?? null,
+            target_id: params.vault_id ?? null,
+          },
+          async (repo) => {
+            const vault = await requireVault(repo, params.vault_id);
+            const held = await repo.countVaultDependants(vault.id);
+            if (!force && held.credentials + held.routes + held.certificates > 0) {
+              throw new VaultgateError(
+                'vault_not_empty',
+                `The vault still holds ${held.routes} route(s), ${held.credentials} credential(s) and ${held.certificates} certificate(s); delete them first or add ?force=true.`,
+              );
+            }
+            await repo.deleteVault(vault.id);
+          },
+        );
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/vaults/:vault_id/outbound-ca',
+      summary: "The PEM of the vault's outbound CA, which outbound-proxy clients must trust",
+      handler: async ({ params }) => {
+        const vault = await requireVault(ctx.store.read, params.vault_id);
+        return {
+          status: 200,
+          raw: vault.outbound_ca_cert_pem,
+          headers: {
+            'content-type': 'application/x-pem-file',
+            'content-disposition': `attachment; filename="vaultgate-outbound-ca-${vault.id}.pem"`,
+          },
+        };
+      },
+    },
+  ];
+}

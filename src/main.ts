@@ -1,0 +1,88 @@
+import { ConfigError, loadSettings, usage, type Settings } from './config/settings.js';
+import { createLogger } from './observability/logger.js';
+import { MasterKeyMismatchError } from './secrets/server-secrets.js';
+import { startVaultgate, type Vaultgate } from './server.js';
+
+/** The start-up banner: where everything is, and the secrets this start just created (only those). */
+function banner(settings: Settings, vg: Vaultgate): string {
+  const host = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
+  const lines = [
+    '',
+    'vaultgate is running',
+    `  Dashboard and API   http://${host}:${vg.ports.admin}/`,
+    vg.adminToken.created
+      ? `  Admin token         ${vg.adminToken.value}   (shown once; also in ${settings.dataDir}/admin-token)`
+      : `  Admin token         in ${settings.dataDir}/admin-token or VAULTGATE_ADMIN_TOKEN`,
+  ];
+  const dv = vg.defaultVault;
+  if (dv) {
+    lines.push(`  Default vault       ${dv.vaultId}`);
+    if (vg.ports.inbound) lines.push(`  Inbound URL         https://${dv.inboundHost}:${vg.ports.inbound}/`);
+    if (vg.ports.outbound) {
+      const password = dv.password ?? '<password shown at first start>';
+      lines.push(
+        `  Outbound proxy      HTTPS_PROXY=http://${dv.username}:${password}@${host}:${vg.ports.outbound}`,
+      );
+      lines.push(`                      (clients trust GET /api/v1/vaults/${dv.vaultId}/outbound-ca)`);
+    }
+  }
+  lines.push(
+    `  Ports               ${JSON.stringify(vg.ports)} (also in ${settings.dataDir}/ports.json)`,
+    '',
+  );
+  return lines.join('\n') + '\n';
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage());
+    return;
+  }
+  let settings: Settings;
+  try {
+    settings = loadSettings(process.env, argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vaultgate: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(settings.logLevel);
+  let vg: Vaultgate;
+  try {
+    vg = await startVaultgate(settings, { logger });
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof MasterKeyMismatchError) {
+      process.stderr.write(`vaultgate: ${err.message}\n`);
+      process.exit(2);
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(
+        `vaultgate: a port is already in use (${(err as Error).message}); choose another with the VAULTGATE_*_PORT settings, or 0 for a free one.\n`,
+      );
+      process.exit(2);
+    }
+    throw err;
+  }
+  process.stdout.write(banner(settings, vg));
+
+  const shutdown = (signal: string): void => {
+    logger.info('shutting down', { signal });
+    vg.stop(10_000).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`vaultgate: could not start: ${(err as Error).message}\n`);
+  process.exit(1);
+});

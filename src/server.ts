@@ -1,0 +1,143 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createApiHandler } from './api/app.js';
+import { AdminAuth } from './api/auth.js';
+import { dashboardFallback } from './api/dashboard.js';
+import { buildEndpoints } from './api/endpoints.js';
+import type { ApiContext } from './api/context.js';
+import { bootstrapDefaultVault, type DefaultVault } from './bootstrap.js';
+import { ConfigError, type Settings } from './config/settings.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { CredentialHasher } from './secrets/credentials.js';
+import { loadAdminToken, loadMasterKey } from './secrets/files.js';
+import { Keyring } from './secrets/keyring.js';
+import { loadServerSecrets } from './secrets/server-secrets.js';
+import { SnapshotBuilder } from './snapshot/build.js';
+import { SnapshotHolder } from './snapshot/holder.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/types.js';
+
+export interface Ports {
+  admin: number;
+  inbound: number;
+  outbound: number;
+  outbound_tls: number;
+}
+
+export interface Vaultgate {
+  readonly ports: Ports;
+  readonly adminToken: { value: string; created: boolean };
+  readonly defaultVault: DefaultVault | undefined;
+  readonly snapshot: SnapshotHolder;
+  readonly store: Store;
+  /** Stops accepting, lets in-flight requests finish (up to graceMs), closes the database. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+async function listen(server: http.Server, host: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Stops accepting, closes idle keep-alive connections, and waits for in-flight requests up to graceMs. */
+async function drain(server: http.Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(timer);
+}
+
+/**
+ * The whole process, in the order data flows: settings → secrets → store → snapshot → listeners.
+ * Shutdown runs the other way round.
+ */
+export async function startVaultgate(settings: Settings, options: StartOptions = {}): Promise<Vaultgate> {
+  const logger = options.logger ?? createLogger(settings.logLevel);
+  mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
+  const masterKey = loadMasterKey(settings.dataDir, settings.masterKey);
+  const adminToken = loadAdminToken(settings.dataDir, settings.adminToken);
+
+  let store: Store;
+  try {
+    store = await openStore({ dataDir: settings.dataDir, databaseUrl: settings.databaseUrl });
+  } catch (err) {
+    if (settings.databaseUrl) throw new ConfigError((err as Error).message);
+    throw err;
+  }
+  const servers: http.Server[] = [];
+  try {
+    const keyring = new Keyring(masterKey.value);
+    const secrets = await loadServerSecrets(store, keyring);
+    const hasher = new CredentialHasher(secrets.serverSecret);
+    const builder = new SnapshotBuilder(keyring, settings.domain);
+    const snapshot = await SnapshotHolder.create(store, builder, logger);
+    const metrics = new Metrics();
+    const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
+
+    const ctx: ApiContext = {
+      settings,
+      store,
+      keyring,
+      hasher,
+      snapshot,
+      logger,
+      metrics,
+      localCaPem: secrets.localCa.certPem,
+      ready: async () => {
+        try {
+          await store.version();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    };
+    const defaultVault = await bootstrapDefaultVault(ctx);
+
+    const admin = http.createServer(
+      createApiHandler({ endpoints: buildEndpoints(ctx, auth), auth, logger, fallback: dashboardFallback() }),
+    );
+    servers.push(admin);
+    const ports: Ports = {
+      admin: await listen(admin, settings.host, settings.adminPort),
+      inbound: 0,
+      outbound: 0,
+      outbound_tls: 0,
+    };
+    writeFileSync(join(settings.dataDir, 'ports.json'), JSON.stringify(ports) + '\n');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      ports,
+      adminToken,
+      defaultVault,
+      snapshot,
+      store,
+      stop(graceMs = 10_000) {
+        stopping ??= (async () => {
+          await Promise.all(servers.map((s) => drain(s, graceMs)));
+          await store.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    for (const s of servers) s.close();
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,160 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { Keyring } from '../secrets/keyring.js';
+import type { CertificateRecord, Repo, RouteRecord, VaultRecord } from '../store/types.js';
+import type {
+  RuntimeCertificate,
+  RuntimeConfig,
+  RuntimeCredential,
+  RuntimeRoute,
+  RuntimeVault,
+} from './types.js';
+
+export const certificateKeyAad = (id: string): string => `certificate:${id}:private_key`;
+export const outboundCaKeyAad = (vaultId: string): string => `vault:${vaultId}:outbound_ca_key`;
+
+export function inboundHost(vaultId: string, environment: string, domain: string): string {
+  return `${vaultId}.${environment}.${domain}`.toLowerCase();
+}
+
+/**
+ * Builds RuntimeConfig snapshots from the store. Records are immutable by id where the API makes
+ * them so (certificates are never edited, a vault's CA never changes), so their live objects
+ * (decrypted keys, compiled regexes) are memoised across snapshots: a change costs a re-read of the
+ * store, not a re-decryption of every key.
+ */
+export class SnapshotBuilder {
+  readonly #certificates = new Map<string, RuntimeCertificate>();
+  readonly #caKeys = new Map<string, KeyObject>();
+  readonly #regexes = new Map<string, RegExp>();
+
+  constructor(
+    private readonly keyring: Keyring,
+    private readonly domain: string,
+  ) {}
+
+  async build(repo: Repo, version: number): Promise<RuntimeConfig> {
+    const [vaults, credentials, routes, certificates] = await Promise.all([
+      repo.listVaults(),
+      repo.listCredentials(),
+      repo.listRoutes(),
+      repo.listCertificates(),
+    ]);
+
+    const certificatesById = new Map<string, RuntimeCertificate>();
+    const byCredential = new Map<string, RuntimeCertificate[]>();
+    const byRoute = new Map<string, RuntimeCertificate[]>();
+    for (const record of certificates) {
+      const cert = this.#certificate(record);
+      certificatesById.set(cert.id, cert);
+      const [index, key] = record.credential_id
+        ? [byCredential, record.credential_id]
+        : [byRoute, record.route_id];
+      if (key) index.set(key, [...(index.get(key) ?? []), cert]);
+    }
+    this.#forgetMissing(this.#certificates, certificatesById);
+
+    const routesByVault = new Map<string, RuntimeRoute[]>();
+    for (const record of routes) {
+      const route = this.#route(record, byRoute.get(record.id) ?? []);
+      routesByVault.set(record.vault_id, [...(routesByVault.get(record.vault_id) ?? []), route]);
+    }
+
+    const vaultsById = new Map<string, RuntimeVault>();
+    const vaultsByHost = new Map<string, RuntimeVault>();
+    for (const record of vaults) {
+      const vaultRoutes = routesByVault.get(record.id) ?? [];
+      const vault = this.#vault(record, vaultRoutes);
+      vaultsById.set(vault.id, vault);
+      vaultsByHost.set(vault.inboundHost, vault);
+    }
+
+    const credentialsByUsername = new Map<string, RuntimeCredential>();
+    for (const record of credentials) {
+      credentialsByUsername.set(
+        record.username,
+        Object.freeze({
+          id: record.id,
+          vaultId: record.vault_id,
+          username: record.username,
+          passwordHash: Buffer.from(record.password_hash, 'hex'),
+          active: record.status === 'active',
+          certificates: Object.freeze(byCredential.get(record.id) ?? []),
+        }),
+      );
+    }
+
+    return Object.freeze({
+      version,
+      builtAt: Date.now(),
+      vaultsById,
+      vaultsByHost,
+      credentialsByUsername,
+      certificatesById,
+    });
+  }
+
+  #certificate(record: CertificateRecord): RuntimeCertificate {
+    const cached = this.#certificates.get(record.id);
+    if (cached) return cached;
+    const keyPem = this.keyring.open(record.private_key_sealed, certificateKeyAad(record.id));
+    const cert: RuntimeCertificate = Object.freeze({
+      id: record.id,
+      vaultId: record.vault_id,
+      proxyType: record.proxy_type,
+      hosts: Object.freeze(record.hosts.map((h) => h.toLowerCase())),
+      notBefore: Date.parse(record.not_before),
+      notAfter: Date.parse(record.not_after),
+      createdAt: Date.parse(record.created_at),
+      chainPem: record.certificate_pem,
+      key: createPrivateKey(keyPem),
+    });
+    keyPem.fill(0);
+    this.#certificates.set(record.id, cert);
+    return cert;
+  }
+
+  #route(record: RouteRecord, certificates: RuntimeCertificate[]): RuntimeRoute {
+    return Object.freeze({
+      id: record.id,
+      vaultId: record.vault_id,
+      type: record.type,
+      hostMatcher: this.#regex(record.host_endpoint),
+      upstream: record.type === 'inbound' ? new URL(record.destination_override_endpoint) : null,
+      upstreamTls: Object.freeze({ ...record.upstream_tls }),
+      certificates: Object.freeze(certificates),
+    });
+  }
+
+  #vault(record: VaultRecord, routes: RuntimeRoute[]): RuntimeVault {
+    let key = this.#caKeys.get(record.id);
+    if (!key) {
+      const pem = this.keyring.open(record.outbound_ca_key_sealed, outboundCaKeyAad(record.id));
+      key = createPrivateKey(pem);
+      pem.fill(0);
+      this.#caKeys.set(record.id, key);
+    }
+    return Object.freeze({
+      id: record.id,
+      name: record.name,
+      environment: record.environment,
+      inboundHost: inboundHost(record.id, record.environment, this.domain),
+      inboundRoutes: Object.freeze(routes.filter((r) => r.type === 'inbound')),
+      outboundRoutes: Object.freeze(routes.filter((r) => r.type === 'outbound')),
+      outboundCa: Object.freeze({ certPem: record.outbound_ca_cert_pem, key }),
+    });
+  }
+
+  /** host_endpoint must match the whole host (SPEC §3), case-insensitively as DNS names are. */
+  #regex(source: string): RegExp {
+    let re = this.#regexes.get(source);
+    if (!re) {
+      re = new RegExp(`^(?:${source})$`, 'i');
+      this.#regexes.set(source, re);
+    }
+    return re;
+  }
+
+  #forgetMissing<T>(cache: Map<string, T>, live: ReadonlyMap<string, unknown>): void {
+    for (const id of cache.keys()) if (!live.has(id)) cache.delete(id);
+  }
+}

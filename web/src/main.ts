@@ -1,0 +1,2 @@
+// The dashboard's entry point (see web/README in the dashboard issue).
+export {};
