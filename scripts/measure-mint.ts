@@ -1,8 +1,8 @@
 /**
  * Measures what a CONNECT to a never-seen host costs in `src/pki`: the time for `LeafMinter.leafFor`
  * to sign a leaf and build its TLS context. Run:
- *   npx tsc --outDir /tmp/vaultgate-measure --module NodeNext --moduleResolution NodeNext --target ES2022 \
- *     --skipLibCheck --types node scripts/measure-mint.ts && node /tmp/vaultgate-measure/scripts/measure-mint.js
+ *   npx tsc --outDir dist/measure --module NodeNext --moduleResolution NodeNext --target ES2022 \
+ *     --skipLibCheck --types node scripts/measure-mint.ts && node dist/measure/scripts/measure-mint.js
  */
 import { createPrivateKey } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -15,7 +15,11 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const ca = await createCa({ commonName: 'vaultgate measure CA' });
-const minter = new LeafMinter({ caCertPem: ca.certPem, caKey: createPrivateKey(ca.keyPem), maxEntries: SAMPLES });
+const minter = new LeafMinter({
+  caCertPem: ca.certPem,
+  caKey: createPrivateKey(ca.keyPem),
+  maxEntries: SAMPLES,
+});
 // The first call also loads the CA and makes the shared key; a proxy pays that once, so leave it out.
 await minter.leafFor('warm-up.example');
 
