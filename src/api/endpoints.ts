@@ -3,6 +3,7 @@ import { sessionEndpoints } from './auth.js';
 import type { ApiContext } from './context.js';
 import { credentialEndpoints } from './credentials.js';
 import { buildOpenApi } from './openapi.js';
+import { routeEndpoints } from './routes.js';
 import type { Endpoint } from './router.js';
 import { systemEndpoints } from './system.js';
 import { vaultEndpoints } from './vaults.js';
@@ -14,6 +15,7 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
     ...sessionEndpoints(auth),
     ...vaultEndpoints(ctx),
     ...credentialEndpoints(ctx),
+    ...routeEndpoints(ctx),
   ];
   const openapi = buildOpenApi(endpoints);
   endpoints.push({

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSettings } from '../../src/config/settings.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { startVaultgate, type Vaultgate } from '../../src/server.js';
+
+export interface TestVaultgate {
+  vg: Vaultgate;
+  dataDir: string;
+  token: string;
+  adminUrl: string;
+  /** Calls the management API with the admin token; `path` is relative to /api/v1. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResult>;
+  stop(): Promise<void>;
+}
+
+export interface ApiResult {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON answers
+  json: any;
+  text: string;
+}
+
+/** Starts a real vaultgate in this process on free ports, with its own data dir. */
+export async function startTestVaultgate(env: Record<string, string> = {}): Promise<TestVaultgate> {
+  const dataDir = env.VAULTGATE_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'vaultgate-test-'));
+  const settings = loadSettings({
+    VAULTGATE_DATA_DIR: dataDir,
+    VAULTGATE_ADMIN_PORT: '0',
+    VAULTGATE_INBOUND_PORT: '0',
+    VAULTGATE_OUTBOUND_PORT: '0',
+    VAULTGATE_OUTBOUND_TLS_PORT: '0',
+    ...env,
+  });
+  const vg = await startVaultgate(settings, { logger: silentLogger });
+  const adminUrl = `http://127.0.0.1:${vg.ports.admin}`;
+  const token = vg.adminToken.value;
+  return {
+    vg,
+    dataDir,
+    token,
+    adminUrl,
+    async api(method, path, body, headers = {}) {
+      const res = await fetch(`${adminUrl}/api/v1${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let json: unknown = undefined;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      return { status: res.status, headers: res.headers, json, text };
+    },
+    async stop() {
+      await vg.stop(1000);
+      if (!env.VAULTGATE_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
