@@ -1,0 +1,128 @@
+/**
+ * Versioned schema migrations, portable between SQLite and PostgreSQL. Each migration runs once, in
+ * order, inside the transaction the backend opens at start-up; `schema_migrations` records what ran.
+ * Append new migrations; never edit one that has shipped.
+ */
+import type { Db } from './db.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  statements: readonly string[];
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    statements: [
+      'CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
+      `CREATE TABLE config_version (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+      )`,
+      'INSERT INTO config_version (id, version) VALUES (1, 0)',
+      `CREATE TABLE vaults (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        outbound_ca_cert_pem TEXT NOT NULL,
+        outbound_ca_key_sealed TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      )`,
+      `CREATE TABLE credentials (
+        id TEXT PRIMARY KEY,
+        vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        status TEXT NOT NULL,
+        description TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX credentials_vault_id ON credentials (vault_id)',
+      `CREATE TABLE routes (
+        id TEXT PRIMARY KEY,
+        vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        destination_override_endpoint TEXT NOT NULL,
+        host_endpoint TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        protocol TEXT NOT NULL,
+        source_endpoint TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        upstream_tls TEXT NOT NULL,
+        seq INTEGER NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX routes_vault_id_seq ON routes (vault_id, seq)',
+      // credential_id and route_id restrict deletes: the API refuses with credential_in_use /
+      // route_in_use first, and the constraint keeps a forgotten check from orphaning a certificate.
+      `CREATE TABLE certificates (
+        id TEXT PRIMARY KEY,
+        vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+        proxy_type TEXT NOT NULL,
+        credential_id TEXT REFERENCES credentials (id),
+        route_id TEXT REFERENCES routes (id),
+        description TEXT,
+        hosts TEXT NOT NULL,
+        certificate_pem TEXT NOT NULL,
+        private_key_sealed TEXT NOT NULL,
+        warnings TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        issuer TEXT NOT NULL,
+        serial_number TEXT NOT NULL,
+        not_before TEXT NOT NULL,
+        not_after TEXT NOT NULL,
+        fingerprint_sha256 TEXT NOT NULL,
+        key_type TEXT NOT NULL,
+        key_size INTEGER,
+        curve TEXT,
+        sans TEXT NOT NULL,
+        chain TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX certificates_vault_id ON certificates (vault_id, proxy_type)',
+      'CREATE INDEX certificates_credential_id ON certificates (credential_id)',
+      'CREATE INDEX certificates_route_id ON certificates (route_id)',
+      `CREATE TABLE audit_events (
+        id TEXT PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        vault_id TEXT,
+        target_id TEXT
+      )`,
+      // Audit events outlive the vault they describe, so vault_id is deliberately not a foreign key.
+      'CREATE INDEX audit_events_vault_id_at ON audit_events (vault_id, at)',
+      'CREATE INDEX audit_events_at ON audit_events (at)',
+    ],
+  },
+];
+
+export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/** Applies the migrations this database has not seen yet. Runs inside the caller's transaction. */
+export async function migrate(db: Db): Promise<void> {
+  await db.run(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
+  );
+  const rows = await db.all<{ version: number | string }>('SELECT version FROM schema_migrations');
+  const applied = new Set(rows.map((row) => Number(row.version)));
+  const newest = Math.max(0, ...applied);
+  if (newest > LATEST_MIGRATION) {
+    throw new Error(
+      `The database schema is at version ${newest}, newer than this vaultgate supports (${LATEST_MIGRATION}); upgrade vaultgate.`,
+    );
+  }
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    for (const statement of migration.statements) await db.run(statement);
+    await db.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+      migration.version,
+      migration.name,
+      new Date().toISOString(),
+    ]);
+  }
+}

@@ -1,0 +1,46 @@
+/** The store's front door: SQLite in the data dir by default, PostgreSQL when a URL is given. */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { StoreOpenError } from './errors.js';
+import { openPostgresStore } from './postgres.js';
+import { openSqliteStore } from './sqlite.js';
+import type { Store } from './types.js';
+
+export interface OpenStoreOptions {
+  /** Where the SQLite file `vaultgate.db` lives (ignored with PostgreSQL). */
+  dataDir: string;
+  /** `postgres://…` (VAULTGATE_DATABASE_URL); unset means SQLite. */
+  databaseUrl?: string | undefined;
+  /** PostgreSQL only: keep the tables in this schema. */
+  schema?: string | undefined;
+  /** PostgreSQL only: this instance's id in change notifications. */
+  instanceId?: string | undefined;
+}
+
+export const SQLITE_FILE_NAME = 'vaultgate.db';
+
+/**
+ * Opens and migrates the store. Rejects with a StoreOpenError, whose message is one sentence fit for
+ * the terminal, when the database cannot be opened or reached.
+ */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  if (options.databaseUrl !== undefined && options.databaseUrl !== '') {
+    return openPostgresStore({
+      url: options.databaseUrl,
+      schema: options.schema,
+      instanceId: options.instanceId,
+    });
+  }
+  try {
+    await mkdir(options.dataDir, { recursive: true });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StoreOpenError(`Cannot create the data directory ${options.dataDir}: ${reason}.`, {
+      cause: error,
+    });
+  }
+  return openSqliteStore(path.join(options.dataDir, SQLITE_FILE_NAME));
+}
+
+export { StoreOpenError, UniqueViolationError, ReadOnlyRepoError } from './errors.js';
+export type { Store, Repo } from './types.js';

@@ -1,0 +1,223 @@
+/**
+ * Conversions between records and table rows. JSON fields are stored as TEXT; integers may come back
+ * from PostgreSQL as strings (BIGINT aggregates), so every number goes through Number().
+ */
+import type { SqlParam } from './db.js';
+import type {
+  CertificateRecord,
+  CredentialRecord,
+  CredentialStatus,
+  Environment,
+  KeyType,
+  ProxyType,
+  RouteRecord,
+  VaultRecord,
+} from './types.js';
+
+type Row = Record<string, unknown>;
+
+function str(row: Row, column: string): string {
+  const value = row[column];
+  if (typeof value !== 'string') throw new Error(`Column ${column} holds ${typeof value}, expected text.`);
+  return value;
+}
+
+function strOrNull(row: Row, column: string): string | null {
+  const value = row[column];
+  return value === null || value === undefined ? null : str(row, column);
+}
+
+function num(row: Row, column: string): number {
+  return Number(row[column]);
+}
+
+function json<T>(row: Row, column: string): T {
+  return JSON.parse(str(row, column)) as T;
+}
+
+export const VAULT_COLUMNS = [
+  'id',
+  'name',
+  'environment',
+  'outbound_ca_cert_pem',
+  'outbound_ca_key_sealed',
+  'created_at',
+] as const;
+
+export function vaultFromRow(row: Row): VaultRecord {
+  return {
+    id: str(row, 'id'),
+    name: str(row, 'name'),
+    environment: str(row, 'environment') as Environment,
+    outbound_ca_cert_pem: str(row, 'outbound_ca_cert_pem'),
+    outbound_ca_key_sealed: str(row, 'outbound_ca_key_sealed'),
+    created_at: str(row, 'created_at'),
+  };
+}
+
+export function vaultToParams(v: VaultRecord): SqlParam[] {
+  return [v.id, v.name, v.environment, v.outbound_ca_cert_pem, v.outbound_ca_key_sealed, v.created_at];
+}
+
+export const CREDENTIAL_COLUMNS = [
+  'id',
+  'vault_id',
+  'username',
+  'password_hash',
+  'status',
+  'description',
+  'created_at',
+  'updated_at',
+] as const;
+
+export function credentialFromRow(row: Row): CredentialRecord {
+  return {
+    id: str(row, 'id'),
+    vault_id: str(row, 'vault_id'),
+    username: str(row, 'username'),
+    password_hash: str(row, 'password_hash'),
+    status: str(row, 'status') as CredentialStatus,
+    description: strOrNull(row, 'description'),
+    created_at: str(row, 'created_at'),
+    updated_at: str(row, 'updated_at'),
+  };
+}
+
+export function credentialToParams(c: CredentialRecord): SqlParam[] {
+  return [c.id, c.vault_id, c.username, c.password_hash, c.status, c.description, c.created_at, c.updated_at];
+}
+
+/** Route columns without seq, which the store assigns. */
+export const ROUTE_COLUMNS = [
+  'id',
+  'vault_id',
+  'type',
+  'destination_override_endpoint',
+  'host_endpoint',
+  'port',
+  'protocol',
+  'source_endpoint',
+  'tags',
+  'upstream_tls',
+  'created_at',
+  'updated_at',
+] as const;
+
+export function routeFromRow(row: Row): RouteRecord {
+  return {
+    id: str(row, 'id'),
+    vault_id: str(row, 'vault_id'),
+    type: str(row, 'type') as ProxyType,
+    destination_override_endpoint: str(row, 'destination_override_endpoint'),
+    host_endpoint: str(row, 'host_endpoint'),
+    port: num(row, 'port'),
+    protocol: str(row, 'protocol'),
+    source_endpoint: str(row, 'source_endpoint'),
+    tags: json(row, 'tags'),
+    upstream_tls: json(row, 'upstream_tls'),
+    seq: num(row, 'seq'),
+    created_at: str(row, 'created_at'),
+    updated_at: str(row, 'updated_at'),
+  };
+}
+
+export function routeToParams(r: Omit<RouteRecord, 'seq'>): SqlParam[] {
+  return [
+    r.id,
+    r.vault_id,
+    r.type,
+    r.destination_override_endpoint,
+    r.host_endpoint,
+    r.port,
+    r.protocol,
+    r.source_endpoint,
+    JSON.stringify(r.tags),
+    JSON.stringify(r.upstream_tls),
+    r.created_at,
+    r.updated_at,
+  ];
+}
+
+export const CERTIFICATE_COLUMNS = [
+  'id',
+  'vault_id',
+  'proxy_type',
+  'credential_id',
+  'route_id',
+  'description',
+  'hosts',
+  'certificate_pem',
+  'private_key_sealed',
+  'warnings',
+  'subject',
+  'issuer',
+  'serial_number',
+  'not_before',
+  'not_after',
+  'fingerprint_sha256',
+  'key_type',
+  'key_size',
+  'curve',
+  'sans',
+  'chain',
+  'created_at',
+] as const;
+
+export function certificateFromRow(row: Row): CertificateRecord {
+  return {
+    id: str(row, 'id'),
+    vault_id: str(row, 'vault_id'),
+    proxy_type: str(row, 'proxy_type') as ProxyType,
+    credential_id: strOrNull(row, 'credential_id'),
+    route_id: strOrNull(row, 'route_id'),
+    description: strOrNull(row, 'description'),
+    hosts: json(row, 'hosts'),
+    certificate_pem: str(row, 'certificate_pem'),
+    private_key_sealed: str(row, 'private_key_sealed'),
+    warnings: json(row, 'warnings'),
+    subject: str(row, 'subject'),
+    issuer: str(row, 'issuer'),
+    serial_number: str(row, 'serial_number'),
+    not_before: str(row, 'not_before'),
+    not_after: str(row, 'not_after'),
+    fingerprint_sha256: str(row, 'fingerprint_sha256'),
+    key_type: str(row, 'key_type') as KeyType,
+    key_size: row['key_size'] === null || row['key_size'] === undefined ? null : num(row, 'key_size'),
+    curve: strOrNull(row, 'curve'),
+    sans: json(row, 'sans'),
+    chain: json(row, 'chain'),
+    created_at: str(row, 'created_at'),
+  };
+}
+
+export function certificateToParams(c: CertificateRecord): SqlParam[] {
+  return [
+    c.id,
+    c.vault_id,
+    c.proxy_type,
+    c.credential_id,
+    c.route_id,
+    c.description,
+    JSON.stringify(c.hosts),
+    c.certificate_pem,
+    c.private_key_sealed,
+    JSON.stringify(c.warnings),
+    c.subject,
+    c.issuer,
+    c.serial_number,
+    c.not_before,
+    c.not_after,
+    c.fingerprint_sha256,
+    c.key_type,
+    c.key_size,
+    c.curve,
+    JSON.stringify(c.sans),
+    JSON.stringify(c.chain),
+    c.created_at,
+  ];
+}
+
+/** `INSERT INTO table (a, b) VALUES (?, ?)` for the given columns. */
+export function insertSql(table: string, columns: readonly string[]): string {
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+}

@@ -1,0 +1,280 @@
+/**
+ * The one Repo implementation, over the portable query layer. Store.read gets a read-only instance;
+ * each write transaction gets a writable one bound to that transaction's connection.
+ */
+import { bumpVersion, type Db, type SqlParam } from './db.js';
+import { ReadOnlyRepoError } from './errors.js';
+import {
+  CERTIFICATE_COLUMNS,
+  CREDENTIAL_COLUMNS,
+  ROUTE_COLUMNS,
+  VAULT_COLUMNS,
+  certificateFromRow,
+  certificateToParams,
+  credentialFromRow,
+  credentialToParams,
+  insertSql,
+  routeFromRow,
+  routeToParams,
+  vaultFromRow,
+  vaultToParams,
+} from './rows.js';
+import type {
+  AuditEventRecord,
+  AuditQuery,
+  CertificateRecord,
+  CredentialRecord,
+  ProxyType,
+  Repo,
+  RouteRecord,
+  VaultRecord,
+} from './types.js';
+
+type Row = Record<string, unknown>;
+
+export class SqlRepo implements Repo {
+  readonly #db: Db;
+  readonly #writable: boolean;
+
+  constructor(db: Db, options: { writable: boolean }) {
+    this.#db = db;
+    this.#writable = options.writable;
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const row = await this.#db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
+    return row?.value;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.#assertWritable('setMeta');
+    await this.#db.run(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      [key, value],
+    );
+  }
+
+  async listVaults(): Promise<VaultRecord[]> {
+    const rows = await this.#db.all<Row>('SELECT * FROM vaults ORDER BY created_at, id');
+    return rows.map(vaultFromRow);
+  }
+
+  async getVault(id: string): Promise<VaultRecord | undefined> {
+    const row = await this.#db.get<Row>('SELECT * FROM vaults WHERE id = ?', [id]);
+    return row && vaultFromRow(row);
+  }
+
+  async insertVault(vault: VaultRecord): Promise<void> {
+    this.#assertWritable('insertVault');
+    await this.#db.run(insertSql('vaults', VAULT_COLUMNS), vaultToParams(vault));
+  }
+
+  async deleteVault(id: string): Promise<boolean> {
+    this.#assertWritable('deleteVault');
+    // Explicit, in dependency order, so the result never depends on cascade settings of a connection.
+    await this.#db.run('DELETE FROM certificates WHERE vault_id = ?', [id]);
+    await this.#db.run('DELETE FROM credentials WHERE vault_id = ?', [id]);
+    await this.#db.run('DELETE FROM routes WHERE vault_id = ?', [id]);
+    const { changes } = await this.#db.run('DELETE FROM vaults WHERE id = ?', [id]);
+    return changes > 0;
+  }
+
+  async countVaultDependants(
+    id: string,
+  ): Promise<{ credentials: number; routes: number; certificates: number }> {
+    const row = await this.#db.get<Row>(
+      `SELECT
+        (SELECT COUNT(*) FROM credentials WHERE vault_id = ?) AS credentials,
+        (SELECT COUNT(*) FROM routes WHERE vault_id = ?) AS routes,
+        (SELECT COUNT(*) FROM certificates WHERE vault_id = ?) AS certificates`,
+      [id, id, id],
+    );
+    return {
+      credentials: Number(row?.['credentials'] ?? 0),
+      routes: Number(row?.['routes'] ?? 0),
+      certificates: Number(row?.['certificates'] ?? 0),
+    };
+  }
+
+  async listCredentials(vaultId?: string): Promise<CredentialRecord[]> {
+    const rows =
+      vaultId === undefined
+        ? await this.#db.all<Row>('SELECT * FROM credentials ORDER BY created_at, id')
+        : await this.#db.all<Row>('SELECT * FROM credentials WHERE vault_id = ? ORDER BY created_at, id', [
+            vaultId,
+          ]);
+    return rows.map(credentialFromRow);
+  }
+
+  async getCredential(vaultId: string, id: string): Promise<CredentialRecord | undefined> {
+    const row = await this.#db.get<Row>('SELECT * FROM credentials WHERE vault_id = ? AND id = ?', [
+      vaultId,
+      id,
+    ]);
+    return row && credentialFromRow(row);
+  }
+
+  async insertCredential(credential: CredentialRecord): Promise<void> {
+    this.#assertWritable('insertCredential');
+    await this.#db.run(insertSql('credentials', CREDENTIAL_COLUMNS), credentialToParams(credential));
+  }
+
+  async updateCredential(c: CredentialRecord): Promise<void> {
+    this.#assertWritable('updateCredential');
+    await this.#db.run(
+      `UPDATE credentials SET username = ?, password_hash = ?, status = ?, description = ?, updated_at = ?
+       WHERE vault_id = ? AND id = ?`,
+      [c.username, c.password_hash, c.status, c.description, c.updated_at, c.vault_id, c.id],
+    );
+  }
+
+  async deleteCredential(vaultId: string, id: string): Promise<boolean> {
+    this.#assertWritable('deleteCredential');
+    return this.#deleteOne('credentials', vaultId, id);
+  }
+
+  async listRoutes(vaultId?: string): Promise<RouteRecord[]> {
+    const rows =
+      vaultId === undefined
+        ? await this.#db.all<Row>('SELECT * FROM routes ORDER BY seq')
+        : await this.#db.all<Row>('SELECT * FROM routes WHERE vault_id = ? ORDER BY seq', [vaultId]);
+    return rows.map(routeFromRow);
+  }
+
+  async getRoute(vaultId: string, id: string): Promise<RouteRecord | undefined> {
+    const row = await this.#db.get<Row>('SELECT * FROM routes WHERE vault_id = ? AND id = ?', [vaultId, id]);
+    return row && routeFromRow(row);
+  }
+
+  async insertRoute(route: Omit<RouteRecord, 'seq'>): Promise<number> {
+    this.#assertWritable('insertRoute');
+    // The configuration version is monotonic and already locked by this transaction, which makes it
+    // a portable sequence: no AUTOINCREMENT / SERIAL differences between the backends.
+    const seq = await bumpVersion(this.#db);
+    await this.#db.run(insertSql('routes', [...ROUTE_COLUMNS, 'seq']), [...routeToParams(route), seq]);
+    return seq;
+  }
+
+  async updateRoute(r: RouteRecord): Promise<void> {
+    this.#assertWritable('updateRoute');
+    // seq and created_at are the store's; an update never reorders a route.
+    await this.#db.run(
+      `UPDATE routes SET type = ?, destination_override_endpoint = ?, host_endpoint = ?, port = ?,
+         protocol = ?, source_endpoint = ?, tags = ?, upstream_tls = ?, updated_at = ?
+       WHERE vault_id = ? AND id = ?`,
+      [
+        r.type,
+        r.destination_override_endpoint,
+        r.host_endpoint,
+        r.port,
+        r.protocol,
+        r.source_endpoint,
+        JSON.stringify(r.tags),
+        JSON.stringify(r.upstream_tls),
+        r.updated_at,
+        r.vault_id,
+        r.id,
+      ],
+    );
+  }
+
+  async deleteRoute(vaultId: string, id: string): Promise<boolean> {
+    this.#assertWritable('deleteRoute');
+    return this.#deleteOne('routes', vaultId, id);
+  }
+
+  async listCertificates(
+    filter: { vaultId?: string; proxyType?: ProxyType } = {},
+  ): Promise<CertificateRecord[]> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    if (filter.vaultId !== undefined) {
+      where.push('vault_id = ?');
+      params.push(filter.vaultId);
+    }
+    if (filter.proxyType !== undefined) {
+      where.push('proxy_type = ?');
+      params.push(filter.proxyType);
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const rows = await this.#db.all<Row>(
+      `SELECT * FROM certificates ${clause} ORDER BY created_at, id`,
+      params,
+    );
+    return rows.map(certificateFromRow);
+  }
+
+  async getCertificate(vaultId: string, id: string): Promise<CertificateRecord | undefined> {
+    const row = await this.#db.get<Row>('SELECT * FROM certificates WHERE vault_id = ? AND id = ?', [
+      vaultId,
+      id,
+    ]);
+    return row && certificateFromRow(row);
+  }
+
+  async insertCertificate(certificate: CertificateRecord): Promise<void> {
+    this.#assertWritable('insertCertificate');
+    await this.#db.run(insertSql('certificates', CERTIFICATE_COLUMNS), certificateToParams(certificate));
+  }
+
+  async deleteCertificate(vaultId: string, id: string): Promise<boolean> {
+    this.#assertWritable('deleteCertificate');
+    return this.#deleteOne('certificates', vaultId, id);
+  }
+
+  /** Certificates tied to the credential or to the route given; both given counts either. */
+  async countCertificatesFor(ref: { credentialId?: string; routeId?: string }): Promise<number> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    if (ref.credentialId !== undefined) {
+      where.push('credential_id = ?');
+      params.push(ref.credentialId);
+    }
+    if (ref.routeId !== undefined) {
+      where.push('route_id = ?');
+      params.push(ref.routeId);
+    }
+    if (where.length === 0) return 0;
+    const row = await this.#db.get<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM certificates WHERE ${where.join(' OR ')}`,
+      params,
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  async insertAuditEvent(e: AuditEventRecord): Promise<void> {
+    this.#assertWritable('insertAuditEvent');
+    await this.#db.run(
+      'INSERT INTO audit_events (id, at, actor, action, vault_id, target_id) VALUES (?, ?, ?, ?, ?, ?)',
+      [e.id, e.at, e.actor, e.action, e.vault_id, e.target_id],
+    );
+  }
+
+  /** Newest first; ties on `at` broken by id so pages are stable. */
+  async listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]> {
+    const params: SqlParam[] = [];
+    let sql = 'SELECT id, at, actor, action, vault_id, target_id FROM audit_events';
+    if (query.vault_id !== undefined) {
+      sql += ' WHERE vault_id = ?';
+      params.push(query.vault_id);
+    }
+    sql += ' ORDER BY at DESC, id DESC';
+    if (query.limit !== undefined) {
+      sql += ' LIMIT ?';
+      params.push(Math.max(0, Math.floor(query.limit)));
+    }
+    return this.#db.all<AuditEventRecord>(sql, params);
+  }
+
+  async #deleteOne(table: 'credentials' | 'routes' | 'certificates', vaultId: string, id: string) {
+    const { changes } = await this.#db.run(`DELETE FROM ${table} WHERE vault_id = ? AND id = ?`, [
+      vaultId,
+      id,
+    ]);
+    return changes > 0;
+  }
+
+  #assertWritable(method: string): void {
+    if (!this.#writable) throw new ReadOnlyRepoError(method);
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * One contract, every backend: the same assertions run against SQLite and PostgreSQL, each test on a
+ * fresh database (a temp dir, or a schema of its own).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ReadOnlyRepoError, UniqueViolationError } from '../src/store/open.js';
+import type { Store } from '../src/store/types.js';
+import {
+  STORE_BACKENDS,
+  at,
+  auditEvent,
+  certificate,
+  credential,
+  route,
+  vault,
+  type StoreBackend,
+} from './helpers/store-fixtures.js';
+
+describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
+  let db: Awaited<ReturnType<StoreBackend['prepare']>>;
+  let store: Store;
+
+  beforeEach(async () => {
+    db = await backend.prepare();
+    store = await db.open();
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await db.dispose();
+  });
+
+  it('opens an empty, migrated database at version 0', async () => {
+    expect(store.backend).toBe(backend.name);
+    expect(await store.version()).toBe(0);
+    expect(await store.read.listVaults()).toEqual([]);
+    expect(await store.read.listAuditEvents({})).toEqual([]);
+  });
+
+  it('stores meta values and overwrites them', async () => {
+    expect(await store.read.getMeta('server_secret')).toBeUndefined();
+    await store.write((repo) => repo.setMeta('server_secret', 'a'));
+    await store.write((repo) => repo.setMeta('server_secret', 'b'));
+    expect(await store.read.getMeta('server_secret')).toBe('b');
+  });
+
+  it('inserts, lists in creation order, gets and deletes vaults', async () => {
+    await store.write(async (repo) => {
+      await repo.insertVault(vault('tntbbbbbbbb', 2));
+      await repo.insertVault(vault('tntaaaaaaaa', 1));
+    });
+    expect((await store.read.listVaults()).map((v) => v.id)).toEqual(['tntaaaaaaaa', 'tntbbbbbbbb']);
+    expect(await store.read.getVault('tntbbbbbbbb')).toEqual(vault('tntbbbbbbbb', 2));
+    expect(await store.read.getVault('tntmissing0')).toBeUndefined();
+    expect(await store.write((repo) => repo.deleteVault('tntaaaaaaaa'))).toBe(true);
+    expect(await store.write((repo) => repo.deleteVault('tntaaaaaaaa'))).toBe(false);
+    expect((await store.read.listVaults()).map((v) => v.id)).toEqual(['tntbbbbbbbb']);
+  });
+
+  it('handles credentials within their vault', async () => {
+    await store.write(async (repo) => {
+      await repo.insertVault(vault('v1'));
+      await repo.insertVault(vault('v2'));
+      await repo.insertCredential(credential('v1', 'c2', 'bob', 2));
+      await repo.insertCredential(credential('v1', 'c1', 'alice', 1));
+      await repo.insertCredential(credential('v2', 'c3', 'carol', 3));
+    });
+    expect((await store.read.listCredentials()).map((c) => c.id)).toEqual(['c1', 'c2', 'c3']);
+    expect((await store.read.listCredentials('v1')).map((c) => c.id)).toEqual(['c1', 'c2']);
+    expect(await store.read.getCredential('v1', 'c1')).toEqual(credential('v1', 'c1', 'alice', 1));
+    expect(await store.read.getCredential('v2', 'c1')).toBeUndefined();
+
+    const updated = { ...credential('v1', 'c1', 'alice2', 1), status: 'inactive' as const };
+    Object.assign(updated, { description: 'rotated', password_hash: 'new', updated_at: at(9) });
+    await store.write((repo) => repo.updateCredential(updated));
+    expect(await store.read.getCredential('v1', 'c1')).toEqual(updated);
+
+    expect(await store.write((repo) => repo.deleteCredential('v2', 'c1'))).toBe(false);
+    expect(await store.write((repo) => repo.deleteCredential('v1', 'c1'))).toBe(true);
+    expect(await store.read.getCredential('v1', 'c1')).toBeUndefined();
+  });
+
+  it('rejects a second credential with the same username and writes nothing', async () => {
+    await store.write(async (repo) => {
+      await repo.insertVault(vault('v1'));
+      await repo.insertCredential(credential('v1', 'c1', 'alice'));
+    });
+    const before = await store.version();
+    const attempt = store.write(async (repo) => {
+      await repo.insertVault(vault('v2'));
+      await repo.insertCredential(credential('v2', 'c2', 'alice'));
+    });
+    await expect(attempt).rejects.toBeInstanceOf(UniqueViolationError);
+    expect(await store.read.getVault('v2')).toBeUndefined();
+    expect(await store.version()).toBe(before);
+  });
+
+  it('assigns routes a monotonic seq and lists them in that order', async () => {
+    const seqs: number[] = [];
+    await store.write(async (repo) => {
+      await repo.insertVault(vault('v1'));
+      await repo.insertVault(vault('v2'));
+      // Ids and timestamps run against creation order, so only seq can explain the listing.
+      seqs.push(await repo.insertRoute(route('v1', 'r-z', 5)));
+      seqs.push(await repo.insertRoute(route('v2', 'r-y', 4)));
+    });
+    seqs.push(await store.write((repo) => repo.insertRoute(route('v1', 'r-x', 3))));
+    await store.write((repo) => repo.deleteRoute('v1', 'r-x'));
+    seqs.push(await store.write((repo) => repo.insertRoute(route('v1', 'r-w', 2))));
+
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect((await store.read.listRoutes()).map((r) => r.id)).toEqual(['r-z', 'r-y', 'r-w']);
+    expect((await store.read.listRoutes('v1')).map((r) => [r.id, r.seq])).toEqual([
+      ['r-z', seqs[0]],
+      ['r-w', seqs[3]],
+    ]);
+  });
+
+  it('round-trips route JSON fields and keeps seq across updates', async () => {
+    const seq = await store.write(async (repo) => {
+      await repo.insertVault(vault('v1'));
+      return repo.insertRoute(route('v1', 'r1'));
+    });
+    const stored = await store.read.getRoute('v1', 'r1');
+    expect(stored).toEqual({ ...route('v1', 'r1'), seq });
+    expect(await store.read.getRoute('v2', 'r1')).toBeUndefined();
+
+    const changed = {
+      ...route('v1', 'r1'),
+      seq: 999_999,
+      port: 8443,
+      tags: {},
+      upstream_tls: { verify: true },
+      updated_at: at(7),
+    };
+    await store.write((repo) => repo.updateRoute(changed));
+    expect(await store.read.getRoute('v1', 'r1')).toEqual({ ...changed, seq });
+  });
+
+  it('stores certificates with their metadata and filters them', async () => {
+    await store.write(async (repo) => {
+      await repo.insertVault(vault('v1'));
+      await repo.insertVault(vault('v2'));
+      await repo.insertCredential(credential('v1', 'c1'));
+      await repo.insertRoute(route('v1', 'r1'));
+      await repo.insertCertificate(certificate('v1', 'k1', { credential_id: 'c1' }, 1));
+      await repo.insertCertificate(certificate('v1', 'k2', { route_id: 'r1' }, 2));
+      await repo.insertCertificate({ ...certificate('v2', 'k3', {}, 3), key_type: 'rsa', key_size: 2048 });
+    });
+    expect(await store.read.getCertificate('v1', 'k1')).toEqual(
+      certificate('v1', 'k1', { credential_id: 'c1' }, 1),
+    );
+    expect(await store.read.getCertificate('v1', 'k3')).toBeUndefined();
+    expect((await store.read.getCertificate('v2', 'k3'))?.key_size).toBe(2048);
+
+    const ids = async (filter?: Parameters<Store['read']['listCertificates']>[0]) =>
+      (await store.read.listCertificates(filter)).map((c) => c.id);
+    expect(await ids()).toEqual(['k1', 'k2', 'k3']);
+    expect(await ids({ vaultId: 'v1' })).toEqual(['k1', 'k2']);
+    expect(await ids({ proxyType: 'outbound' })).toEqual(['k1', 'k3']);
+    expect(await ids({ vaultId: 'v1', proxyType: 'inbound' })).toEqual(['k2']);
+
+    expect(await store.read.countCertificatesFor({ credentialId: 'c1' })).toBe(1);
+    expect(await store.read.countCertificatesFor({ routeId: 'r1' })).toBe(1);
+    expect(await store.read.countCertificatesFor({ routeId: 'nope' })).toBe(0);
+
+    expect(await store.write((repo) => repo.deleteCertificate('v2', 'k1'))).toBe(false);
+    expect(await store.write((repo) => repo.deleteCertificate('v1', 'k1'))).toBe(true);
+    expect(await store.read.countCertificatesFor({ credentialId: 'c1' })).toBe(0);
+  });
+
+  it('counts a vault’s dependants and deletes them with the vault', async () => {
+    await store.write(async (repo) => {
+      for (const v of ['v1', 'v2']) {
+        await repo.insertVault(vault(v));
+        await repo.insertCredential(credential(v, `${v}-c1`));
+        await repo.insertCredential(credential(v, `${v}-c2`));
+        await repo.insertRoute(route(v, `${v}-r1`));
+        await repo.insertCertificate(certificate(v, `${v}-k1`, { credential_id: `${v}-c1` }));
+        await repo.insertCertificate(certificate(v, `${v}-k2`, { route_id: `${v}-r1` }));
+        await repo.insertAuditEvent(auditEvent(`${v}-e1`, v, 1));
+      }
+    });
+    expect(await store.read.countVaultDependants('v1')).toEqual({
+      credentials: 2,
+      routes: 1,
+      certificates: 2,
+    });
+
+    expect(await store.write((repo) => repo.deleteVault('v1'))).toBe(true);
+    expect(await store.read.countVaultDependants('v1')).toEqual({
+      credentials: 0,
+      routes: 0,
+      certificates: 0,
+    });
+    expect(await store.read.listCredentials('v1')).toEqual([]);
+    expect(await store.read.listRoutes('v1')).toEqual([]);
+    expect(await store.read.listCertificates({ vaultId: 'v1' })).toEqual([]);
+    expect(await store.read.countVaultDependants('v2')).toEqual({
+      credentials: 2,
+      routes: 1,
+      certificates: 2,
+    });
+    // The audit trail outlives what it describes.
+    expect((await store.read.listAuditEvents({ vault_id: 'v1' })).map((e) => e.id)).toEqual(['v1-e1']);
+  });
+
+  it('rolls back everything when fn throws, without bumping the version', async () => {
+    await store.write((repo) => repo.insertVault(vault('v1')));
+    const before = await store.version();
+    const boom = new Error('boom');
+    const attempt = store.write(async (repo) => {
+      await repo.insertVault(vault('v2'));
+      await repo.insertRoute(route('v1', 'r1'));
+      await repo.setMeta('k', 'v');
+      throw boom;
+    });
+    await expect(attempt).rejects.toBe(boom);
+    expect(await store.read.getVault('v2')).toBeUndefined();
+    expect(await store.read.listRoutes()).toEqual([]);
+    expect(await store.read.getMeta('k')).toBeUndefined();
+    expect(await store.version()).toBe(before);
+    // The store is usable afterwards.
+    await store.write((repo) => repo.insertVault(vault('v3')));
+    expect(await store.version()).toBeGreaterThan(before);
+  });
+
+  it('bumps the version on every committed write and returns fn’s result', async () => {
+    const versions = [await store.version()];
+    for (const id of ['v1', 'v2', 'v3']) {
+      expect(await store.write(async (repo) => (await repo.insertVault(vault(id)), id))).toBe(id);
+      versions.push(await store.version());
+    }
+    for (let i = 1; i < versions.length; i++) expect(versions[i]).toBeGreaterThan(versions[i - 1] ?? 0);
+  });
+
+  it('hides an open write transaction from reads until it commits', async () => {
+    let seenInside: unknown = 'unset';
+    await store.write(async (repo) => {
+      await repo.insertVault(vault('v1'));
+      expect(await repo.getVault('v1')).toBeDefined();
+      seenInside = await store.read.getVault('v1');
+    });
+    expect(seenInside).toBeUndefined();
+    expect(await store.read.getVault('v1')).toBeDefined();
+  });
+
+  it('refuses writes through the read repo', async () => {
+    await expect(store.read.insertVault(vault('v1'))).rejects.toBeInstanceOf(ReadOnlyRepoError);
+    await expect(store.read.setMeta('k', 'v')).rejects.toBeInstanceOf(ReadOnlyRepoError);
+    expect(await store.read.listVaults()).toEqual([]);
+  });
+
+  it('serialises concurrent writes', async () => {
+    const increment = () =>
+      store.write(async (repo) => {
+        const n = Number((await repo.getMeta('counter')) ?? '0');
+        // Yield between read and write: without serialisation the increments would be lost.
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        await repo.setMeta('counter', String(n + 1));
+      });
+    const before = await store.version();
+    await Promise.all(Array.from({ length: 25 }, increment));
+    expect(await store.read.getMeta('counter')).toBe('25');
+    expect(await store.version()).toBe(before + 25);
+  });
+
+  it('lists audit events newest first, by vault, with a limit', async () => {
+    await store.write(async (repo) => {
+      await repo.insertAuditEvent(auditEvent('e1', 'v1', 1));
+      await repo.insertAuditEvent(auditEvent('e3', 'v1', 3));
+      await repo.insertAuditEvent(auditEvent('e2', 'v2', 2));
+      await repo.insertAuditEvent(auditEvent('e4', null, 4));
+    });
+    const ids = async (query: Parameters<Store['read']['listAuditEvents']>[0]) =>
+      (await store.read.listAuditEvents(query)).map((e) => e.id);
+    expect(await ids({})).toEqual(['e4', 'e3', 'e2', 'e1']);
+    expect(await ids({ vault_id: 'v1' })).toEqual(['e3', 'e1']);
+    expect(await ids({ limit: 2 })).toEqual(['e4', 'e3']);
+    expect(await ids({ vault_id: 'v1', limit: 1 })).toEqual(['e3']);
+    expect((await store.read.listAuditEvents({ vault_id: 'v2' }))[0]).toEqual(auditEvent('e2', 'v2', 2));
+  });
+
+  it('keeps data across a reopen, and migrating again changes nothing', async () => {
+    await store.write(async (repo) => {
+      await repo.insertVault(vault('v1'));
+      await repo.insertRoute(route('v1', 'r1'));
+    });
+    const version = await store.version();
+    await store.close();
+    store = await db.open();
+    expect(await store.version()).toBe(version);
+    expect((await store.read.listRoutes()).map((r) => r.id)).toEqual(['r1']);
+    const seq = await store.write((repo) => repo.insertRoute(route('v1', 'r2')));
+    expect(seq).toBeGreaterThan(version);
+  });
+});
