@@ -91,6 +91,7 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
       await repo.insertCredential(credential('v2', 'c2', 'alice'));
     });
     await expect(attempt).rejects.toBeInstanceOf(UniqueViolationError);
+    await expect(attempt).rejects.toMatchObject({ target: 'credentials.username' });
     expect(await store.read.getVault('v2')).toBeUndefined();
     expect(await store.version()).toBe(before);
   });

@@ -6,10 +6,19 @@
 export class UniqueViolationError extends Error {
   override readonly name = 'UniqueViolationError';
   readonly code = 'unique_violation';
+  /** `table.column` of the violated key when the driver says (e.g. `credentials.username`). */
+  readonly target: string | undefined;
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, target: string | undefined, options?: { cause?: unknown }) {
     super(message, options);
+    this.target = target;
   }
+}
+
+/** The reason part of a one-sentence message: an error's text without its closing full stop. */
+export function reasonOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/[.\s]+$/, '');
 }
 
 /** The database could not be opened or reached; the process should exit with code 2. */

@@ -1,7 +1,7 @@
 /** The store's front door: SQLite in the data dir by default, PostgreSQL when a URL is given. */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { StoreOpenError } from './errors.js';
+import { StoreOpenError, reasonOf } from './errors.js';
 import { openPostgresStore } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
@@ -34,8 +34,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   try {
     await mkdir(options.dataDir, { recursive: true });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new StoreOpenError(`Cannot create the data directory ${options.dataDir}: ${reason}.`, {
+    throw new StoreOpenError(`Cannot create the data directory ${options.dataDir}: ${reasonOf(error)}.`, {
       cause: error,
     });
   }

@@ -55,8 +55,12 @@ export class PgDb implements Db {
       return await this.#client.query<T & Record<string, unknown>>(toPgPlaceholders(sql), [...params]);
     } catch (error) {
       // 23505 is unique_violation (PostgreSQL appendix A).
-      if ((error as { code?: unknown } | null)?.code === '23505') {
-        throw new UniqueViolationError((error as Error).message, { cause: error });
+      const { code, table, detail } = (error ?? {}) as { code?: unknown; table?: unknown; detail?: unknown };
+      if (code === '23505') {
+        // detail reads `Key (username)=(alice) already exists.`
+        const column = typeof detail === 'string' ? /^Key \((.+?)\)=/.exec(detail)?.[1] : undefined;
+        const target = typeof table === 'string' && column !== undefined ? `${table}.${column}` : undefined;
+        throw new UniqueViolationError((error as Error).message, target, { cause: error });
       }
       throw error;
     }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { bumpVersion, readVersion } from './db.js';
-import { StoreOpenError } from './errors.js';
+import { StoreOpenError, reasonOf } from './errors.js';
 import { migrate } from './migrations.js';
 import { Mutex } from './mutex.js';
 import { ChangeFeed } from './pg-changes.js';
@@ -61,8 +61,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     initialVersion = await readVersion(new PgDb(pool));
   } catch (error) {
     await pool.end().catch(() => undefined);
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new StoreOpenError(`Cannot prepare the PostgreSQL database ${target}: ${reason}.`, {
+    throw new StoreOpenError(`Cannot prepare the PostgreSQL database ${target}: ${reasonOf(error)}.`, {
       cause: error,
     });
   }

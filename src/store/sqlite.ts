@@ -8,7 +8,7 @@
  */
 import Database from 'better-sqlite3';
 import { bumpVersion, readVersion, type Db, type RunResult, type SqlParam } from './db.js';
-import { StoreOpenError, UniqueViolationError } from './errors.js';
+import { StoreOpenError, UniqueViolationError, reasonOf } from './errors.js';
 import { migrate } from './migrations.js';
 import { Mutex } from './mutex.js';
 import { SqlRepo } from './sql-repo.js';
@@ -53,7 +53,11 @@ class SqliteDb implements Db {
     try {
       return fn();
     } catch (error) {
-      if (isUniqueViolation(error)) throw new UniqueViolationError(describe(error), { cause: error });
+      if (isUniqueViolation(error)) {
+        // The message reads `UNIQUE constraint failed: credentials.username`.
+        const target = /constraint failed: (.+)$/.exec(reasonOf(error))?.[1];
+        throw new UniqueViolationError(reasonOf(error), target, { cause: error });
+      }
       throw error;
     }
   }
@@ -62,10 +66,6 @@ class SqliteDb implements Db {
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function openWriter(file: string): Connection {
@@ -86,23 +86,18 @@ function openReader(file: string): Connection {
 }
 
 export async function openSqliteStore(file: string): Promise<Store> {
-  let writer: Connection;
+  let writer: Connection | undefined;
   try {
     writer = openWriter(file);
+    const writeDb = new SqliteDb(writer);
+    await transaction(writer, () => migrate(writeDb));
+    return new SqliteStore(writer, writeDb, openReader(file));
   } catch (error) {
-    throw new StoreOpenError(`Cannot open the SQLite database ${file}: ${describe(error)}.`, {
+    writer?.close();
+    throw new StoreOpenError(`Cannot open the SQLite database ${file}: ${reasonOf(error)}.`, {
       cause: error,
     });
   }
-  const writeDb = new SqliteDb(writer);
-  try {
-    await transaction(writer, () => migrate(writeDb));
-  } catch (error) {
-    writer.close();
-    throw error;
-  }
-  const reader = openReader(file);
-  return new SqliteStore(writer, writeDb, reader);
 }
 
 /** Runs fn between BEGIN IMMEDIATE and COMMIT; rolls back if it throws. */
