@@ -61,9 +61,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     initialVersion = await readVersion(new PgDb(pool));
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw new StoreOpenError(`Cannot prepare the PostgreSQL database ${target}: ${reasonOf(error)}.`, {
-      cause: error,
-    });
+    throw new StoreOpenError(
+      `Cannot prepare the PostgreSQL database in VAULTGATE_DATABASE_URL (${target}): ${reasonOf(error)}.`,
+      {
+        cause: error,
+      },
+    );
   }
 
   const mutex = new Mutex();
