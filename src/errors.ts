@@ -18,7 +18,6 @@ export const ERROR_STATUS = {
   credential_in_use: 409,
   route_in_use: 409,
   payload_too_large: 413,
-  unsupported_media_type: 415,
   invalid_certificate: 422,
   invalid_private_key: 422,
   invalid_pkcs12: 422,

@@ -18,6 +18,8 @@ import { loadServerSecrets } from './secrets/server-secrets.js';
 import { SnapshotBuilder } from './snapshot/build.js';
 import { SnapshotHolder } from './snapshot/holder.js';
 import { openStore } from './store/open.js';
+import { issueListenerCertificate, privateKeyFromPem } from './pki/index.js';
+import type { DataPlaneDeps } from './proxy/deps.js';
 import type { Store } from './store/types.js';
 
 export interface Ports {
@@ -33,6 +35,8 @@ export interface Vaultgate {
   readonly defaultVault: DefaultVault | undefined;
   readonly snapshot: SnapshotHolder;
   readonly store: Store;
+  /** What the proxies are given: exposed so tests can build extra data-plane listeners. */
+  readonly dataPlane: DataPlaneDeps;
   /** Stops accepting, lets in-flight requests finish (up to graceMs), closes the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -108,6 +112,30 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     };
     const defaultVault = await bootstrapDefaultVault(ctx);
 
+    // The listener certificate is reissued at every start: it is cheap, and a long-running
+    // deployment never serves one past its 397-day limit for longer than a restart cycle.
+    const listenerTls = await issueListenerCertificate({
+      caCertPem: secrets.localCa.certPem,
+      caKey: privateKeyFromPem(secrets.localCa.keyPem),
+      dnsNames: [
+        ...new Set([
+          `*.sandbox.${settings.domain}`,
+          `*.live.${settings.domain}`,
+          settings.domain,
+          'localhost',
+        ]),
+      ],
+      ipAddresses: ['127.0.0.1', '::1'],
+    });
+    const dataPlane: DataPlaneDeps = {
+      settings,
+      snapshot,
+      hasher,
+      listenerTls: { certPem: listenerTls.certPem, keyPem: listenerTls.keyPem },
+      logger,
+      metrics,
+    };
+
     const admin = http.createServer(
       createApiHandler({ endpoints: buildEndpoints(ctx, auth), auth, logger, fallback: dashboardFallback() }),
     );
@@ -127,6 +155,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       defaultVault,
       snapshot,
       store,
+      dataPlane,
       stop(graceMs = 10_000) {
         stopping ??= (async () => {
           await Promise.all(servers.map((s) => drain(s, graceMs)));

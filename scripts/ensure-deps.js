@@ -1,0 +1,71 @@
+// Makes a fresh checkout runnable with one command: installs npm dependencies when node_modules is
+// missing or older than the lockfile, and with --test also makes sure what the test suite talks to
+// is there (PostgreSQL running at 127.0.0.1:5432, Debian's Chromium, the openssl and curl CLIs).
+// Plain JavaScript on purpose: it must run before any dependency is installed.
+import { execFileSync, execSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import net from 'node:net';
+
+const log = (msg) => process.stderr.write(`[ensure-deps] ${msg}\n`);
+const run = (cmd) => execSync(cmd, { stdio: 'inherit' });
+
+function installNodeModules() {
+  const stamp = 'node_modules/.package-lock.json';
+  if (existsSync(stamp) && statSync(stamp).mtimeMs >= statSync('package-lock.json').mtimeMs) return;
+  log('installing npm dependencies (npm ci)…');
+  run('npm ci --no-audit --no-fund');
+}
+
+function has(command) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let aptUpdated = false;
+function aptInstall(packages) {
+  if (packages.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    log(`missing Debian packages: ${packages.join(' ')}; install them with apt-get (needs root)`);
+    process.exit(1);
+  }
+  if (!aptUpdated) {
+    run('apt-get update -qq');
+    aptUpdated = true;
+  }
+  log(`installing Debian packages: ${packages.join(' ')}…`);
+  run(`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${packages.join(' ')}`);
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function ensurePostgres() {
+  if (await portOpen(5432)) return;
+  log('PostgreSQL is not running at 127.0.0.1:5432; starting it with pg_ctlcluster…');
+  try {
+    run('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n 1) main start');
+  } catch {
+    log('could not start PostgreSQL; the PostgreSQL tests need it at 127.0.0.1:5432 (trust auth, database "test")');
+    process.exit(1);
+  }
+  for (let i = 0; i < 50 && !(await portOpen(5432)); i++) await new Promise((r) => setTimeout(r, 200));
+}
+
+installNodeModules();
+if (process.argv.includes('--test')) {
+  const missing = [];
+  if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
+  if (!has('openssl')) missing.push('openssl');
+  if (!has('curl')) missing.push('curl');
+  aptInstall(missing);
+  await ensurePostgres();
+}

@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runToExit, startProcess } from './helpers/process.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vaultgate-proc-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('start-up settings', () => {
+  it('stops with exit code 2 and one sentence naming the setting for bad values', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ VAULTGATE_ADMIN_PORT: 'eighty' }, /VAULTGATE_ADMIN_PORT must be a port number/],
+      [{ VAULTGATE_INBOUND_PORT: '70000' }, /VAULTGATE_INBOUND_PORT must be a port number/],
+      [
+        { VAULTGATE_MASTER_KEY: 'c2hvcnQ=' },
+        /VAULTGATE_MASTER_KEY must be the base64 of exactly 32 random bytes/,
+      ],
+      [{ VAULTGATE_LOG_LEVEL: 'loud' }, /VAULTGATE_LOG_LEVEL must be one of/],
+      [{ VAULTGATE_DATABASE_URL: 'mysql://x' }, /VAULTGATE_DATABASE_URL must be a postgres:\/\/ URL/],
+      [{ VAULTGATE_UPSTREAM_CA_FILE: '/nonexistent/ca.pem' }, /VAULTGATE_UPSTREAM_CA_FILE cannot be read/],
+    ];
+    for (const [env, message] of cases) {
+      const { code, output } = await runToExit({ VAULTGATE_DATA_DIR: tempDir(), ...env });
+      expect(code, output).toBe(2);
+      expect(output).toMatch(message);
+      expect(output.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('names VAULTGATE_DATABASE_URL when PostgreSQL cannot be reached, without the password', async () => {
+    const { code, output } = await runToExit({
+      VAULTGATE_DATA_DIR: tempDir(),
+      VAULTGATE_DATABASE_URL: 'postgres://vg:hunter2secret@127.0.0.1:1/nope',
+    });
+    expect(code).toBe(2);
+    expect(output).toMatch(/VAULTGATE_DATABASE_URL/);
+    expect(output).not.toContain('hunter2secret');
+  });
+
+  it('accepts command-line flags, which win over the environment', async () => {
+    const { code, output } = await runToExit({ VAULTGATE_DATA_DIR: tempDir() }, ['--admin-port', 'x']);
+    expect(code).toBe(2);
+    expect(output).toMatch(/VAULTGATE_ADMIN_PORT/);
+    const unknown = await runToExit({ VAULTGATE_DATA_DIR: tempDir() }, ['--no-such-flag']);
+    expect(unknown.code).toBe(2);
+  });
+});
+
+describe('first and later starts', () => {
+  it('creates its secrets once, prints them once, and reuses them', async () => {
+    const dataDir = tempDir();
+    const t0 = Date.now();
+    const first = await startProcess(dataDir);
+    const coldMs = Date.now() - t0;
+    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    expect(statSync(join(dataDir, 'admin-token')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+    expect(first.output()).toContain(token);
+    expect(first.output()).toMatch(/HTTPS_PROXY=http:\/\/US[1-9A-HJ-NP-Za-km-z]{22}:[0-9a-f-]{36}@/);
+    expect(first.ports.admin).toBeGreaterThan(0);
+
+    const vaults = await fetch(`http://127.0.0.1:${first.ports.admin}/api/v1/vaults`, {
+      headers: { authorization: `Bearer ${token}` },
+    }).then((r) => r.json());
+    expect(vaults.data).toHaveLength(1);
+    expect(vaults.data[0].environment).toBe('sandbox');
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    // Nothing but master.key and admin-token holds a secret in clear.
+    const password = /HTTPS_PROXY=http:\/\/US\w+:([0-9a-f-]{36})@/.exec(first.output())?.[1] ?? 'missing';
+    for (const name of readdirSync(dataDir)) {
+      if (name === 'admin-token' || name === 'master.key') continue;
+      const bytes = readFileSync(join(dataDir, name));
+      expect(bytes.includes(Buffer.from(token)), name).toBe(false);
+      expect(bytes.includes(Buffer.from(password)), name).toBe(false);
+      expect(bytes.includes(Buffer.from('PRIVATE KEY')), name).toBe(false);
+    }
+
+    const t1 = Date.now();
+    const second = await startProcess(dataDir);
+    const warmMs = Date.now() - t1;
+    expect(second.output()).not.toContain(token);
+    expect(second.output()).not.toContain(password);
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+    console.log(`start-up to banner: empty data dir ${coldMs} ms, existing data dir ${warmMs} ms`);
+  });
+
+  it('refuses to start when the master key does not match the data', async () => {
+    const dataDir = tempDir();
+    const key = randomBytes(32).toString('base64');
+    const first = await startProcess(dataDir, { VAULTGATE_MASTER_KEY: key });
+    first.child.kill('SIGTERM');
+    await first.exited;
+    const { code, output } = await runToExit({
+      VAULTGATE_DATA_DIR: dataDir,
+      VAULTGATE_MASTER_KEY: randomBytes(32).toString('base64'),
+    });
+    expect(code).toBe(2);
+    expect(output).toMatch(/master key does not match this data/);
+  });
+});
