@@ -35,9 +35,15 @@ describe('authentication', () => {
   });
 
   it('exchanges the token for an HttpOnly SameSite=Strict session that needs the CSRF token to write', async () => {
-    const bad = await fetch(`${t.adminUrl}/api/v1/session`, { method: 'POST', body: JSON.stringify({ token: 'nope' }) });
+    const bad = await fetch(`${t.adminUrl}/api/v1/session`, {
+      method: 'POST',
+      body: JSON.stringify({ token: 'nope' }),
+    });
     expect(bad.status).toBe(401);
-    const res = await fetch(`${t.adminUrl}/api/v1/session`, { method: 'POST', body: JSON.stringify({ token: t.token }) });
+    const res = await fetch(`${t.adminUrl}/api/v1/session`, {
+      method: 'POST',
+      body: JSON.stringify({ token: t.token }),
+    });
     expect(res.status).toBe(201);
     const cookie = res.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/HttpOnly/);
@@ -47,7 +53,11 @@ describe('authentication', () => {
     const list = await fetch(`${t.adminUrl}/api/v1/vaults`, { headers: { cookie: session } });
     expect(list.status).toBe(200);
     const before = await vaultCount();
-    const noCsrf = await fetch(`${t.adminUrl}/api/v1/vaults`, { method: 'POST', headers: { cookie: session }, body: '{"name":"x"}' });
+    const noCsrf = await fetch(`${t.adminUrl}/api/v1/vaults`, {
+      method: 'POST',
+      headers: { cookie: session },
+      body: '{"name":"x"}',
+    });
     expect(noCsrf.status).toBe(401);
     expect(await vaultCount()).toBe(before);
     const withCsrf = await fetch(`${t.adminUrl}/api/v1/vaults`, {
@@ -56,7 +66,9 @@ describe('authentication', () => {
       body: '{"name":"from the dashboard"}',
     });
     expect(withCsrf.status).toBe(201);
-    const forged = await fetch(`${t.adminUrl}/api/v1/vaults`, { headers: { cookie: session.replace(/.$/, 'A') } });
+    const forged = await fetch(`${t.adminUrl}/api/v1/vaults`, {
+      headers: { cookie: session.replace(/.$/, 'A') },
+    });
     expect(forged.status).toBe(401);
   });
 });
@@ -67,11 +79,23 @@ describe('request validation', () => {
     const badJson = await t.api('POST', '/vaults', '{"name": ');
     expect([badJson.status, badJson.json.error.code]).toEqual([400, 'invalid_json']);
     const unknown = await t.api('POST', '/vaults', { nmae: 'typo' });
-    expect([unknown.status, unknown.json.error.code, unknown.json.error.field]).toEqual([400, 'unknown_field', 'nmae']);
+    expect([unknown.status, unknown.json.error.code, unknown.json.error.field]).toEqual([
+      400,
+      'unknown_field',
+      'nmae',
+    ]);
     const badEnv = await t.api('POST', '/vaults', { name: 'x', environment: 'prod' });
-    expect([badEnv.status, badEnv.json.error.code, badEnv.json.error.field]).toEqual([422, 'invalid_field', 'environment']);
+    expect([badEnv.status, badEnv.json.error.code, badEnv.json.error.field]).toEqual([
+      422,
+      'invalid_field',
+      'environment',
+    ]);
     const wrongType = await t.api('POST', '/vaults', { name: 42 });
-    expect([wrongType.status, wrongType.json.error.code, wrongType.json.error.field]).toEqual([422, 'invalid_field', 'name']);
+    expect([wrongType.status, wrongType.json.error.code, wrongType.json.error.field]).toEqual([
+      422,
+      'invalid_field',
+      'name',
+    ]);
     const notObject = await t.api('POST', '/vaults', '[1,2]');
     expect(notObject.json.error.code).toBe('invalid_field');
     const huge = await t.api('POST', '/vaults', { name: 'x'.repeat(1024 * 1024 + 10) });
@@ -94,7 +118,11 @@ describe('vaults', () => {
     expect(created.status).toBe(201);
     const v = created.json.data;
     expect(v.id).toMatch(/^tnt[a-z0-9]{8}$/);
-    expect(v).toMatchObject({ name: 'Payments', environment: 'live', inbound_host: `${v.id}.live.localhost` });
+    expect(v).toMatchObject({
+      name: 'Payments',
+      environment: 'live',
+      inbound_host: `${v.id}.live.localhost`,
+    });
     expect(new Date(v.created_at).toISOString()).toBe(v.created_at);
     expect((await t.api('GET', `/vaults/${v.id}`)).json.data).toEqual(v);
     expect((await t.api('GET', '/vaults')).json.data.map((x: { id: string }) => x.id)).toContain(v.id);
@@ -166,8 +194,14 @@ describe('openapi', () => {
     const doc = (await t.api('GET', '/openapi.json')).json;
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/vaults', '/api/v1/vaults/{vault_id}/credentials/{id}', '/api/v1/vaults/{vault_id}/routes']),
+      expect.arrayContaining([
+        '/api/v1/vaults',
+        '/api/v1/vaults/{vault_id}/credentials/{id}',
+        '/api/v1/vaults/{vault_id}/routes',
+      ]),
     );
-    expect(doc.paths['/api/v1/vaults'].post.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
+    expect(
+      doc.paths['/api/v1/vaults'].post.requestBody.content['application/json'].schema.additionalProperties,
+    ).toBe(false);
   });
 });
