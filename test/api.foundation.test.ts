@@ -19,7 +19,7 @@ describe('authentication', () => {
   it('refuses calls without or with a wrong token', async () => {
     const none = await fetch(`${t.adminUrl}/api/v1/vaults`);
     expect(none.status).toBe(401);
-    expect((await none.json()).error.code).toBe('unauthorized');
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
     const wrong = await t.api('GET', '/vaults', undefined, { authorization: 'Bearer not-the-token' });
     expect(wrong.status).toBe(401);
     expect(wrong.json.error.code).toBe('unauthorized');
@@ -48,7 +48,7 @@ describe('authentication', () => {
     const cookie = res.headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
-    const csrf = (await res.json()).data.csrf_token as string;
+    const csrf = ((await res.json()) as { data: { csrf_token: string } }).data.csrf_token;
     const session = cookie.split(';')[0] ?? '';
     const list = await fetch(`${t.adminUrl}/api/v1/vaults`, { headers: { cookie: session } });
     expect(list.status).toBe(200);

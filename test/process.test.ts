@@ -70,9 +70,9 @@ describe('first and later starts', () => {
 
     const vaults = await fetch(`http://127.0.0.1:${first.ports.admin}/api/v1/vaults`, {
       headers: { authorization: `Bearer ${token}` },
-    }).then((r) => r.json());
+    }).then((r) => r.json() as Promise<{ data: { environment: string }[] }>);
     expect(vaults.data).toHaveLength(1);
-    expect(vaults.data[0].environment).toBe('sandbox');
+    expect(vaults.data[0]?.environment).toBe('sandbox');
 
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);

@@ -1,6 +1,7 @@
 import type { AdminAuth } from './auth.js';
 import { sessionEndpoints } from './auth.js';
 import type { ApiContext } from './context.js';
+import { certificateEndpoints } from './certificates.js';
 import { credentialEndpoints } from './credentials.js';
 import { buildOpenApi } from './openapi.js';
 import { routeEndpoints } from './routes.js';
@@ -16,6 +17,7 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
     ...vaultEndpoints(ctx),
     ...credentialEndpoints(ctx),
     ...routeEndpoints(ctx),
+    ...certificateEndpoints(ctx),
   ];
   const openapi = buildOpenApi(endpoints);
   endpoints.push({

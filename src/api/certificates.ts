@@ -1,0 +1,289 @@
+import { randomUUID } from 'node:crypto';
+import { computeStatus, parseUpload, validateHosts } from '../certificates/index.js';
+import { MAX_FIELD_CHARS, MAX_PASSPHRASE_CHARS } from '../certificates/upload.js';
+import { VaultgateError } from '../errors.js';
+import { certificateKeyAad } from '../snapshot/build.js';
+import type { CertificateRecord, ProxyType, Repo } from '../store/types.js';
+import { commit, type ApiContext } from './context.js';
+import type { Endpoint } from './router.js';
+import { requireVault } from './vaults.js';
+
+const uploadBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['proxy_type'],
+  properties: {
+    proxy_type: { type: 'string', enum: ['outbound', 'inbound'] },
+    credential_id: { type: 'string', maxLength: 64 },
+    route_id: { type: 'string', maxLength: 64 },
+    description: { type: 'string', maxLength: 500 },
+    certificate: { type: 'string', maxLength: MAX_FIELD_CHARS },
+    private_key: { type: 'string', maxLength: MAX_FIELD_CHARS },
+    passphrase: { type: 'string', maxLength: MAX_PASSPHRASE_CHARS },
+    pkcs12: { type: 'string', maxLength: MAX_FIELD_CHARS },
+    hosts: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 253 } },
+  },
+};
+
+interface UploadBody {
+  proxy_type: ProxyType;
+  credential_id?: string;
+  route_id?: string;
+  description?: string;
+  certificate?: string;
+  private_key?: string;
+  passphrase?: string;
+  pkcs12?: string;
+  hosts?: string[];
+}
+
+const chainEntry = {
+  type: 'object',
+  properties: { subject: { type: 'string' }, issuer: { type: 'string' }, not_after: { type: 'string' } },
+};
+
+export const certificateSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    vault_id: { type: 'string' },
+    description: { type: ['string', 'null'] },
+    proxy_type: { type: 'string', enum: ['outbound', 'inbound'] },
+    credential_id: { type: ['string', 'null'] },
+    route_id: { type: ['string', 'null'] },
+    hosts: { type: 'array', items: { type: 'string' } },
+    subject: { type: 'string' },
+    issuer: { type: 'string', description: 'The signer, shown in the dashboard preview' },
+    serial_number: { type: 'string' },
+    not_before: { type: 'string', format: 'date-time' },
+    not_after: { type: 'string', format: 'date-time', description: 'The expiration date' },
+    fingerprint_sha256: { type: 'string' },
+    key_type: { type: 'string', enum: ['rsa', 'ec', 'ed25519'] },
+    key_size: { type: 'integer', description: 'RSA only' },
+    curve: { type: 'string', description: 'EC only: P-256, P-384 or P-521' },
+    sans: { type: 'array', items: { type: 'string' } },
+    chain: { type: 'array', items: chainEntry },
+    status: { type: 'string', enum: ['valid', 'expiring_soon', 'expired', 'not_yet_valid'] },
+    warnings: { type: 'array', items: { type: 'string' } },
+    created_at: { type: 'string', format: 'date-time' },
+    certificate_pem: { type: 'string', description: 'GET of one certificate only: the public chain' },
+  },
+};
+
+/** The metadata of SPEC §2. The sealed key is never part of any answer. */
+export function presentCertificate(c: CertificateRecord, now = Date.now()): Record<string, unknown> {
+  return {
+    id: c.id,
+    vault_id: c.vault_id,
+    description: c.description,
+    proxy_type: c.proxy_type,
+    credential_id: c.credential_id,
+    route_id: c.route_id,
+    hosts: c.hosts,
+    subject: c.subject,
+    issuer: c.issuer,
+    serial_number: c.serial_number,
+    not_before: c.not_before,
+    not_after: c.not_after,
+    fingerprint_sha256: c.fingerprint_sha256,
+    key_type: c.key_type,
+    ...(c.key_type === 'rsa' ? { key_size: c.key_size } : {}),
+    ...(c.key_type === 'ec' ? { curve: c.curve } : {}),
+    sans: c.sans,
+    chain: c.chain,
+    status: computeStatus(c.not_before, c.not_after, now),
+    warnings: c.warnings,
+    created_at: c.created_at,
+  };
+}
+
+function association(message: string, field: string): VaultgateError {
+  return new VaultgateError('invalid_association', message, field);
+}
+
+/** SPEC §2: outbound certificates belong to a credential, inbound ones to an inbound route; never both. */
+async function checkAssociation(repo: Repo, vaultId: string, body: UploadBody): Promise<void> {
+  if (body.credential_id !== undefined && body.route_id !== undefined) {
+    throw association('Give credential_id (outbound) or route_id (inbound), not both.', 'route_id');
+  }
+  if (body.proxy_type === 'outbound') {
+    if (body.route_id !== undefined) {
+      throw association(
+        'An outbound certificate is tied to an access credential: send credential_id, not route_id.',
+        'route_id',
+      );
+    }
+    if (body.credential_id === undefined) {
+      throw association(
+        'An outbound certificate needs credential_id: the access credential whose traffic presents it.',
+        'credential_id',
+      );
+    }
+    if (!(await repo.getCredential(vaultId, body.credential_id))) {
+      throw association(
+        `The vault ${vaultId} has no access credential with the id "${body.credential_id}".`,
+        'credential_id',
+      );
+    }
+    return;
+  }
+  if (body.credential_id !== undefined) {
+    throw association(
+      'An inbound certificate is tied to a route: send route_id, not credential_id.',
+      'credential_id',
+    );
+  }
+  if (body.route_id === undefined) {
+    throw association(
+      'An inbound certificate needs route_id: the inbound route whose upstream it is presented to.',
+      'route_id',
+    );
+  }
+  const route = await repo.getRoute(vaultId, body.route_id);
+  if (!route)
+    throw association(`The vault ${vaultId} has no route with the id "${body.route_id}".`, 'route_id');
+  if (route.type !== 'inbound') {
+    throw association(
+      `The route ${route.id} is an outbound route; inbound certificates go on inbound routes (outbound ones on access credentials).`,
+      'route_id',
+    );
+  }
+}
+
+async function requireCertificate(
+  repo: Repo,
+  vaultId: string,
+  id: string | undefined,
+): Promise<CertificateRecord> {
+  const cert = id ? await repo.getCertificate(vaultId, id) : undefined;
+  if (!cert)
+    throw new VaultgateError(
+      'certificate_not_found',
+      `The vault ${vaultId} has no certificate with the id "${id}".`,
+    );
+  return cert;
+}
+
+export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
+  ctx.metrics.collector(
+    'vaultgate_certificate_expiry_timestamp_seconds',
+    'When each stored mutual TLS certificate expires (not_after), in Unix seconds.',
+    'gauge',
+    () =>
+      [...ctx.snapshot.current.certificatesById.values()].map((c) => ({
+        labels: { vault_id: c.vaultId, certificate_id: c.id, proxy_type: c.proxyType },
+        value: Math.floor(c.notAfter / 1000),
+      })),
+  );
+  return [
+    {
+      method: 'POST',
+      path: '/vaults/:vault_id/certificates',
+      summary:
+        'Upload a mutual TLS client certificate and its private key (PEM or PKCS#12); the key is never shown again',
+      body: uploadBody,
+      response: certificateSchema,
+      status: 201,
+      handler: async ({ params, body, actor }) => {
+        const input = body as UploadBody;
+        const vault = await requireVault(ctx.store.read, params.vault_id);
+        if (input.hosts !== undefined && input.proxy_type === 'inbound') {
+          throw new VaultgateError(
+            'invalid_field',
+            'hosts applies to outbound certificates only; leave it out for inbound ones.',
+            'hosts',
+          );
+        }
+        const hosts = input.hosts === undefined ? [] : validateHosts(input.hosts);
+        await checkAssociation(ctx.store.read, vault.id, input);
+        const parsed = parseUpload(input);
+        const id = randomUUID();
+        const record: CertificateRecord = {
+          ...parsed.metadata,
+          id,
+          vault_id: vault.id,
+          proxy_type: input.proxy_type,
+          credential_id: input.proxy_type === 'outbound' ? (input.credential_id ?? null) : null,
+          route_id: input.proxy_type === 'inbound' ? (input.route_id ?? null) : null,
+          description: input.description ?? null,
+          hosts,
+          certificate_pem: parsed.chainPem,
+          private_key_sealed: ctx.keyring.seal(parsed.privateKeyPem, certificateKeyAad(id)),
+          warnings: parsed.warnings,
+          created_at: new Date().toISOString(),
+        };
+        await commit(
+          ctx,
+          { actor, action: 'certificate.created', vault_id: vault.id, target_id: id },
+          async (repo) => {
+            // Checked again inside the transaction: the credential or route may have gone meanwhile.
+            await checkAssociation(repo, vault.id, input);
+            await repo.insertCertificate(record);
+          },
+        );
+        return { status: 201, body: { data: presentCertificate(record) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/vaults/:vault_id/certificates',
+      summary: "List a vault's certificates (metadata only); ?proxy_type=inbound|outbound filters",
+      response: { type: 'array', items: certificateSchema },
+      handler: async ({ params, query }) => {
+        const vault = await requireVault(ctx.store.read, params.vault_id);
+        const proxyType = query.get('proxy_type');
+        if (proxyType !== null && proxyType !== 'inbound' && proxyType !== 'outbound') {
+          throw new VaultgateError(
+            'invalid_field',
+            'proxy_type must be "inbound" or "outbound".',
+            'proxy_type',
+          );
+        }
+        const list = await ctx.store.read.listCertificates({
+          vaultId: vault.id,
+          ...(proxyType ? { proxyType } : {}),
+        });
+        const now = Date.now();
+        return { status: 200, body: { data: list.map((c) => presentCertificate(c, now)) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/vaults/:vault_id/certificates/:id',
+      summary: 'Get a certificate with its public chain as PEM (for the preview)',
+      response: certificateSchema,
+      handler: async ({ params }) => {
+        const vault = await requireVault(ctx.store.read, params.vault_id);
+        const cert = await requireCertificate(ctx.store.read, vault.id, params.id);
+        return {
+          status: 200,
+          body: { data: { ...presentCertificate(cert), certificate_pem: cert.certificate_pem } },
+        };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/vaults/:vault_id/certificates/:id',
+      summary:
+        'Delete a certificate: it is never presented again, and pooled connections that presented it close',
+      status: 204,
+      handler: async ({ params, actor }) => {
+        await commit(
+          ctx,
+          {
+            actor,
+            action: 'certificate.deleted',
+            vault_id: params.vault_id ?? null,
+            target_id: params.id ?? null,
+          },
+          async (repo) => {
+            const vault = await requireVault(repo, params.vault_id);
+            const cert = await requireCertificate(repo, vault.id, params.id);
+            await repo.deleteCertificate(vault.id, cert.id);
+          },
+        );
+        return { status: 204 };
+      },
+    },
+  ];
+}
