@@ -48,3 +48,23 @@ export async function queryInSchema(
     return client.query(sql, params);
   });
 }
+
+export interface TestDatabase {
+  /** A postgres:// URL for VAULTGATE_DATABASE_URL. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A whole throwaway database, for tests that start vaultgate itself with VAULTGATE_DATABASE_URL. */
+export async function createTestDatabase(prefix = 'vg_test'): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await withClient((client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await withClient((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
