@@ -11,7 +11,10 @@ const routeBody = {
   additionalProperties: false,
   required: ['destination_override_endpoint'],
   properties: {
-    id: { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' },
+    id: {
+      type: 'string',
+      pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+    },
     destination_override_endpoint: { type: 'string', minLength: 1, maxLength: 2048 },
     host_endpoint: { type: 'string', minLength: 1, maxLength: 1024 },
     port: { type: 'integer', minimum: 1, maximum: 65535 },
