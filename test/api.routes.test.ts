@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCa } from './helpers/pki-fixtures.js';
+import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
+
+let t: TestVaultgate;
+let vault: { id: string };
+
+beforeAll(async () => {
+  t = await startTestVaultgate();
+  vault = (await t.api('POST', '/vaults', { name: 'Routes' })).json.data;
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+const routes = (): string => `/vaults/${vault.id}/routes`;
+
+describe('routes', () => {
+  it('creates inbound and outbound routes with the VGS attribute names and defaults', async () => {
+    const inbound = await t.api('POST', routes(), {
+      destination_override_endpoint: 'https://api.customer.example:8443',
+      tags: { name: 'customer api' },
+      entries: [],
+    });
+    expect(inbound.status, inbound.text).toBe(201);
+    expect(inbound.json.data).toMatchObject({
+      type: 'inbound',
+      destination_override_endpoint: 'https://api.customer.example:8443',
+      host_endpoint: '(.*)',
+      port: 443,
+      protocol: 'http',
+      source_endpoint: '*',
+      tags: { name: 'customer api' },
+      entries: [],
+      upstream_tls: { verify: true },
+    });
+    const id = '6f1c2a4e-3b5d-4c7e-9f10-a1b2c3d4e5f6';
+    const outbound = await t.api('POST', routes(), {
+      id,
+      destination_override_endpoint: '*',
+      host_endpoint: 'api\\.visa\\.example',
+    });
+    expect(outbound.json.data).toMatchObject({ id, type: 'outbound' });
+    const list = (await t.api('GET', routes())).json.data.map((r: { id: string }) => r.id);
+    expect(list).toEqual([inbound.json.data.id, id]);
+    const runtime = t.vg.snapshot.current.vaultsById.get(vault.id);
+    expect(runtime?.inboundRoutes.map((r) => r.id)).toEqual([inbound.json.data.id]);
+    expect(runtime?.outboundRoutes[0]?.hostMatcher.test('API.visa.example')).toBe(true);
+    expect(runtime?.outboundRoutes[0]?.hostMatcher.test('api.visa.example.evil')).toBe(false);
+    const duplicate = await t.api('POST', routes(), { id, destination_override_endpoint: '*' });
+    expect(duplicate.json.error).toMatchObject({ code: 'invalid_field', field: 'id' });
+  });
+
+  it('replaces a route whole with PUT and deletes it', async () => {
+    const created = (await t.api('POST', routes(), { destination_override_endpoint: 'https://a.example' }))
+      .json.data;
+    const ca = makeCa({ cn: 'Upstream CA' });
+    const put = await t.api('PUT', `${routes()}/${created.id}`, {
+      destination_override_endpoint: 'https://b.example',
+      host_endpoint: 'tnt.*',
+      upstream_tls: { ca_pem: ca.certPem, verify: true, servername: 'B.example' },
+    });
+    expect(put.status, put.text).toBe(200);
+    expect(put.json.data).toMatchObject({
+      id: created.id,
+      destination_override_endpoint: 'https://b.example',
+      host_endpoint: 'tnt.*',
+      tags: {},
+      upstream_tls: { verify: true, servername: 'b.example' },
+      created_at: created.created_at,
+    });
+    expect((await t.api('GET', `${routes()}/${created.id}`)).json.data.upstream_tls.ca_pem).toContain(
+      'BEGIN CERTIFICATE',
+    );
+    expect((await t.api('DELETE', `${routes()}/${created.id}`)).status).toBe(204);
+    const gone = await t.api('GET', `${routes()}/${created.id}`);
+    expect([gone.status, gone.json.error.code]).toEqual([404, 'route_not_found']);
+    const missing = await t.api('PUT', `${routes()}/${created.id}`, { destination_override_endpoint: '*' });
+    expect(missing.json.error.code).toBe('route_not_found');
+  });
+
+  it('refuses invalid routes with the field at fault and stores nothing', async () => {
+    const before = (await t.api('GET', routes())).json.data.length;
+    const cases: [Record<string, unknown>, string, string][] = [
+      [
+        { destination_override_endpoint: 'ftp://files.example' },
+        'invalid_field',
+        'destination_override_endpoint',
+      ],
+      [{ destination_override_endpoint: 'not a url' }, 'invalid_field', 'destination_override_endpoint'],
+      [
+        { destination_override_endpoint: 'https://a.example/?q=1' },
+        'invalid_field',
+        'destination_override_endpoint',
+      ],
+      [{ destination_override_endpoint: '*', host_endpoint: '([a-z' }, 'invalid_field', 'host_endpoint'],
+      [
+        { destination_override_endpoint: '*', upstream_tls: { ca_pem: 'not pem' } },
+        'invalid_field',
+        'upstream_tls.ca_pem',
+      ],
+      [
+        {
+          destination_override_endpoint: '*',
+          upstream_tls: { ca_pem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' },
+        },
+        'invalid_field',
+        'upstream_tls.ca_pem',
+      ],
+      [
+        { destination_override_endpoint: '*', upstream_tls: { verify: 'no' } },
+        'invalid_field',
+        'upstream_tls.verify',
+      ],
+      [
+        { destination_override_endpoint: '*', upstream_tls: { insecure: true } },
+        'unknown_field',
+        'upstream_tls.insecure',
+      ],
+      [{ destination_override_endpoint: '*', port: 70000 }, 'invalid_field', 'port'],
+      [
+        { destination_override_endpoint: '*', entries: [{ operation: 'REDACT' }] },
+        'unsupported_filter',
+        'entries',
+      ],
+      [{ host_endpoint: '.*' }, 'invalid_field', 'destination_override_endpoint'],
+    ];
+    for (const [body, code, field] of cases) {
+      const res = await t.api('POST', routes(), body);
+      expect(res.json?.error, JSON.stringify(body)).toMatchObject({ code, field });
+      expect(res.status).toBe(code === 'unknown_field' ? 400 : 422);
+    }
+    expect((await t.api('GET', routes())).json.data.length).toBe(before);
+    const noVault = await t.api('POST', '/vaults/tntzzzzzzzz/routes', { destination_override_endpoint: '*' });
+    expect(noVault.json.error.code).toBe('vault_not_found');
+  });
+});
