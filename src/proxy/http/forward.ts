@@ -1,0 +1,303 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { pipeline } from 'node:stream';
+import type { ErrorCode } from '../../errors.js';
+import {
+  classifyUpstreamFailure,
+  UpstreamTimeoutError,
+  type UpstreamFailure,
+  type UpstreamFailureKind,
+} from '../upstream/classify.js';
+import { certificateIdOf } from '../upstream/pools.js';
+import { tlsStateOf } from '../upstream/tls-state.js';
+import { sendError } from './errors.js';
+import {
+  clientResponseHeaders,
+  trailerPairs,
+  upstreamRequestHeaders,
+  type ForwardedInfo,
+} from './headers.js';
+
+export interface ForwardTarget {
+  /** The full upstream URL: scheme, host, port, path and query. */
+  url: URL;
+  /** From `UpstreamPools.agentFor` — fetch it per request, do not keep it across snapshots. */
+  agent: http.Agent;
+  /** The Host header the upstream gets (usually `url.host`). */
+  hostHeader: string;
+  /** Sets X-Forwarded-*; null leaves those headers as the client sent them. */
+  forwarded: ForwardedInfo | null;
+}
+
+export interface ForwardOptions {
+  /** No connection (TCP + TLS handshake) within this long → upstream_timeout. */
+  connectTimeoutMs?: number;
+  /** No response headers within this long of the last sign of progress → upstream_timeout. */
+  headersTimeoutMs?: number;
+}
+
+/** Everything the caller's one log line per request needs. */
+export interface ForwardResult {
+  /** The upstream's status as relayed to the client; null when none was received. */
+  status: number | null;
+  errorCode: ErrorCode | null;
+  errorKind: UpstreamFailureKind | null;
+  errorMessage: string | null;
+  /** The client certificate of the pool used, i.e. the identity of the upstream connection. */
+  certificateId: string | null;
+  /** Request body bytes read from the client (and sent upstream). */
+  bytesUp: number;
+  /** Response body bytes received from the upstream (and relayed). */
+  bytesDown: number;
+  durationMs: number;
+  reusedConnection: boolean;
+  /** The client went away before the response was complete; the upstream request was aborted. */
+  clientAborted: boolean;
+}
+
+/** Idempotent, bodiless requests that hit a pooled connection the server had just closed. */
+const MAX_ATTEMPTS = 3;
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * Forwards one request and streams both bodies with backpressure. Resolves when the exchange is over;
+ * never rejects (failures are answered with a SPEC §5 error and reported in the result).
+ *
+ * What the caller must wire: register the same handler for the server's `checkContinue` event as for
+ * `request` (`server.on('checkContinue', handler)`). Then `Expect: 100-continue` is forwarded and the
+ * client gets its 100 Continue only when the upstream sends one (or its final answer instead, e.g.
+ * 401 or 413, without the body ever being uploaded). Without that listener Node answers 100 at once
+ * and the upstream's 100 is relayed as a second, harmless interim response (RFC 9110 §15.2).
+ */
+export function forward(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  target: ForwardTarget,
+  options: ForwardOptions = {},
+): Promise<ForwardResult> {
+  return new Promise((resolve) => new Exchange(req, res, target, options, resolve).start());
+}
+
+class Exchange {
+  private readonly startedAt = performance.now();
+  private readonly body: 'none' | 'length' | 'chunked';
+  private readonly connectTimeoutMs: number;
+  private readonly headersTimeoutMs: number;
+  private upstream: http.ClientRequest | null = null;
+  private socket: Socket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private attempts = 0;
+  private responded = false;
+  private upstreamBroke = false;
+  private done = false;
+  private readonly result: ForwardResult;
+
+  constructor(
+    private readonly req: http.IncomingMessage,
+    private readonly res: http.ServerResponse,
+    private readonly target: ForwardTarget,
+    options: ForwardOptions,
+    private readonly resolve: (result: ForwardResult) => void,
+  ) {
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
+    // Node's server accepts only `chunked` as a request transfer coding, and never both fields.
+    this.body =
+      req.headers['transfer-encoding'] !== undefined
+        ? 'chunked'
+        : req.headers['content-length'] !== undefined
+          ? 'length'
+          : 'none';
+    this.result = {
+      status: null,
+      errorCode: null,
+      errorKind: null,
+      errorMessage: null,
+      certificateId: certificateIdOf(target.agent),
+      bytesUp: 0,
+      bytesDown: 0,
+      durationMs: 0,
+      reusedConnection: false,
+      clientAborted: false,
+    };
+  }
+
+  start(): void {
+    this.res.once('close', () => this.onClientClose());
+    const upstream = this.send();
+    if (this.body === 'none') return;
+    this.req.on('data', (chunk: Buffer) => {
+      this.result.bytesUp += chunk.length;
+      // A body still arriving is progress: a long upload must not trip the headers timeout.
+      if (!this.responded) this.timer?.refresh();
+    });
+    this.req.pipe(upstream, { end: false });
+    this.req.once('end', () => {
+      if (this.req.rawTrailers.length > 0) upstream.addTrailers(trailerPairs(this.req.rawTrailers));
+      upstream.end();
+    });
+  }
+
+  private send(): http.ClientRequest {
+    this.attempts++;
+    const { url, agent } = this.target;
+    const method = this.req.method ?? 'GET';
+    const upstream = new http.ClientRequest({
+      agent,
+      protocol: url.protocol,
+      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port === '' ? undefined : Number(url.port),
+      method,
+      path: url.pathname + url.search,
+      headers: upstreamRequestHeaders(
+        this.req.rawHeaders,
+        this.target.hostHeader,
+        this.target.forwarded,
+        this.body,
+        method,
+      ),
+      setHost: false,
+    });
+    this.upstream = upstream;
+    this.arm('connect', this.connectTimeoutMs);
+    upstream.on('socket', (socket: Socket) => this.onSocket(upstream, socket));
+    upstream.on('continue', () => {
+      if (!this.res.headersSent) this.res.writeContinue();
+      this.timer?.refresh();
+    });
+    upstream.on('response', (upRes) => this.onResponse(upstream, upRes));
+    upstream.on('error', (err) => this.onError(upstream, err));
+    // The request is fully written: from now on only the upstream can be slow.
+    upstream.once('finish', () => this.timer?.refresh());
+    if (this.body === 'none') upstream.end();
+    return upstream;
+  }
+
+  private arm(phase: 'connect' | 'headers', ms: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    const upstream = this.upstream;
+    this.timer = setTimeout(() => upstream?.destroy(new UpstreamTimeoutError(phase, ms)), ms);
+  }
+
+  private disarm(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private onSocket(upstream: http.ClientRequest, socket: Socket): void {
+    if (upstream !== this.upstream) return;
+    this.socket = socket;
+    this.result.reusedConnection = upstream.reusedSocket;
+    const ready = (): void => {
+      if (upstream === this.upstream && !this.responded) this.arm('headers', this.headersTimeoutMs);
+    };
+    if (upstream.reusedSocket) ready();
+    else if ('encrypted' in socket) socket.once('secureConnect', ready);
+    else if (socket.connecting) socket.once('connect', ready);
+    else ready();
+  }
+
+  private onResponse(upstream: http.ClientRequest, upRes: http.IncomingMessage): void {
+    if (upstream !== this.upstream || this.done) return;
+    this.disarm();
+    this.responded = true;
+    const { res } = this;
+    const status = upRes.statusCode ?? 502;
+    this.result.status = status;
+    try {
+      res.writeHead(status, upRes.statusMessage, clientResponseHeaders(upRes.rawHeaders));
+    } catch (err) {
+      // Node refused to re-emit a header the upstream sent (its parser is laxer than its serializer).
+      upstream.destroy();
+      this.fail({
+        kind: 'invalid_response',
+        code: 'upstream_unreachable',
+        message: `the upstream sent a response vaultgate cannot relay (${(err as Error).message})`,
+      });
+      return;
+    }
+    // Streaming responses (SSE, long polling) must show their head before the first body chunk;
+    // a body that is already there goes out in the same packet as the head.
+    setImmediate(() => {
+      if (!res.headersSent && !res.destroyed) res.flushHeaders();
+    });
+    upRes.on('data', (chunk: Buffer) => {
+      this.result.bytesDown += chunk.length;
+    });
+    upRes.once('aborted', () => {
+      if (!this.result.clientAborted) this.upstreamBroke = true;
+    });
+    // Runs before pipeline's own 'end' listener, which ends the client response.
+    upRes.once('end', () => {
+      if (upRes.rawTrailers.length > 0) res.addTrailers(trailerPairs(upRes.rawTrailers));
+    });
+    pipeline(upRes, res, (err) => {
+      // An upstream that answered before reading the whole body (413, 401…): the rest of the upload
+      // cannot be sent on this connection any more, and the client's leftovers are drained.
+      if (!upstream.writableFinished) {
+        this.req.unpipe(upstream);
+        this.req.resume();
+        upstream.destroy();
+      }
+      if (err && this.upstreamBroke) {
+        this.record(classifyUpstreamFailure(err, this.failureContext(upstream)));
+      }
+      this.finish();
+    });
+  }
+
+  private onError(upstream: http.ClientRequest, err: Error): void {
+    if (upstream !== this.upstream || this.done || this.responded) return;
+    this.disarm();
+    if (
+      upstream.reusedSocket &&
+      this.body === 'none' &&
+      this.attempts < MAX_ATTEMPTS &&
+      RESET_CODES.has((err as NodeJS.ErrnoException).code ?? '') &&
+      !this.res.destroyed
+    ) {
+      // The server closed a pooled connection while we were reusing it (a keep-alive race no client
+      // can avoid). Nothing was processed and nothing needs re-sending, so try another connection.
+      this.send();
+      return;
+    }
+    this.req.unpipe(upstream);
+    this.req.resume();
+    this.fail(classifyUpstreamFailure(err, this.failureContext(upstream)));
+  }
+
+  private failureContext(upstream: http.ClientRequest) {
+    return {
+      tls: tlsStateOf(this.socket),
+      certificateId: this.result.certificateId,
+      freshConnection: !upstream.reusedSocket,
+    };
+  }
+
+  private onClientClose(): void {
+    if (this.res.writableFinished || this.done) return;
+    if (!this.upstreamBroke) this.result.clientAborted = true;
+    this.upstream?.destroy();
+    if (!this.responded) this.finish();
+  }
+
+  private record(failure: UpstreamFailure): void {
+    this.result.errorCode = failure.code;
+    this.result.errorKind = failure.kind;
+    this.result.errorMessage = failure.message;
+  }
+
+  private fail(failure: UpstreamFailure): void {
+    this.record(failure);
+    sendError(this.res, failure.code, failure.message);
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.disarm();
+    this.result.durationMs = performance.now() - this.startedAt;
+    this.resolve(this.result);
+  }
+}

@@ -1,0 +1,394 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { SecureVersion } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { forward, type ForwardResult } from '../src/proxy/http/forward.js';
+import { UpstreamPools, type UpstreamTlsSettings } from '../src/proxy/upstream/pools.js';
+import type { RuntimeCertificate } from '../src/snapshot/types.js';
+import {
+  closedPort,
+  closeServer,
+  fetchLocal,
+  issue,
+  listenLocal,
+  startTlsUpstream,
+  type Issued,
+  type PeerReport,
+  type TlsUpstream,
+} from './helpers/tls-upstream.js';
+
+let root: Issued;
+let intermediate: Issued;
+let serverCert: Issued;
+let clientA: Issued;
+let clientB: Issued;
+let viaIntermediate: Issued;
+let foreignCa: Issued;
+let foreignClient: Issued;
+
+function runtime(id: string, leaf: Issued, ...chain: Issued[]): RuntimeCertificate {
+  return {
+    id,
+    vaultId: 'tnt00000001',
+    proxyType: 'inbound',
+    hosts: [],
+    notBefore: 0,
+    notAfter: Number.MAX_SAFE_INTEGER,
+    createdAt: 0,
+    chainPem: [leaf, ...chain].map((c) => c.certPem).join(''),
+    key: leaf.key,
+  };
+}
+
+const trustRoot = (): UpstreamTlsSettings => ({ verify: true, ca_pem: root.certPem });
+
+/** GET through a pool agent directly (no forward), answering the body. */
+function getText(agent: http.Agent, upstream: TlsUpstream, path = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { agent, protocol: 'https:', host: 'localhost', port: upstream.port, path },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const get = async (agent: http.Agent, upstream: TlsUpstream): Promise<PeerReport> =>
+  JSON.parse(await getText(agent, upstream)) as PeerReport;
+
+async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+beforeAll(async () => {
+  root = await issue({ cn: 'Test Root', ca: true });
+  intermediate = await issue({ cn: 'Test Intermediate', ca: true, issuer: root });
+  serverCert = await issue({
+    cn: 'localhost',
+    issuer: root,
+    usage: 'server',
+    sans: ['localhost', '127.0.0.1'],
+  });
+  clientA = await issue({ cn: 'client-a', issuer: root });
+  clientB = await issue({ cn: 'client-b', issuer: root });
+  viaIntermediate = await issue({ cn: 'client-via-intermediate', issuer: intermediate });
+  foreignCa = await issue({ cn: 'Foreign Root', ca: true });
+  foreignClient = await issue({ cn: 'foreign-client', issuer: foreignCa });
+});
+
+describe('UpstreamPools', () => {
+  let upstream: TlsUpstream;
+  beforeAll(async () => {
+    upstream = await startTlsUpstream({
+      server: serverCert,
+      clientCa: [root.certPem],
+      handler: undefined,
+    });
+  });
+  afterAll(() => upstream.close());
+
+  it('presents the tied certificate, with its chain when issued by an intermediate', async () => {
+    const pools = new UpstreamPools();
+    const a = await get(
+      pools.agentFor({ origin: upstream.url, certificate: runtime('a', clientA), tls: trustRoot() }),
+      upstream,
+    );
+    expect(a).toMatchObject({
+      authorized: true,
+      clientCn: 'client-a',
+      clientFingerprint256: clientA.fingerprint256,
+    });
+    const chained = runtime('i', viaIntermediate, intermediate);
+    const i = await get(
+      pools.agentFor({ origin: upstream.url, certificate: chained, tls: trustRoot() }),
+      upstream,
+    );
+    // The upstream trusts only the root: it can authorise the leaf only with the intermediate we sent.
+    expect(i).toMatchObject({
+      authorized: true,
+      clientCn: 'client-via-intermediate',
+      clientIssuerCn: 'Test Intermediate',
+    });
+    pools.close();
+  });
+
+  it('keeps one pool per certificate and never shares a connection between them', async () => {
+    const pools = new UpstreamPools();
+    const certA = runtime('a', clientA);
+    const certB = runtime('b', clientB);
+    const seen = { a: new Set<number>(), b: new Set<number>() };
+    for (let n = 0; n < 10; n++) {
+      const [ra, rb] = await Promise.all([
+        get(pools.agentFor({ origin: upstream.url, certificate: certA, tls: trustRoot() }), upstream),
+        get(pools.agentFor({ origin: upstream.url, certificate: certB, tls: trustRoot() }), upstream),
+      ]);
+      expect(ra.clientCn).toBe('client-a');
+      expect(rb.clientCn).toBe('client-b');
+      seen.a.add(ra.connection);
+      seen.b.add(rb.connection);
+    }
+    expect([...seen.a].filter((c) => seen.b.has(c))).toEqual([]);
+    expect(pools.agentFor({ origin: upstream.url, certificate: certA, tls: trustRoot() })).not.toBe(
+      pools.agentFor({ origin: upstream.url, certificate: certB, tls: trustRoot() }),
+    );
+    expect(pools.stats().pools).toBe(2);
+    pools.close();
+  });
+
+  it('reuses one kept-alive connection across 20 sequential requests, then resumes the TLS session', async () => {
+    const pools = new UpstreamPools();
+    const target = { origin: upstream.url, certificate: runtime('a', clientA), tls: trustRoot() };
+    const before = upstream.accepted();
+    const connections = new Set<number>();
+    for (let n = 0; n < 20; n++) connections.add((await get(pools.agentFor(target), upstream)).connection);
+    expect(connections.size).toBe(1);
+    expect(upstream.accepted() - before).toBe(1);
+    expect(pools.stats()).toMatchObject({ handshakes: 1, resumedSessions: 0 });
+    // Drop the connection but keep the pool: the next connection resumes the cached session.
+    pools.retainOnly(new Set(['a']));
+    for (const list of Object.values(pools.agentFor(target).freeSockets)) list?.forEach((s) => s.destroy());
+    const again = await get(pools.agentFor(target), upstream);
+    expect(again.clientCn).toBe('client-a');
+    expect(pools.stats()).toMatchObject({ handshakes: 2, resumedSessions: 1 });
+    pools.close();
+  });
+
+  it('retainOnly closes idle sockets of a removed certificate and never reuses in-flight ones', async () => {
+    let release: (() => void) | null = null;
+    const slow = await startTlsUpstream({
+      server: serverCert,
+      clientCa: [root.certPem],
+      handler: (req, res) => {
+        const answer = (): void => void res.end('done');
+        if (req.url === '/slow') release = answer;
+        else answer();
+      },
+    });
+    const pools = new UpstreamPools();
+    const idleTarget = { origin: slow.url, certificate: runtime('idle', clientA), tls: trustRoot() };
+    const busyTarget = { origin: slow.url, certificate: runtime('busy', clientB), tls: trustRoot() };
+    const idleAgent = pools.agentFor(idleTarget);
+    expect(await getText(idleAgent, slow)).toBe('done');
+    const busyAgent = pools.agentFor(busyTarget);
+    const inFlight = getText(busyAgent, slow, '/slow');
+    await until(() => release !== null && slow.open() === 2);
+
+    pools.retainOnly(new Set());
+    await until(() => slow.open() === 1); // the idle connection is gone at once
+    expect(pools.stats().pools).toBe(0);
+    (release as unknown as () => void)();
+    expect(await inFlight).toBe('done'); // the in-flight request completes…
+    await until(() => slow.open() === 0); // …and its connection is closed instead of pooled
+    expect(Object.values(busyAgent.freeSockets).flat()).toEqual([]);
+    expect(pools.agentFor(busyTarget)).not.toBe(busyAgent);
+    pools.close();
+    await slow.close();
+  });
+
+  it('keys pools by trust settings and skips SNI for IP literals', async () => {
+    const pools = new UpstreamPools();
+    const cert = runtime('a', clientA);
+    const one = pools.agentFor({ origin: upstream.url, certificate: cert, tls: trustRoot() });
+    expect(pools.agentFor({ origin: upstream.url, certificate: cert, tls: trustRoot() })).toBe(one);
+    expect(pools.agentFor({ origin: upstream.url, certificate: cert, tls: { verify: false } })).not.toBe(one);
+    const byIp = pools.agentFor({
+      origin: new URL(`https://127.0.0.1:${upstream.port}`),
+      certificate: cert,
+      tls: trustRoot(),
+    });
+    expect((byIp as unknown as { options: { servername?: string } }).options.servername).toBe('');
+    const report = await new Promise<PeerReport>((resolve, reject) => {
+      http
+        .get({ agent: byIp, protocol: 'https:', host: '127.0.0.1', port: upstream.port }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve(JSON.parse(body) as PeerReport));
+        })
+        .on('error', reject);
+    });
+    expect(report.clientCn).toBe('client-a'); // verified against the IP SAN
+    pools.close();
+  });
+});
+
+/** A front server that forwards every request to `target()` and records the results. */
+async function front(
+  pools: UpstreamPools,
+  target: () => { url: URL; certificate: RuntimeCertificate | null; tls?: UpstreamTlsSettings },
+  options: { connectTimeoutMs?: number; headersTimeoutMs?: number } = {},
+): Promise<{ port: number; results: ForwardResult[]; close: () => Promise<void> }> {
+  const results: ForwardResult[] = [];
+  const server = http.createServer((req, res) => {
+    const t = target();
+    const agent = pools.agentFor({ origin: t.url, certificate: t.certificate, tls: t.tls });
+    void forward(req, res, { url: t.url, agent, hostHeader: t.url.host, forwarded: null }, options).then(
+      (r) => results.push(r),
+    );
+  });
+  const port = await listenLocal(server);
+  return { port, results, close: () => closeServer(server) };
+}
+
+describe.each(['TLSv1.2', 'TLSv1.3'] as SecureVersion[])('failure classification over %s', (version) => {
+  const pools = new UpstreamPools();
+  afterAll(() => pools.close());
+
+  async function attempt(
+    upstreamOpts: Partial<Parameters<typeof startTlsUpstream>[0]>,
+    certificate: RuntimeCertificate | null,
+    tls: UpstreamTlsSettings = trustRoot(),
+  ): Promise<{ status: number; code: unknown; message: string; result: ForwardResult | undefined }> {
+    const upstream = await startTlsUpstream({
+      server: serverCert,
+      clientCa: [root.certPem],
+      minVersion: version,
+      maxVersion: version,
+      ...upstreamOpts,
+    });
+    const f = await front(pools, () => ({ url: upstream.url, certificate, tls }));
+    const res = await fetchLocal(f.port);
+    await f.close();
+    await upstream.close();
+    const body = JSON.parse(res.body) as { error: { code: string; message: string } };
+    expect(res.headers['x-vaultgate-error']).toBe(body.error.code);
+    return { status: res.status, code: body.error.code, message: body.error.message, result: f.results[0] };
+  }
+
+  it('no certificate tied while the upstream requires one → upstream_client_certificate_rejected', async () => {
+    const r = await attempt({}, null);
+    expect(r).toMatchObject({ status: 502, code: 'upstream_client_certificate_rejected' });
+    expect(r.message).toContain('none is tied');
+    expect(r.result?.errorKind).toBe('client_certificate_required');
+  });
+
+  it('a certificate from a CA the upstream does not trust → upstream_client_certificate_rejected', async () => {
+    const r = await attempt({}, runtime('f', foreignClient));
+    expect(r).toMatchObject({ status: 502, code: 'upstream_client_certificate_rejected' });
+    expect(r.result?.certificateId).toBe('f');
+  });
+
+  it('an untrusted server certificate → upstream_certificate_untrusted', async () => {
+    const selfSigned = await issue({ cn: 'localhost', usage: 'server', sans: ['localhost'] });
+    const r = await attempt({ server: selfSigned }, runtime('a', clientA));
+    expect(r).toMatchObject({ status: 502, code: 'upstream_certificate_untrusted' });
+  });
+
+  it('an expired server certificate → upstream_certificate_untrusted', async () => {
+    const expired = await issue({
+      cn: 'localhost',
+      issuer: root,
+      usage: 'server',
+      sans: ['localhost'],
+      notBefore: new Date(Date.now() - 10 * 86_400_000),
+      notAfter: new Date(Date.now() - 86_400_000),
+    });
+    const r = await attempt({ server: expired }, runtime('a', clientA));
+    expect(r).toMatchObject({ status: 502, code: 'upstream_certificate_untrusted' });
+    expect(r.message).toContain('expired');
+  });
+
+  it('a server certificate for another host → upstream_certificate_untrusted', async () => {
+    const other = await issue({
+      cn: 'api.other.example',
+      issuer: root,
+      usage: 'server',
+      sans: ['api.other.example'],
+    });
+    const r = await attempt({ server: other }, runtime('a', clientA));
+    expect(r).toMatchObject({ status: 502, code: 'upstream_certificate_untrusted' });
+    expect(r.result?.errorKind).toBe('server_hostname_mismatch');
+  });
+
+  it('no cipher suite in common (handshake_failure, like a certificate refusal) → upstream_tls_error', async () => {
+    // The upstream holds an ECDSA key but allows only RSA suites: it refuses our ClientHello with
+    // handshake_failure(40) — the same alert a TLS 1.2 server uses to refuse a missing certificate.
+    const ciphers = version === 'TLSv1.3' ? 'TLS_AES_128_CCM_8_SHA256' : 'ECDHE-RSA-AES128-GCM-SHA256';
+    const r = await attempt({ ciphers }, runtime('a', clientA));
+    expect(r).toMatchObject({ status: 502, code: 'upstream_tls_error' });
+    expect(r.result?.errorKind).toBe('tls_negotiation_failed');
+  });
+
+  it('verify: false accepts an untrusted server certificate', async () => {
+    const selfSigned = await issue({ cn: 'localhost', usage: 'server', sans: ['localhost'] });
+    const upstream = await startTlsUpstream({
+      server: selfSigned,
+      clientCa: [root.certPem],
+      maxVersion: version,
+    });
+    const f = await front(pools, () => ({
+      url: upstream.url,
+      certificate: runtime('a', clientA),
+      tls: { verify: false },
+    }));
+    const res = await fetchLocal(f.port);
+    expect(res.status).toBe(200);
+    expect((JSON.parse(res.body) as PeerReport).protocol).toBe(version);
+    await f.close();
+    await upstream.close();
+  });
+});
+
+describe('failure classification, transport', () => {
+  const pools = new UpstreamPools();
+  afterAll(() => pools.close());
+
+  async function through(url: URL, options: { connectTimeoutMs?: number; headersTimeoutMs?: number } = {}) {
+    const f = await front(pools, () => ({ url, certificate: null, tls: trustRoot() }), options);
+    const res = await fetchLocal(f.port);
+    await f.close();
+    return {
+      status: res.status,
+      code: (JSON.parse(res.body) as { error: { code: string } }).error.code,
+      result: f.results[0],
+    };
+  }
+
+  it('a TLS version the upstream does not speak → upstream_tls_error', async () => {
+    const upstream = await startTlsUpstream({
+      server: serverCert,
+      requestCert: false,
+      minVersion: 'TLSv1',
+      maxVersion: 'TLSv1.1',
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
+    const r = await through(upstream.url);
+    await upstream.close();
+    expect(r).toMatchObject({ status: 502, code: 'upstream_tls_error' });
+  });
+
+  it('connection refused → upstream_unreachable', async () => {
+    const r = await through(new URL(`https://localhost:${await closedPort()}`));
+    expect(r).toMatchObject({ status: 502, code: 'upstream_unreachable' });
+    expect(r.result?.errorKind).toBe('connection_refused');
+  });
+
+  it('a plain-HTTP port behind an https:// URL → upstream_tls_error', async () => {
+    const plain = http.createServer((_req, res) => res.end('plain'));
+    const port = await listenLocal(plain);
+    const r = await through(new URL(`https://localhost:${port}`));
+    await closeServer(plain);
+    expect(r).toMatchObject({ status: 502, code: 'upstream_tls_error' });
+    expect(r.result?.errorKind).toBe('not_tls');
+  });
+
+  it('no TLS handshake within the connect timeout → upstream_timeout', async () => {
+    const held = new Set<net.Socket>();
+    const silent = net.createServer((s) => held.add(s)); // accepts TCP, never speaks TLS
+    const port = await listenLocal(silent);
+    const r = await through(new URL(`https://localhost:${port}`), { connectTimeoutMs: 200 });
+    for (const s of held) s.destroy();
+    await closeServer(silent);
+    expect(r).toMatchObject({ status: 504, code: 'upstream_timeout' });
+    expect(r.result?.errorKind).toBe('connect_timeout');
+  });
+});
