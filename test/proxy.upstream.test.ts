@@ -11,6 +11,7 @@ import {
   fetchLocal,
   issue,
   listenLocal,
+  startOpensslUpstream,
   startTlsUpstream,
   type Issued,
   type PeerReport,
@@ -316,6 +317,35 @@ describe.each(['TLSv1.2', 'TLSv1.3'] as SecureVersion[])('failure classification
     const r = await attempt({ ciphers }, runtime('a', clientA));
     expect(r).toMatchObject({ status: 502, code: 'upstream_tls_error' });
     expect(r.result?.errorKind).toBe('tls_negotiation_failed');
+  });
+
+  it('an OpenSSL upstream refuses a foreign certificate with an alert → upstream_client_certificate_rejected', async () => {
+    const sserver = await startOpensslUpstream({ server: serverCert, clientCa: root.certPem, version });
+    try {
+      const answers: Record<string, { status: number; code?: string; message?: string }> = {};
+      for (const [name, cert] of [
+        ['foreign', runtime('f', foreignClient)],
+        ['none', null],
+        ['good', runtime('a', clientA)],
+      ] as const) {
+        const f = await front(pools, () => ({ url: sserver.url, certificate: cert, tls: trustRoot() }));
+        const res = await fetchLocal(f.port);
+        await f.close();
+        const error =
+          res.status === 200
+            ? {}
+            : (JSON.parse(res.body) as { error: { code: string; message: string } }).error;
+        answers[name] = { status: res.status, ...error };
+      }
+      expect(answers['good']).toEqual({ status: 200 });
+      expect(answers['none']).toMatchObject({ status: 502, code: 'upstream_client_certificate_rejected' });
+      expect(answers['foreign']).toMatchObject({ status: 502, code: 'upstream_client_certificate_rejected' });
+      // A real alert, so no hedging: "TLS alert: unknown ca" (or similar), not "probably".
+      expect(answers['foreign']?.message).toMatch(/TLS alert: /);
+      expect(answers['foreign']?.message).not.toContain('probably');
+    } finally {
+      sserver.close();
+    }
   });
 
   it('verify: false accepts an untrusted server certificate', async () => {

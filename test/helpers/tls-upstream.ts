@@ -3,6 +3,10 @@
  * WebCrypto, so a whole hierarchy costs milliseconds), and an HTTPS upstream that demands a client
  * certificate and answers with JSON naming the one it received.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPrivateKey, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -249,4 +253,41 @@ export async function listenLocal(server: net.Server): Promise<number> {
 export function closeServer(server: net.Server): Promise<void> {
   if ('closeAllConnections' in server) (server as http.Server).closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * `openssl s_server` as the upstream: unlike Node's TLS server (which completes the handshake and then
+ * drops an unauthorised client without a word), OpenSSL refuses a bad client certificate with a real
+ * TLS alert — as nginx, HAProxy, Envoy, Go and Java servers do.
+ */
+export async function startOpensslUpstream(opts: {
+  server: Issued;
+  clientCa: string;
+  version: SecureVersion;
+}): Promise<{ url: URL; close: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vaultgate-sserver-'));
+  writeFileSync(join(dir, 'cert.pem'), opts.server.certPem);
+  writeFileSync(join(dir, 'key.pem'), opts.server.keyPem);
+  writeFileSync(join(dir, 'ca.pem'), opts.clientCa);
+  const versionFlag = opts.version === 'TLSv1.3' ? '-tls1_3' : '-tls1_2';
+  const args = ['s_server', '-accept', '127.0.0.1:0', '-cert', 'cert.pem', '-key', 'key.pem'];
+  args.push('-CAfile', 'ca.pem', '-Verify', '2', '-verify_return_error', '-www', versionFlag);
+  const child = spawn('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /ACCEPT 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`openssl s_server exited with ${code}`)));
+  });
+  return {
+    url: new URL(`https://localhost:${port}`),
+    close: () => {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
