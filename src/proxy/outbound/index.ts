@@ -1,0 +1,2 @@
+export { createOutboundServers } from './servers.js';
+export type { OutboundServers } from './servers.js';

@@ -1,0 +1,196 @@
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import { forward, type ForwardResult } from '../http/forward.js';
+import { sendInvalidTarget, sendProxyAuthRequired } from './answers.js';
+import type { Principal } from './auth.js';
+import { choiceFor } from './choice.js';
+import type { OutboundContext } from './context.js';
+import { BadTargetError, parseAbsoluteTarget } from './target.js';
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+interface LogEntry {
+  kind: 'tunnel' | 'absolute';
+  principal: Principal | undefined;
+  host: string;
+  method: string | undefined;
+  status: number;
+  result: ForwardResult | null;
+  startedAt: number;
+  reason?: string;
+}
+
+/**
+ * Requests read from inside an intercepted tunnel (origin-form, RFC 9112 §3.2.1), each sent to
+ * `https://<CONNECT host:port>` + its path.
+ *
+ * Deactivation and deletion: the credential is looked up again in the current snapshot before every
+ * request, so a credential deactivated or deleted through the API stops working at the next request
+ * even on a tunnel opened before, which then answers 407 and closes (the client's next CONNECT gets
+ * the 407 at the proxy level). Requests already in flight finish.
+ */
+export function tunnelRequestHandler(ctx: OutboundContext): Handler {
+  return (req, res) => {
+    const startedAt = performance.now();
+    const tunnel = ctx.tunnels.get(req.socket as Socket);
+    if (tunnel === undefined) {
+      res.destroy(); // only sockets we emitted reach this server
+      return;
+    }
+    tunnel.requests++;
+    tunnel.active++;
+    res.once('close', () => tunnel.active--);
+    const principal = ctx.auth.recheck(tunnel.principal);
+    if (principal === undefined) {
+      sendProxyAuthRequired(res, true);
+      logRequest(ctx, {
+        kind: 'tunnel',
+        principal: tunnel.principal,
+        host: tunnel.target.host,
+        method: req.method,
+        status: 407,
+        result: null,
+        startedAt,
+        reason: 'credential no longer active',
+      });
+      return;
+    }
+    tunnel.principal = principal;
+
+    const rawUrl = req.url ?? '/';
+    let path: string;
+    if (rawUrl.startsWith('/')) path = rawUrl;
+    else if (rawUrl === '*') path = '*';
+    else {
+      // RFC 9112 §3.2.2: a server must accept absolute-form; inside a tunnel its authority is the tunnel's.
+      try {
+        const url = new URL(rawUrl);
+        path = url.pathname + url.search;
+      } catch {
+        sendInvalidTarget(res, `The request target ${JSON.stringify(rawUrl.slice(0, 200))} is not valid.`);
+        return;
+      }
+    }
+    const choice = choiceFor(ctx, tunnel, principal.credential, Date.now());
+    if (ctx.closing) res.setHeader('connection', 'close');
+    void forward(
+      req,
+      res,
+      {
+        url: new URL(tunnel.originPrefix + path),
+        agent: choice.agent,
+        // End-to-end: the Host the client wrote is what it means; the connection already goes to the
+        // CONNECT target, whatever it says.
+        hostHeader: req.headers.host ?? tunnel.defaultHost,
+        forwarded: null,
+      },
+      ctx.forwardOptions,
+    ).then((result) =>
+      logRequest(ctx, {
+        kind: 'tunnel',
+        principal,
+        host: tunnel.target.host,
+        method: req.method,
+        status: res.statusCode,
+        result,
+        startedAt,
+      }),
+    );
+  };
+}
+
+/**
+ * Absolute-form requests on the proxy port (`GET http://host/path`, RFC 9112 §3.2.2), authenticated one
+ * by one (a keep-alive client may switch credentials between requests) and sent as plain HTTP.
+ */
+export function absoluteRequestHandler(ctx: OutboundContext): Handler {
+  return (req, res) => {
+    const startedAt = performance.now();
+    const auth = ctx.auth.authenticate(req.headers['proxy-authorization']);
+    if (!auth.ok) {
+      // Connection stays open: the client may retry with credentials on it (RFC 9110 §15.5.8).
+      sendProxyAuthRequired(res, false);
+      logRequest(ctx, {
+        kind: 'absolute',
+        principal: undefined,
+        host: '',
+        method: req.method,
+        status: 407,
+        result: null,
+        startedAt,
+        reason: auth.reason,
+      });
+      return;
+    }
+    const { principal } = auth;
+    let parsed;
+    try {
+      parsed = parseAbsoluteTarget(req.url ?? '');
+    } catch (err) {
+      if (!(err instanceof BadTargetError)) throw err;
+      sendInvalidTarget(res, err.message);
+      logRequest(ctx, {
+        kind: 'absolute',
+        principal,
+        host: '',
+        method: req.method,
+        status: 400,
+        result: null,
+        startedAt,
+        reason: 'invalid_target',
+      });
+      return;
+    }
+    const { target, path } = parsed;
+    if (ctx.closing) res.setHeader('connection', 'close');
+    void forward(
+      req,
+      res,
+      {
+        url: new URL(target.origin.href.slice(0, -1) + path),
+        // Plain HTTP: no TLS, so no client certificate to choose (SPEC §4).
+        agent: ctx.pools.agentFor({ origin: target.origin, certificate: null }),
+        // RFC 9112 §3.2.2: with absolute-form, the target's authority replaces any Host received.
+        hostHeader: target.origin.host,
+        forwarded: null,
+      },
+      ctx.forwardOptions,
+    ).then((result) =>
+      logRequest(ctx, {
+        kind: 'absolute',
+        principal,
+        host: target.host,
+        method: req.method,
+        status: res.statusCode,
+        result,
+        startedAt,
+      }),
+    );
+  };
+}
+
+/** One line per request; names the certificate presented by id only, never its key. */
+function logRequest(ctx: OutboundContext, e: LogEntry): void {
+  const r = e.result;
+  ctx.counters.requests({ kind: e.kind, status: String(e.status) });
+  const fields = {
+    proxy: 'outbound',
+    mode: e.kind,
+    vault_id: e.principal?.vault.id ?? null,
+    credential_id: e.principal?.credential.id ?? null,
+    host: e.host,
+    method: e.method,
+    status: e.status,
+    upstream_status: r?.status ?? null,
+    certificate_id: r?.certificateId ?? null,
+    error: r?.errorCode ?? e.reason ?? null,
+    error_detail: r?.errorMessage ?? undefined,
+    reused_connection: r?.reusedConnection,
+    client_aborted: r?.clientAborted || undefined,
+    bytes_up: r?.bytesUp,
+    bytes_down: r?.bytesDown,
+    duration_ms: Math.round((performance.now() - e.startedAt) * 100) / 100,
+  };
+  if (r?.errorCode) ctx.logger.warn('outbound request failed', fields);
+  else ctx.logger.info('outbound request', fields);
+}

@@ -1,0 +1,151 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { DataPlaneDeps } from '../deps.js';
+import type { UpstreamPools } from '../upstream/pools.js';
+import { AUTH_MESSAGE, PROXY_AUTHENTICATE, refuseConnect } from './answers.js';
+import { ProxyAuthenticator } from './auth.js';
+import type { OutboundContext } from './context.js';
+import { intercept } from './intercept.js';
+import { VaultMinters } from './minters.js';
+import { absoluteRequestHandler, tunnelRequestHandler } from './requests.js';
+import { BadTargetError, parseConnectTarget } from './target.js';
+
+export interface OutboundServers {
+  /** The plain HTTP proxy port (SPEC §1 VAULTGATE_OUTBOUND_PORT). */
+  readonly plain: http.Server;
+  /** The same proxy protocol spoken over TLS (VAULTGATE_OUTBOUND_TLS_PORT), local-CA certificate. */
+  readonly tls: https.Server;
+  /**
+   * Stops taking new tunnels and requests: idle tunnels close now, busy ones after their current
+   * response (which carries `Connection: close`). The caller closes `plain` and `tls` themselves.
+   */
+  close(): void;
+}
+
+/**
+ * Idle time before a keep-alive connection (to the proxy, or inside a tunnel) is closed. SDKs keep
+ * pooled connections for 4-60 s; outliving the shortest common ones avoids a fresh CONNECT and leaf
+ * handshake for every burst of calls.
+ */
+const KEEP_ALIVE_MS = 65_000;
+
+/**
+ * The outbound forward proxy (SPEC §4): the plain and TLS listeners share every handler, and tunnels
+ * from both are served by one internal HTTP server. The caller listens on the ports.
+ */
+export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools): OutboundServers {
+  const minters = new VaultMinters();
+  const requests = deps.metrics.counter(
+    'vaultgate_outbound_requests_total',
+    'Requests handled by the outbound proxy, by mode (tunnel, absolute) and status sent to the client.',
+  );
+  const ctx: OutboundContext = {
+    pools,
+    auth: new ProxyAuthenticator(deps.hasher, deps.snapshot),
+    minters,
+    logger: deps.logger,
+    forwardOptions: {
+      connectTimeoutMs: deps.settings.upstreamConnectTimeoutMs,
+      headersTimeoutMs: deps.settings.upstreamResponseTimeoutMs,
+    },
+    tunnels: new WeakMap(),
+    openTunnels: new Set(),
+    counters: { requests },
+    closing: false,
+  };
+  deps.snapshot.onSwap((next) => minters.retain(next));
+
+  // Never listens: it only reads the decrypted sockets that intercept() hands it.
+  const tunnelServer = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS });
+  const inTunnel = tunnelRequestHandler(ctx);
+  tunnelServer.on('request', inTunnel);
+  // forward() relays Expect: 100-continue only when it handles checkContinue itself (see forward.ts).
+  tunnelServer.on('checkContinue', inTunnel);
+  tunnelServer.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    onClientError(err, socket);
+  });
+
+  const absolute = absoluteRequestHandler(ctx);
+  const connect = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node lets go of the socket for CONNECT: without a listener, a reset would be an uncaught error.
+    socket.on('error', () => socket.destroy());
+    const clientAddress = req.socket.remoteAddress ?? '';
+    const auth = ctx.auth.authenticate(req.headers['proxy-authorization']);
+    if (!auth.ok) {
+      refuseConnect(socket, 'proxy_auth_required', AUTH_MESSAGE, {
+        'Proxy-Authenticate': PROXY_AUTHENTICATE,
+      });
+      ctx.logger.info('outbound CONNECT refused', {
+        host: req.url,
+        status: 407,
+        error: auth.reason,
+        client: clientAddress,
+      });
+      requests({ kind: 'connect', status: '407' });
+      return;
+    }
+    let target;
+    try {
+      target = parseConnectTarget(req.url);
+    } catch (err) {
+      if (!(err instanceof BadTargetError)) throw err;
+      refuseConnect(socket, 'invalid_target', err.message);
+      ctx.logger.info('outbound CONNECT refused', {
+        vault_id: auth.principal.vault.id,
+        credential_id: auth.principal.credential.id,
+        host: req.url,
+        status: 400,
+        error: 'invalid_target',
+      });
+      requests({ kind: 'connect', status: '400' });
+      return;
+    }
+    if (ctx.closing) {
+      socket.destroy();
+      return;
+    }
+    intercept(ctx, tunnelServer, { socket, head, principal: auth.principal, target, clientAddress });
+  };
+
+  const plain = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS });
+  const overTls = https.createServer({
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    cert: deps.listenerTls.certPem,
+    key: deps.listenerTls.keyPem,
+    // The proxy protocol itself is HTTP/1.1 (CONNECT is not tunnelled over h2 here).
+    ALPNProtocols: ['http/1.1'],
+  });
+  for (const server of [plain, overTls]) {
+    server.on('request', absolute);
+    server.on('checkContinue', absolute);
+    server.on('connect', connect);
+  }
+  overTls.on('tlsClientError', (err: NodeJS.ErrnoException) => {
+    deps.logger.info('TLS handshake with a client of the outbound TLS proxy port failed', { err });
+  });
+
+  return {
+    plain,
+    tls: overTls,
+    close() {
+      ctx.closing = true;
+      for (const server of [plain, overTls]) server.closeIdleConnections();
+      // Tunnels are sockets Node's servers no longer track (CONNECT detaches them): idle or still
+      // handshaking ones go now, busy ones after their current answer, which says Connection: close.
+      for (const socket of ctx.openTunnels) {
+        const tunnel = ctx.tunnels.get(socket);
+        if (tunnel === undefined || tunnel.active === 0) socket.destroy();
+      }
+    },
+  };
+
+  function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    // A malformed request inside a tunnel: answer 400 when the socket can still take it (Node's default).
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  }
+}
