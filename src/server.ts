@@ -1,5 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import type https from 'node:https';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createApiHandler } from './api/app.js';
@@ -20,6 +22,9 @@ import { SnapshotHolder } from './snapshot/holder.js';
 import { openStore } from './store/open.js';
 import { issueListenerCertificate, privateKeyFromPem } from './pki/index.js';
 import type { DataPlaneDeps } from './proxy/deps.js';
+import { createInboundServer } from './proxy/inbound/server.js';
+import { createOutboundServers } from './proxy/outbound/index.js';
+import { UpstreamPools } from './proxy/upstream/pools.js';
 import type { Store } from './store/types.js';
 
 export interface Ports {
@@ -45,7 +50,7 @@ export interface StartOptions {
   logger?: Logger;
 }
 
-async function listen(server: http.Server, host: string, port: number): Promise<number> {
+async function listen(server: net.Server, host: string, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -57,7 +62,7 @@ async function listen(server: http.Server, host: string, port: number): Promise<
 }
 
 /** Stops accepting, closes idle keep-alive connections, and waits for in-flight requests up to graceMs. */
-async function drain(server: http.Server, graceMs: number): Promise<void> {
+async function drain(server: http.Server | https.Server, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -82,7 +87,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     if (settings.databaseUrl) throw new ConfigError((err as Error).message);
     throw err;
   }
-  const servers: http.Server[] = [];
+  const servers: (http.Server | https.Server)[] = [];
   try {
     const keyring = new Keyring(masterKey.value);
     const secrets = await loadServerSecrets(store, keyring);
@@ -136,15 +141,21 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       metrics,
     };
 
+    // One set of upstream pools for both proxies; a snapshot swap retires the pools of deleted
+    // certificates so they are never presented again (SPEC §4).
+    const pools = new UpstreamPools({ extraCaPem: settings.upstreamCaPem });
+    snapshot.onSwap((next) => pools.retainOnly(new Set(next.certificatesById.keys())));
+    const inbound = createInboundServer(dataPlane, pools);
+    const outbound = createOutboundServers(dataPlane, pools);
     const admin = http.createServer(
       createApiHandler({ endpoints: buildEndpoints(ctx, auth), auth, logger, fallback: dashboardFallback() }),
     );
-    servers.push(admin);
+    servers.push(admin, inbound, outbound.plain, outbound.tls);
     const ports: Ports = {
       admin: await listen(admin, settings.host, settings.adminPort),
-      inbound: 0,
-      outbound: 0,
-      outbound_tls: 0,
+      inbound: await listen(inbound, settings.host, settings.inboundPort),
+      outbound: await listen(outbound.plain, settings.host, settings.outboundPort),
+      outbound_tls: await listen(outbound.tls, settings.host, settings.outboundTlsPort),
     };
     writeFileSync(join(settings.dataDir, 'ports.json'), JSON.stringify(ports) + '\n');
 
@@ -159,6 +170,8 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       stop(graceMs = 10_000) {
         stopping ??= (async () => {
           await Promise.all(servers.map((s) => drain(s, graceMs)));
+          outbound.close();
+          pools.close();
           await store.close();
         })();
         return stopping;

@@ -1,0 +1,118 @@
+import type http from 'node:http';
+import https from 'node:https';
+import { chooseCertificate } from '../../certificates/choose.js';
+import type { RuntimeRoute, RuntimeVault } from '../../snapshot/types.js';
+import type { DataPlaneDeps } from '../deps.js';
+import { forward } from '../http/forward.js';
+import { sendError } from '../http/errors.js';
+import type { UpstreamPools } from '../upstream/pools.js';
+
+/** `Host: name:port` or `[v6]:port` → lower-case name without port or trailing dot. */
+export function hostOf(header: string | undefined): string {
+  if (!header) return '';
+  const name = header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.split(':')[0];
+  return (name ?? '').toLowerCase().replace(/\.$/, '');
+}
+
+/** SPEC §3: the vault's inbound routes in creation order; the first whose host_endpoint matches wins. */
+export function matchRoute(vault: RuntimeVault, host: string): RuntimeRoute | undefined {
+  for (const route of vault.inboundRoutes) if (route.hostMatcher.test(host)) return route;
+  return undefined;
+}
+
+/** destination_override_endpoint + the caller's path and query (a path prefix in the endpoint is kept). */
+function upstreamUrl(base: URL, requestTarget: string): URL {
+  const url = new URL(base.href);
+  const q = requestTarget.indexOf('?');
+  const path = q === -1 ? requestTarget : requestTarget.slice(0, q);
+  const prefix = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+  url.pathname = prefix + (path.startsWith('/') ? path : `/${path}`);
+  url.search = q === -1 ? '' : requestTarget.slice(q);
+  return url;
+}
+
+/**
+ * The inbound reverse proxy (SPEC §3): HTTPS on the inbound port with the local CA's listener
+ * certificate; Host selects vault and route; the request is forwarded to the route's upstream,
+ * presenting the client certificate the choice rule picks among those tied to the route.
+ */
+export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): https.Server {
+  const { settings, logger } = deps;
+  const log = logger.child({ component: 'inbound' });
+  const requests = deps.metrics.counter(
+    'vaultgate_inbound_requests_total',
+    'Inbound proxy requests by outcome.',
+  );
+
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const started = performance.now();
+    const host = hostOf(req.headers.host);
+    const snapshot = deps.snapshot.current;
+    const vault = snapshot.vaultsByHost.get(host);
+    if (!vault) {
+      requests({ outcome: 'vault_not_found' });
+      sendError(
+        res,
+        'vault_not_found',
+        `No vault serves the host "${host}"; inbound hosts look like <vault_id>.<environment>.${settings.domain}.`,
+      );
+      return;
+    }
+    const route = matchRoute(vault, host);
+    if (!route || !route.upstream) {
+      requests({ outcome: 'route_not_found' });
+      sendError(
+        res,
+        'route_not_found',
+        `The vault ${vault.id} has no inbound route whose host_endpoint matches "${host}".`,
+      );
+      return;
+    }
+    const url = upstreamUrl(route.upstream, req.url ?? '/');
+    const certificate = chooseCertificate(route.certificates, url.hostname, Date.now()) ?? null;
+    forward(
+      req,
+      res,
+      {
+        url,
+        agent: pools.agentFor({ origin: route.upstream, certificate, tls: route.upstreamTls }),
+        hostHeader: url.host,
+        forwarded: { for: req.socket.remoteAddress ?? '', proto: 'https', host: req.headers.host ?? host },
+      },
+      {
+        connectTimeoutMs: settings.upstreamConnectTimeoutMs,
+        headersTimeoutMs: settings.upstreamResponseTimeoutMs,
+      },
+    ).then((result) => {
+      requests({ outcome: result.errorCode ?? 'forwarded' });
+      log.info('inbound request', {
+        vault_id: vault.id,
+        route_id: route.id,
+        method: req.method,
+        status: res.statusCode,
+        upstream_status: result.status,
+        error: result.errorCode,
+        certificate_id: result.certificateId,
+        duration_ms: Math.round(performance.now() - started),
+      });
+    });
+  };
+
+  const server = https.createServer(
+    {
+      cert: deps.listenerTls.certPem,
+      key: deps.listenerTls.keyPem,
+      // Guards against slow-header clients holding sockets; bodies may stream for as long as they flow.
+      headersTimeout: 30_000,
+      requestTimeout: 0,
+      keepAliveTimeout: 5_000,
+    },
+    handle,
+  );
+  // Forward Expect: 100-continue instead of answering it ourselves (see forward.ts).
+  server.on('checkContinue', handle);
+  server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
+    log.debug('inbound client TLS handshake failed', { code: err.code, reason: err.message });
+  });
+  return server;
+}
