@@ -15,6 +15,8 @@ interface Entry {
 export class VaultMinters {
   readonly #entries = new Map<string, Entry>();
   readonly #maxEntries: number | undefined;
+  /** Leaves signed by minters since dropped, so the total only ever grows (a Prometheus counter). */
+  #retiredMints = 0;
 
   constructor(maxEntriesPerVault?: number) {
     this.#maxEntries = maxEntriesPerVault;
@@ -27,6 +29,7 @@ export class VaultMinters {
   for(vault: RuntimeVault): LeafMinter {
     const entry = this.#entries.get(vault.id);
     if (entry !== undefined && entry.caCertPem === vault.outboundCa.certPem) return entry.minter;
+    if (entry !== undefined) this.#retiredMints += entry.minter.mints;
     const minter = new LeafMinter({
       caCertPem: vault.outboundCa.certPem,
       caKey: vault.outboundCa.key,
@@ -40,13 +43,16 @@ export class VaultMinters {
   retain(next: RuntimeConfig): void {
     for (const [id, entry] of this.#entries) {
       const vault = next.vaultsById.get(id);
-      if (vault === undefined || vault.outboundCa.certPem !== entry.caCertPem) this.#entries.delete(id);
+      if (vault === undefined || vault.outboundCa.certPem !== entry.caCertPem) {
+        this.#retiredMints += entry.minter.mints;
+        this.#entries.delete(id);
+      }
     }
   }
 
-  /** Sum of leaves signed by all live minters (for tests and metrics). */
+  /** Leaves signed since start, by every minter (for the metrics). */
   mints(): number {
-    let total = 0;
+    let total = this.#retiredMints;
     for (const entry of this.#entries.values()) total += entry.minter.mints;
     return total;
   }

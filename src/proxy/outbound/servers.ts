@@ -55,6 +55,18 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
     closing: false,
   };
   deps.snapshot.onSwap((next) => minters.retain(next));
+  deps.metrics.collector(
+    'vaultgate_outbound_leaf_certificates_minted_total',
+    "Interception certificates signed by the vaults' outbound CAs (cache misses).",
+    'counter',
+    () => [{ labels: {}, value: minters.mints() }],
+  );
+  deps.metrics.collector(
+    'vaultgate_outbound_open_tunnels',
+    'CONNECT tunnels currently open.',
+    'gauge',
+    () => [{ labels: {}, value: ctx.openTunnels.size }],
+  );
 
   // Never listens: it only reads the decrypted sockets that intercept() hands it.
   const tunnelServer = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS });
