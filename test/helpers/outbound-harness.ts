@@ -1,22 +1,17 @@
 /**
- * The outbound proxy on top of a real in-process vaultgate, for as long as src/server.ts does not start
- * it: the same snapshot, the same credential hasher (rebuilt from the data dir's master key and the
- * store's sealed server secret), a listener certificate from the same local CA, real ports.
+ * A real in-process vaultgate (which serves the outbound proxy on its own ports), plus a second pair of
+ * outbound listeners built by createOutboundServers from the same data-plane dependencies but with a
+ * logger and metrics registry the tests can read: same snapshot, hasher and listener certificate.
  */
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
-import { loadSettings } from '../../src/config/settings.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { issueListenerCertificate, privateKeyFromPem } from '../../src/pki/index.js';
 import { createOutboundServers, type OutboundServers } from '../../src/proxy/outbound/index.js';
 import { UpstreamPools } from '../../src/proxy/upstream/pools.js';
-import { CredentialHasher } from '../../src/secrets/credentials.js';
-import { loadMasterKey } from '../../src/secrets/files.js';
-import { Keyring } from '../../src/secrets/keyring.js';
-import { loadServerSecrets } from '../../src/secrets/server-secrets.js';
 import { startTestVaultgate, type TestVaultgate } from './vaultgate.js';
 
 export interface OutboundHarness {
@@ -29,6 +24,9 @@ export interface OutboundHarness {
   /** The local CA (trust it for the TLS proxy port), as PEM text and as a file. */
   localCaPem: string;
   localCaFile: string;
+  /** The registry the proxy reports to; `metric(name)` reads one unlabelled sample. */
+  metrics: Metrics;
+  metric(name: string): number;
   /** Every JSON log line the proxy wrote, parsed. */
   logs: Record<string, unknown>[];
   /** Creates a vault and returns its id and the path of its outbound CA PEM file. */
@@ -49,36 +47,33 @@ async function listen(server: http.Server): Promise<number> {
 }
 
 export async function startOutboundHarness(options: HarnessOptions = {}): Promise<OutboundHarness> {
-  const t = await startTestVaultgate(options.env);
-  const settings = loadSettings({ VAULTGATE_DATA_DIR: t.dataDir, ...options.env });
-  const keyring = new Keyring(loadMasterKey(t.dataDir, undefined).value);
-  const secrets = await loadServerSecrets(t.vg.store, keyring);
-  const listener = await issueListenerCertificate({
-    caCertPem: secrets.localCa.certPem,
-    caKey: privateKeyFromPem(secrets.localCa.keyPem),
-    dnsNames: ['localhost'],
-    ipAddresses: ['127.0.0.1'],
-  });
+  const env = { ...options.env };
+  if (options.upstreamCaPem !== undefined) {
+    // The process's own outbound listeners trust the test upstreams the way a user would set it up.
+    const file = join(mkdtempSync(join(tmpdir(), 'vaultgate-upstream-ca-')), 'upstream-ca.pem');
+    writeFileSync(file, options.upstreamCaPem);
+    env['VAULTGATE_UPSTREAM_CA_FILE'] = file;
+  }
+  const t = await startTestVaultgate(env);
+  const localCaPem = (await t.api('GET', '/local-ca')).text;
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('debug', {}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
+  const metrics = new Metrics();
   const pools = new UpstreamPools({ extraCaPem: options.upstreamCaPem });
   // What src/server.ts must do too: pools follow certificate deletions.
   t.vg.snapshot.onSwap((next) => pools.retainOnly(new Set(next.certificatesById.keys())));
   const servers = createOutboundServers(
     {
-      settings,
-      snapshot: t.vg.snapshot,
-      hasher: new CredentialHasher(secrets.serverSecret),
-      listenerTls: { certPem: listener.certPem, keyPem: listener.keyPem },
+      ...t.vg.dataPlane,
       logger,
-      metrics: new Metrics(),
+      metrics,
     },
     pools,
   );
   const port = await listen(servers.plain);
   const tlsPort = await listen(servers.tls);
   const localCaFile = join(t.dataDir, 'test-local-ca.pem');
-  writeFileSync(localCaFile, secrets.localCa.certPem);
+  writeFileSync(localCaFile, localCaPem);
 
   return {
     t,
@@ -86,9 +81,17 @@ export async function startOutboundHarness(options: HarnessOptions = {}): Promis
     pools,
     port,
     tlsPort,
-    localCaPem: secrets.localCa.certPem,
+    localCaPem,
     localCaFile,
     logs,
+    metrics,
+    metric(name) {
+      const line = metrics
+        .render()
+        .split('\n')
+        .find((l) => l.startsWith(`${name} `));
+      return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
+    },
     async vault(name = 'outbound test') {
       const created = await t.api('POST', '/vaults', { name, environment: 'sandbox' });
       if (created.status !== 201) throw new Error(`vault: ${created.text}`);

@@ -1,5 +1,6 @@
 import { chooseCertificate } from '../../certificates/choose.js';
-import type { RuntimeCredential } from '../../snapshot/types.js';
+import type { RuntimeRoute } from '../../snapshot/types.js';
+import type { Principal } from './auth.js';
 import type { Choice, OutboundContext, Tunnel } from './context.js';
 
 /**
@@ -10,13 +11,13 @@ import type { Choice, OutboundContext, Tunnel } from './context.js';
  * being valid. So it is computed once and kept until the next such instant or the next snapshot,
  * whichever comes first: an expiring certificate still stops being presented at its not_after, a
  * renewal takes over at its not_before, and a swap (rotation, deletion) is followed at once.
+ *
+ * Trust toward the upstream: Node's roots plus VAULTGATE_UPSTREAM_CA_FILE (the pools' default), or the
+ * `upstream_tls` of the vault's first outbound route whose host_endpoint matches the host (SPEC §2
+ * routes), so a user can trust a private CA or pin SNI for one third party.
  */
-export function choiceFor(
-  ctx: OutboundContext,
-  tunnel: Tunnel,
-  credential: RuntimeCredential,
-  now: number,
-): Choice {
+export function choiceFor(ctx: OutboundContext, tunnel: Tunnel, principal: Principal, now: number): Choice {
+  const { credential } = principal;
   const previous = tunnel.choice;
   if (previous !== null && previous.credential === credential && now < previous.until) return previous;
 
@@ -27,8 +28,14 @@ export function choiceFor(
     if (c.notBefore > now && c.notBefore < until) until = c.notBefore;
     if (c.notAfter > now && c.notAfter < until) until = c.notAfter;
   }
-  const agent = ctx.pools.agentFor({ origin: tunnel.target.origin, certificate });
+  const route = matchingRoute(principal.vault.outboundRoutes, tunnel.target.host);
+  const agent = ctx.pools.agentFor({ origin: tunnel.target.origin, certificate, tls: route?.upstreamTls });
   const choice: Choice = { credential, certificate, agent, until };
   tunnel.choice = choice;
   return choice;
+}
+
+function matchingRoute(routes: readonly RuntimeRoute[], host: string): RuntimeRoute | undefined {
+  for (const route of routes) if (route.hostMatcher.test(host)) return route;
+  return undefined;
 }

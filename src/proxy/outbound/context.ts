@@ -44,6 +44,8 @@ export interface Tunnel {
   requests: number;
   /** Requests being answered right now (0 or 1 without pipelining): close() spares busy tunnels. */
   active: number;
+  /** The answer in progress, so close() can still turn it into the tunnel's last one. */
+  response: http.ServerResponse | null;
 }
 
 export interface Choice {

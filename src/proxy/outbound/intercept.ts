@@ -171,6 +171,7 @@ function terminate(
       choice: null,
       requests: 0,
       active: 0,
+      response: null,
     };
     ctx.tunnels.set(tlsSocket, tunnel);
     tunnelServer.emit('connection', tlsSocket);

@@ -39,7 +39,12 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
     }
     tunnel.requests++;
     tunnel.active++;
-    res.once('close', () => tunnel.active--);
+    tunnel.response = res;
+    res.once('close', () => {
+      tunnel.active--;
+      tunnel.response = null;
+      if (ctx.closing) req.socket.end(); // shutdown began during this answer: it was the last one
+    });
     const principal = ctx.auth.recheck(tunnel.principal);
     if (principal === undefined) {
       sendProxyAuthRequired(res, true);
@@ -71,8 +76,9 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
         return;
       }
     }
-    const choice = choiceFor(ctx, tunnel, principal.credential, Date.now());
-    if (ctx.closing) res.setHeader('connection', 'close');
+    const choice = choiceFor(ctx, tunnel, principal, Date.now());
+    // Node then answers with `Connection: close` and closes after it (RFC 9112 §9.6).
+    if (ctx.closing) res.shouldKeepAlive = false;
     void forward(
       req,
       res,
@@ -142,7 +148,7 @@ export function absoluteRequestHandler(ctx: OutboundContext): Handler {
       return;
     }
     const { target, path } = parsed;
-    if (ctx.closing) res.setHeader('connection', 'close');
+    if (ctx.closing) res.shouldKeepAlive = false;
     void forward(
       req,
       res,

@@ -18,7 +18,8 @@ export interface OutboundServers {
   readonly tls: https.Server;
   /**
    * Stops taking new tunnels and requests: idle tunnels close now, busy ones after their current
-   * response (which carries `Connection: close`). The caller closes `plain` and `tls` themselves.
+   * response (which carries `Connection: close`), the rest after 10 s. Call it when shutdown starts,
+   * before or together with closing `plain` and `tls`: their close() waits for tunnels too.
    */
   close(): void;
 }
@@ -29,6 +30,8 @@ export interface OutboundServers {
  * handshake for every burst of calls.
  */
 const KEEP_ALIVE_MS = 65_000;
+/** SPEC §1: in-flight requests get up to 10 s at shutdown. */
+const CLOSE_GRACE_MS = 10_000;
 
 /**
  * The outbound forward proxy (SPEC §4): the plain and TLS listeners share every handler, and tunnels
@@ -141,14 +144,21 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
     plain,
     tls: overTls,
     close() {
+      if (ctx.closing) return;
       ctx.closing = true;
       for (const server of [plain, overTls]) server.closeIdleConnections();
-      // Tunnels are sockets Node's servers no longer track (CONNECT detaches them): idle or still
-      // handshaking ones go now, busy ones after their current answer, which says Connection: close.
+      // Tunnels are sockets Node's servers no longer track (CONNECT detaches them), yet net.Server's
+      // close() waits for them: idle or still handshaking ones go now, busy ones after their current
+      // answer (which says Connection: close), and any left after the SPEC §1 grace are cut.
       for (const socket of ctx.openTunnels) {
         const tunnel = ctx.tunnels.get(socket);
         if (tunnel === undefined || tunnel.active === 0) socket.destroy();
+        else if (tunnel.response !== null && !tunnel.response.headersSent)
+          tunnel.response.shouldKeepAlive = false;
       }
+      setTimeout(() => {
+        for (const socket of ctx.openTunnels) socket.destroy();
+      }, CLOSE_GRACE_MS).unref();
     },
   };
 

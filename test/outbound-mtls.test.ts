@@ -1,0 +1,199 @@
+/**
+ * Which client certificate the outbound proxy presents (SPEC §4): per credential, host scoping,
+ * rotation, deletion under keep-alive, validity, deactivation inside an open tunnel — against an
+ * upstream that demands a client certificate and reports the one it received.
+ */
+import type { AddressInfo } from 'node:net';
+import { describe, expect, test } from 'vitest';
+import { silentLogger } from '../src/observability/logger.js';
+import { createOutboundServers } from '../src/proxy/outbound/index.js';
+import { get, openTunnel, TunnelAgent } from './helpers/outbound-client.js';
+import { undiciGet, upload, useOutboundFixture, waitFor } from './helpers/outbound-fixture.js';
+import { issue, startTlsUpstream, type PeerReport } from './helpers/tls-upstream.js';
+
+const f = useOutboundFixture();
+
+describe('client certificates chosen by credential (SPEC §4)', () => {
+  test('two credentials of one f.vault present two different certificates to the same f.upstream (undici ProxyAgent)', async () => {
+    const [c1, c2, none] = [
+      await f.h.credential(f.vault.id),
+      await f.h.credential(f.vault.id),
+      await f.h.credential(f.vault.id),
+    ];
+    const a = await issue({ cn: 'client-a', issuer: f.clientRoot });
+    const b = await issue({ cn: 'client-b', issuer: f.clientRoot });
+    await upload(f, c1, a);
+    await upload(f, c2, b);
+    const [r1, r2] = await Promise.all([
+      undiciGet(f, c1, `https://localhost:${f.upstream.port}/a`),
+      undiciGet(f, c2, `https://localhost:${f.upstream.port}/b`),
+    ]);
+    expect(r1.json.clientFingerprint256).toBe(a.fingerprint256);
+    expect(r2.json.clientFingerprint256).toBe(b.fingerprint256);
+
+    const r3 = await undiciGet(f, none, `https://localhost:${f.upstream.port}/none`);
+    expect(r3.status).toBe(502);
+    expect(r3.headers['x-vaultgate-error']).toBe('upstream_client_certificate_rejected');
+    expect(r3.json.error?.code).toBe('upstream_client_certificate_rejected');
+    const line = f.h.logs.find((l) => l.msg === 'outbound request failed' && l.credential_id === none.id);
+    expect(line).toMatchObject({
+      vault_id: f.vault.id,
+      host: 'localhost',
+      status: 502,
+      certificate_id: null,
+      error: 'upstream_client_certificate_rejected',
+    });
+    const ok = f.h.logs.find((l) => l.msg === 'outbound request' && l.credential_id === c1.id);
+    expect(ok).toMatchObject({ status: 200, upstream_status: 200, host: 'localhost' });
+    expect(typeof ok?.certificate_id).toBe('string');
+    expect(JSON.stringify(f.h.logs)).not.toMatch(/PRIVATE KEY/);
+  });
+
+  test('host scoping: a scoped certificate beats an unscoped one on its host and is presented nowhere else', async () => {
+    const cred = await f.h.credential(f.vault.id);
+    const scoped = await issue({ cn: 'client-scoped', issuer: f.clientRoot });
+    const any = await issue({ cn: 'client-any', issuer: f.clientRoot });
+    await upload(f, cred, scoped, ['localhost']);
+    await upload(f, cred, any);
+    expect((await undiciGet(f, cred, `https://localhost:${f.upstream.port}/`)).json.clientCn).toBe(
+      'client-scoped',
+    );
+    expect((await undiciGet(f, cred, `https://127.0.0.1:${f.upstream.port}/`)).json.clientCn).toBe(
+      'client-any',
+    );
+
+    const onlyElsewhere = await f.h.credential(f.vault.id);
+    await upload(f, onlyElsewhere, await issue({ cn: 'client-elsewhere', issuer: f.clientRoot }), [
+      'api.visa.example',
+      '*.mastercard.example',
+    ]);
+    const res = await undiciGet(f, onlyElsewhere, `https://localhost:${f.upstream.port}/`);
+    expect(res.headers['x-vaultgate-error']).toBe('upstream_client_certificate_rejected');
+  });
+
+  test('rotation and deletion apply at once inside an open keep-alive tunnel', async () => {
+    const up = await startTlsUpstream({
+      server: await issue({ cn: 'localhost', issuer: f.root, usage: 'server', sans: ['localhost'] }),
+      clientCa: [f.clientRoot.certPem],
+    });
+    try {
+      const cred = await f.h.credential(f.vault.id);
+      const old = await issue({
+        cn: 'client-old',
+        issuer: f.clientRoot,
+        notBefore: new Date(Date.now() - 2 * 86_400_000),
+      });
+      const renewed = await issue({
+        cn: 'client-renewed',
+        issuer: f.clientRoot,
+        notBefore: new Date(Date.now() - 86_400_000),
+      });
+      await upload(f, cred, old);
+      const agent = new TunnelAgent({
+        port: f.h.port,
+        cred,
+        target: `localhost:${up.port}`,
+        ca: f.vault.caPem,
+      });
+      const ask = async (): Promise<PeerReport> => JSON.parse((await get(agent, '/')).body) as PeerReport;
+      expect((await ask()).clientCn).toBe('client-old');
+      expect((await ask()).clientCn).toBe('client-old');
+      expect(up.accepted()).toBe(1); // pooled f.upstream connection reused
+
+      const renewedId = await upload(f, cred, renewed);
+      expect((await ask()).clientCn).toBe('client-renewed');
+
+      // Deleting the renewal closes the pooled connection that presented it, and the old one is back.
+      expect(up.open()).toBe(2);
+      expect((await f.h.t.api('DELETE', `/vaults/${f.vault.id}/certificates/${renewedId}`)).status).toBe(204);
+      await waitFor(() => up.open() === 1);
+      const back = await ask();
+      expect(back.clientCn).toBe('client-old');
+      expect(agent.tunnels).toBe(1); // all of it through one tunnel
+      agent.destroy();
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('expired and not-yet-valid certificates are not presented', async () => {
+    const cred = await f.h.credential(f.vault.id);
+    const soon = await issue({
+      cn: 'client-expiring',
+      issuer: f.clientRoot,
+      notAfter: new Date(Date.now() + 2500),
+    });
+    const future = await issue({
+      cn: 'client-future',
+      issuer: f.clientRoot,
+      notBefore: new Date(Date.now() + 3_600_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+    });
+    await upload(f, cred, soon);
+    await upload(f, cred, future);
+    const agent = new TunnelAgent({
+      port: f.h.port,
+      cred,
+      target: `localhost:${f.upstream.port}`,
+      ca: f.vault.caPem,
+    });
+    // The future one has the later not_before but is not valid yet.
+    expect((JSON.parse((await get(agent, '/')).body) as PeerReport).clientCn).toBe('client-expiring');
+    await new Promise((r) => setTimeout(r, 2700));
+    const after = await get(agent, '/');
+    expect(after.status).toBe(502);
+    expect(after.headers['x-vaultgate-error']).toBe('upstream_client_certificate_rejected');
+    agent.destroy();
+  });
+
+  test('a credential deactivated while its tunnel is open gets 407 on its next request', async () => {
+    const cred = await f.h.credential(f.vault.id);
+    await upload(f, cred, await issue({ cn: 'client-deactivated', issuer: f.clientRoot }));
+    const agent = new TunnelAgent({
+      port: f.h.port,
+      cred,
+      target: `localhost:${f.upstream.port}`,
+      ca: f.vault.caPem,
+    });
+    expect((await get(agent, '/')).status).toBe(200);
+    await f.h.t.api('PATCH', `/vaults/${f.vault.id}/credentials/${cred.id}`, { status: 'inactive' });
+    const refused = await get(agent, '/');
+    expect(refused.status).toBe(407);
+    expect(refused.headers['x-vaultgate-error']).toBe('proxy_auth_required');
+    expect(refused.headers.connection).toBe('close');
+    agent.destroy();
+  });
+});
+
+describe('shutdown', () => {
+  test('close(): idle tunnels close at once, a busy one finishes its answer with Connection: close', async () => {
+    const slow = await startTlsUpstream({
+      server: await issue({ cn: 'localhost', issuer: f.root, usage: 'server', sans: ['localhost'] }),
+      requestCert: false,
+      handler: (_req, res) => setTimeout(() => res.end('late'), 300),
+    });
+    const servers = createOutboundServers({ ...f.h.t.vg.dataPlane, logger: silentLogger }, f.h.pools);
+    await new Promise<void>((r) => servers.plain.listen(0, '127.0.0.1', r));
+    const port = (servers.plain.address() as AddressInfo).port;
+    try {
+      const cred = await f.h.credential(f.vault.id);
+      const tunnel = { port, cred, target: `localhost:${slow.port}`, ca: f.vault.caPem };
+      const idle = await openTunnel(tunnel);
+      const idleClosed = new Promise((r) => idle.once('close', r));
+      const busy = new TunnelAgent(tunnel);
+      const pending = get(busy, '/');
+      await new Promise((r) => setTimeout(r, 100)); // the request is at the upstream now
+      const closed = new Promise<void>((r) => servers.plain.close(() => r()));
+      servers.close();
+      await idleClosed;
+      const answer = await pending;
+      expect(answer.body).toBe('late');
+      expect(answer.headers.connection).toBe('close');
+      await closed; // nothing holds the listener open any more
+      busy.destroy();
+    } finally {
+      servers.tls.close();
+      await slow.close();
+    }
+  });
+});
