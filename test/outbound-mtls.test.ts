@@ -9,6 +9,7 @@ import { silentLogger } from '../src/observability/logger.js';
 import { createOutboundServers } from '../src/proxy/outbound/index.js';
 import { get, openTunnel, TunnelAgent } from './helpers/outbound-client.js';
 import { undiciGet, upload, useOutboundFixture, waitFor } from './helpers/outbound-fixture.js';
+import { startOutboundHarness } from './helpers/outbound-harness.js';
 import { issue, startTlsUpstream, type PeerReport } from './helpers/tls-upstream.js';
 
 const f = useOutboundFixture();
@@ -194,6 +195,27 @@ describe('shutdown', () => {
     } finally {
       servers.tls.close();
       await slow.close();
+    }
+  });
+
+  test('the process stops at once although a client keeps a tunnel open', async () => {
+    const own = await startOutboundHarness();
+    try {
+      const v = await own.vault();
+      const cred = await own.credential(v.id);
+      const socket = await openTunnel({
+        port: own.t.vg.ports.outbound,
+        cred,
+        target: 'idle.example:443',
+        ca: v.caPem,
+      });
+      const closed = new Promise((r) => socket.once('close', r));
+      const started = Date.now();
+      await own.t.vg.stop(5000);
+      expect(Date.now() - started).toBeLessThan(2000);
+      await closed;
+    } finally {
+      await own.stop();
     }
   });
 });

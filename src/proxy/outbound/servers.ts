@@ -140,27 +140,34 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
     deps.logger.info('TLS handshake with a client of the outbound TLS proxy port failed', { err });
   });
 
-  return {
-    plain,
-    tls: overTls,
-    close() {
-      if (ctx.closing) return;
-      ctx.closing = true;
-      for (const server of [plain, overTls]) server.closeIdleConnections();
-      // Tunnels are sockets Node's servers no longer track (CONNECT detaches them), yet net.Server's
-      // close() waits for them: idle or still handshaking ones go now, busy ones after their current
-      // answer (which says Connection: close), and any left after the SPEC §1 grace are cut.
-      for (const socket of ctx.openTunnels) {
-        const tunnel = ctx.tunnels.get(socket);
-        if (tunnel === undefined || tunnel.active === 0) socket.destroy();
-        else if (tunnel.response !== null && !tunnel.response.headersSent)
-          tunnel.response.shouldKeepAlive = false;
-      }
-      setTimeout(() => {
-        for (const socket of ctx.openTunnels) socket.destroy();
-      }, CLOSE_GRACE_MS).unref();
-    },
+  const shutdown = (): void => {
+    if (ctx.closing) return;
+    ctx.closing = true;
+    for (const server of [plain, overTls]) server.closeIdleConnections();
+    // Tunnels are sockets Node's servers no longer track (CONNECT detaches them), yet net.Server's
+    // close() waits for them: idle or still handshaking ones go now, busy ones after their current
+    // answer (which says Connection: close), and any left after the SPEC §1 grace are cut.
+    for (const socket of ctx.openTunnels) {
+      const tunnel = ctx.tunnels.get(socket);
+      if (tunnel === undefined || tunnel.active === 0) socket.destroy();
+      else if (tunnel.response !== null && !tunnel.response.headersSent)
+        tunnel.response.shouldKeepAlive = false;
+    }
+    setTimeout(() => {
+      for (const socket of ctx.openTunnels) socket.destroy();
+    }, CLOSE_GRACE_MS).unref();
   };
+  // So that a caller draining these like any http.Server (close, then wait for the callback) is not
+  // held up by open tunnels, which only shutdown() knows about.
+  for (const server of [plain, overTls]) {
+    const close = server.close.bind(server);
+    server.close = (callback?: (err?: Error) => void) => {
+      shutdown();
+      return close(callback);
+    };
+  }
+
+  return { plain, tls: overTls, close: shutdown };
 
   function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     // A malformed request inside a tunnel: answer 400 when the socket can still take it (Node's default).
