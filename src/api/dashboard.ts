@@ -1,10 +1,19 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** dist/web, next to the compiled dist/src/api of this file. */
-export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+/**
+ * dist/web: next to dist/src/api when this file runs compiled, or under dist/ when it runs from
+ * src/api (tests start vaultgate in-process from the TypeScript sources; web/ there holds only the
+ * uncompiled dashboard sources).
+ */
+export const DEFAULT_WEB_DIR =
+  [new URL('../../web/', import.meta.url), new URL('../../dist/web/', import.meta.url)]
+    .map((u) => fileURLToPath(u))
+    .find((dir) => existsSync(join(dir, 'index.html'))) ??
+  fileURLToPath(new URL('../../web/', import.meta.url));
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -1,0 +1,373 @@
+// The dashboard in a real browser (Debian's Chromium through playwright-core) against a real
+// vaultgate with a real SQLite database: what a user clicks, and what the API then holds.
+
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainPem, makeCa, makeKey, makeLeaf, makePkcs12, type Issued } from './helpers/pki-fixtures.js';
+import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
+
+const SHOTS = 'test-artifacts/screenshots';
+const DAY = 24 * 60 * 60 * 1000;
+
+let vg: TestVaultgate;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let files: string;
+const consoleErrors: string[] = [];
+
+let ca: Issued;
+let visa: Issued;
+let mastercard: Issued;
+let inbound: Issued;
+let renewing: Issued;
+
+/** Saves the current screen at desktop and phone widths, then restores the desktop size. */
+async function screens(name: string): Promise<void> {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: width === 1280 ? 800 : 844 });
+    await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+async function certificates(): Promise<Array<Record<string, unknown>>> {
+  const res = await vg.api('GET', `/vaults/${vg.vg.defaultVault?.vaultId}/certificates`);
+  return res.json.data as Array<Record<string, unknown>>;
+}
+
+function rowOf(description: string) {
+  return page
+    .getByRole('row')
+    .filter({ has: page.getByRole('button', { name: `Preview certificate ${description}`, exact: true }) });
+}
+
+describe('dashboard', { timeout: 60_000 }, () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync('docs/images', { recursive: true });
+    files = mkdtempSync(join(tmpdir(), 'vaultgate-dashboard-'));
+    ca = makeCa({ cn: 'Visa Test Issuing CA', org: 'Visa Test' });
+    visa = makeLeaf({
+      issuer: ca,
+      cn: 'client.visa.example',
+      org: 'Acme Payments',
+      sans: ['DNS:client.visa.example'],
+    });
+    mastercard = makeLeaf({ issuer: ca, cn: 'client.mastercard.example', keyType: 'rsa2048' });
+    inbound = makeLeaf({ issuer: ca, cn: 'callback.acme.example' });
+    renewing = makeLeaf({ issuer: ca, cn: 'soon.acme.example', notAfter: new Date(Date.now() + 10 * DAY) });
+    writeFileSync(
+      join(files, 'mastercard.p12'),
+      Buffer.from(makePkcs12(mastercard, { passphrase: 'p12 secret' }), 'base64'),
+    );
+    writeFileSync(join(files, 'inbound.pem'), chainPem(inbound));
+    writeFileSync(join(files, 'inbound.key'), inbound.keyPem);
+
+    vg = await startTestVaultgate();
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    page = await context.newPage();
+    // Shorter than the test timeout, so a missing element fails with Playwright's precise message.
+    page.setDefaultTimeout(10_000);
+    page.on('console', (msg) => {
+      // A refused API call (the sign-in probe, a wrong token, a rejected upload) is logged by the
+      // browser itself as a failed resource; those refusals are what the tests provoke on purpose.
+      if (
+        msg.type() === 'error' &&
+        !/Failed to load resource: the server responded with a status of (401|422)/.test(msg.text())
+      )
+        consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (err) => consoleErrors.push(String(err)));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await vg?.stop();
+    if (files) rmSync(files, { recursive: true, force: true });
+  });
+
+  it('refuses a wrong admin token with a clear message, then signs in', async () => {
+    await page.goto(vg.adminUrl);
+    await page.getByLabel('Admin token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('admin token is not correct');
+    await screens('signin');
+
+    await page.getByLabel('Admin token').fill(vg.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Mutual TLS Certificates' }).waitFor();
+    await page.getByText('No certificates yet — add the one your card network issued you').waitFor();
+    const picker = page.getByLabel('Vault');
+    expect(await picker.locator('option').allTextContents()).toEqual([
+      `Default vault (${vg.vg.defaultVault?.vaultId})`,
+    ]);
+    // The session is a cookie the page cannot read; nothing is kept in web storage.
+    expect(
+      await page.evaluate(
+        () => document.cookie + JSON.stringify(localStorage) + JSON.stringify(sessionStorage),
+      ),
+    ).toBe('{}{}');
+    await screens('certificates-empty');
+  });
+
+  it('adds an outbound certificate by paste and shows it in the table', async () => {
+    await page.getByRole('button', { name: 'Add Certificate' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add Certificate' });
+    await dialog.getByLabel('Description').fill('Visa VDP');
+    await dialog.getByLabel('Certificate', { exact: true }).fill(chainPem(visa));
+    await dialog.getByLabel('Private key', { exact: true }).fill(visa.keyPem);
+    await dialog.getByLabel('Outbound').check();
+    expect(await dialog.getByLabel('Access credential').inputValue()).not.toBe('');
+    await screens('add-certificate');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await rowOf('Visa VDP').waitFor();
+
+    const cells = await rowOf('Visa VDP').getByRole('cell').allTextContents();
+    expect(cells.slice(0, 3)).toEqual(['Visa VDP', 'Outbound', 'Created at first start']);
+    const stored = (await certificates())[0]!;
+    expect(cells[3]).toBe(`${String(stored.not_after).slice(0, 10)} valid`);
+    await rowOf('Visa VDP')
+      .getByRole('button', { name: 'Remove certificate Visa VDP', exact: true })
+      .waitFor();
+    const headers = await page.getByRole('columnheader').allTextContents();
+    expect(headers.slice(0, 4)).toEqual([
+      'Description',
+      'Proxy type',
+      'Access credentials',
+      'Expiration date',
+    ]);
+  });
+
+  it('refuses a mismatched key with the API message beside the field, adding nothing', async () => {
+    const wrongKey = makeKey('p256', 'someone-else');
+    const direct = await vg.api('POST', `/vaults/${vg.vg.defaultVault?.vaultId}/certificates`, {
+      proxy_type: 'outbound',
+      credential_id: (await vg.api('GET', `/vaults/${vg.vg.defaultVault?.vaultId}/credentials`)).json.data[0]
+        .id,
+      certificate: visa.certPem,
+      private_key: wrongKey,
+    });
+    expect(direct.json.error.code).toBe('key_mismatch');
+
+    await page.getByRole('button', { name: 'Add Certificate' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add Certificate' });
+    await dialog.getByLabel('Description').fill('Wrong key');
+    await dialog.getByLabel('Certificate', { exact: true }).fill(visa.certPem);
+    await dialog.getByLabel('Private key', { exact: true }).fill(wrongKey);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const error = dialog.locator('.field__error:not([hidden]), .alert--error');
+    await error.first().waitFor();
+    expect(await error.allTextContents()).toEqual([direct.json.error.message]);
+    if (direct.json.error.field) {
+      const control = dialog.locator(`[name="${direct.json.error.field}"]`);
+      expect(await control.getAttribute('aria-invalid')).toBe('true');
+    }
+    await screens('add-certificate-error');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect((await certificates()).length).toBe(1);
+    expect(await page.getByRole('button', { name: /^Preview certificate/ }).count()).toBe(1);
+  });
+
+  it('creates inbound and outbound routes, showing the inbound host', async () => {
+    await page.getByRole('link', { name: 'Routes' }).click();
+    await page.getByRole('heading', { name: 'Routes', exact: true }).waitFor();
+    await page.getByText(vg.vg.defaultVault!.inboundHost).first().waitFor();
+    await page.getByText('No inbound routes yet').waitFor();
+
+    await page.getByRole('button', { name: 'Add inbound route' }).click();
+    let dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name', { exact: true }).fill('customer api');
+    await dialog.getByLabel('Upstream URL').fill('https://api.customer.example:443');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.getByRole('button', { name: 'Add outbound route' }).click();
+    dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name', { exact: true }).fill('visa');
+    await dialog.getByLabel('Host endpoint').fill('api\\.visa\\.com');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Edit route visa' }).waitFor();
+
+    const routes = (await vg.api('GET', `/vaults/${vg.vg.defaultVault?.vaultId}/routes`)).json.data;
+    expect(routes.map((r: { type: string; tags: { name: string } }) => [r.type, r.tags.name])).toEqual([
+      ['inbound', 'customer api'],
+      ['outbound', 'visa'],
+    ]);
+    expect(routes[0].destination_override_endpoint).toBe('https://api.customer.example:443');
+    await screens('routes');
+  });
+
+  it('adds certificates from files: PKCS#12 (outbound) and PEM files (inbound, to a route)', async () => {
+    await page.getByRole('link', { name: 'Mutual TLS Certificates' }).click();
+    await page.getByRole('button', { name: 'Add Certificate' }).click();
+    let dialog = page.getByRole('dialog', { name: 'Add Certificate' });
+    await dialog.getByLabel('Description').fill('Mastercard');
+    await dialog
+      .getByLabel('Or upload a file (.pem, .crt, .p12, .pfx)')
+      .setInputFiles(join(files, 'mastercard.p12'));
+    await dialog.getByText('PKCS#12 file “mastercard.p12” chosen').waitFor();
+    await dialog.getByLabel('Passphrase').fill('p12 secret');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await rowOf('Mastercard').waitFor();
+
+    await page.getByRole('button', { name: 'Add Certificate' }).click();
+    dialog = page.getByRole('dialog', { name: 'Add Certificate' });
+    await dialog.getByLabel('Description').fill('Acme callbacks');
+    await dialog
+      .getByLabel('Or upload a file (.pem, .crt, .p12, .pfx)')
+      .setInputFiles(join(files, 'inbound.pem'));
+    await dialog
+      .getByLabel('Or upload a file (.pem, .key, .p12, .pfx)')
+      .setInputFiles(join(files, 'inbound.key'));
+    await dialog.getByText('Loaded “inbound.key”').waitFor();
+    await dialog.getByLabel('Inbound').check();
+    expect(await dialog.getByLabel('Access credential').isVisible()).toBe(false);
+    await dialog.getByLabel('Route', { exact: true }).selectOption({ label: 'customer api — (.*)' });
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await rowOf('Acme callbacks').waitFor();
+    const cells = await rowOf('Acme callbacks').getByRole('cell').allTextContents();
+    expect(cells.slice(0, 3)).toEqual(['Acme callbacks', 'Inbound', 'Route: customer api']);
+
+    const stored = await certificates();
+    const mc = stored.find((c) => c.description === 'Mastercard')!;
+    expect(mc.subject).toContain('client.mastercard.example');
+    expect(mc.key_type).toBe('rsa');
+  });
+
+  it('shows warnings after saving and a banner for a certificate expiring within 30 days', async () => {
+    await page.getByRole('button', { name: 'Add Certificate' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add Certificate' });
+    await dialog.getByLabel('Description').fill('Visa VDP renewal due');
+    await dialog.getByLabel('Certificate', { exact: true }).fill(chainPem(renewing));
+    await dialog.getByLabel('Private key', { exact: true }).fill(renewing.keyPem);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('list', { name: 'Warnings' }).getByText('expires within 30 days').waitFor();
+    const banner = page.locator('.banner');
+    expect(await banner.textContent()).toContain(
+      '1 certificate expires within 30 days: Visa VDP renewal due',
+    );
+    expect(await rowOf('Visa VDP renewal due').locator('.badge').textContent()).toBe('expiring soon');
+    await screens('certificates');
+    copyFileSync(join(SHOTS, 'certificates-1280.png'), 'docs/images/certificates.png');
+  });
+
+  it('opens a preview with the signer, details and the PEM', async () => {
+    await rowOf('Visa VDP').getByRole('cell').nth(1).click();
+    const dialog = page.getByRole('dialog', { name: 'Visa VDP', exact: true });
+    await dialog.getByText('Signer').waitFor();
+    const stored = (await certificates()).find((c) => c.description === 'Visa VDP')!;
+    const signer = dialog.locator('dt:text-is("Signer") + dd');
+    expect(await signer.textContent()).toBe(stored.issuer);
+    expect(stored.issuer).toContain('Visa Test Issuing CA');
+    expect(await dialog.locator('dt:text-is("SHA-256 fingerprint") + dd').textContent()).toBe(
+      stored.fingerprint_sha256,
+    );
+    expect(await dialog.locator('dt:text-is("SANs") + dd').textContent()).toContain('client.visa.example');
+    expect(await dialog.getByLabel('Certificate PEM', { exact: true }).textContent()).toContain(
+      '-----BEGIN CERTIFICATE-----',
+    );
+    expect(await dialog.textContent()).not.toContain('PRIVATE KEY');
+    await dialog.getByRole('button', { name: 'Copy certificate PEM' }).waitFor();
+    await screens('certificate-preview');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  it('removes a certificate only after confirmation', async () => {
+    const remove = page.getByRole('button', { name: 'Remove certificate Visa VDP', exact: true });
+    await remove.click();
+    let dialog = page.getByRole('dialog', { name: 'Remove certificate' });
+    expect(await dialog.textContent()).toContain(
+      'will no longer be used for TLS connections with the third party',
+    );
+    await screens('remove-certificate');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect((await certificates()).some((c) => c.description === 'Visa VDP')).toBe(true);
+
+    await remove.click();
+    dialog = page.getByRole('dialog', { name: 'Remove certificate' });
+    await dialog.getByRole('button', { name: 'Remove Certificate' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await rowOf('Visa VDP').waitFor({ state: 'detached' });
+    expect((await certificates()).map((c) => c.description).sort()).toEqual([
+      'Acme callbacks',
+      'Mastercard',
+      'Visa VDP renewal due',
+    ]);
+  });
+
+  it('generates a credential whose password is shown once, toggles it, downloads the CA, deletes it', async () => {
+    await page.getByRole('link', { name: 'Access credentials' }).click();
+    await page.getByLabel('Description (optional)').fill('checkout service');
+    await page.getByRole('button', { name: 'Generate credential' }).click();
+    const panel = page.getByRole('region', { name: 'New access credential' });
+    await panel.waitFor();
+    const text = (await panel.textContent()) ?? '';
+    const password = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(text)?.[0];
+    expect(password).toBeDefined();
+    const created = (
+      await vg.api('GET', `/vaults/${vg.vg.defaultVault?.vaultId}/credentials`)
+    ).json.data.find((c: { description: string }) => c.description === 'checkout service');
+    expect(text).toContain(`HTTPS_PROXY=http://${created.username}:${password}@127.0.0.1:8080`);
+    await screens('credentials');
+
+    await page.reload();
+    await page.getByRole('button', { name: `Deactivate ${created.username}` }).click();
+    await page.getByRole('button', { name: `Activate ${created.username}` }).waitFor();
+    expect(await page.locator('body').textContent()).not.toContain(password);
+
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download outbound CA' }).click();
+    const file = await (await download).path();
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(file, 'utf8')).toContain('-----BEGIN CERTIFICATE-----');
+
+    await page.getByRole('button', { name: `Delete ${created.username}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete access credential' });
+    await dialog.getByRole('button', { name: 'Delete Credential' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: `Delete ${created.username}` }).waitFor({ state: 'detached' });
+  });
+
+  it('creates a vault from the picker and signs out', async () => {
+    await page.getByRole('button', { name: 'New vault' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New vault' });
+    await dialog.getByLabel('Name', { exact: true }).fill('Payments live');
+    await dialog.getByLabel('Environment').selectOption('live');
+    await dialog.getByRole('button', { name: 'Create vault' }).click();
+    await page.getByRole('heading', { name: /Payments live/ }).waitFor();
+    expect(await page.getByLabel('Vault').locator('option').count()).toBe(2);
+    await page.getByText('No access credentials yet').waitFor();
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+    await page.reload();
+    await page.getByLabel('Admin token').waitFor();
+  });
+
+  it('logged no browser console errors', () => {
+    expect(consoleErrors).toEqual([]);
+  });
+});

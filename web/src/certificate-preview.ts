@@ -1,0 +1,83 @@
+// The certificate preview: what the card network's portal shows, so users can check they uploaded
+// the right one. The API returns the public chain only; private keys never reach the browser.
+
+import { api } from './api.js';
+import { certificateName, statusBadge } from './format.js';
+import { clear, copyButton, errorBox, formatDateTime, h, loading, openDialog } from './dom.js';
+import type { Certificate, Vault } from './types.js';
+
+function row(label: string, value: Node | string): HTMLElement[] {
+  return [h('dt', {}, label), h('dd', {}, value)];
+}
+
+function keyText(c: Certificate): string {
+  if (c.key_type === 'rsa') return `RSA ${c.key_size ?? ''}`.trim();
+  if (c.key_type === 'ec') return `ECDSA ${c.curve ?? ''}`.trim();
+  return 'Ed25519';
+}
+
+export function openPreview(vault: Vault, id: string): void {
+  const content = h('div', { class: 'dialog__body', 'aria-busy': 'true' }, loading('Loading certificate…'));
+  const handle = openDialog('Certificate', [content], { wide: true });
+  api<Certificate>('GET', `/vaults/${vault.id}/certificates/${id}`).then(
+    (c) => {
+      content.removeAttribute('aria-busy');
+      const title = handle.dialog.querySelector('h2');
+      if (title) title.textContent = certificateName(c);
+      const pem = c.certificate_pem ?? '';
+      clear(
+        content,
+        h(
+          'dl',
+          { class: 'details' },
+          ...row('Signer', c.issuer),
+          ...row('Subject', c.subject),
+          ...row('Serial number', h('code', {}, c.serial_number)),
+          ...row('Valid from', formatDateTime(c.not_before)),
+          ...row('Valid until', h('span', {}, formatDateTime(c.not_after), ' ', statusBadge(c.status))),
+          ...row('SHA-256 fingerprint', h('code', { class: 'break' }, c.fingerprint_sha256)),
+          ...row('SANs', c.sans.length ? c.sans.join(', ') : 'None'),
+          ...row('Key', keyText(c)),
+          ...row('Proxy type', c.proxy_type === 'inbound' ? 'Inbound' : 'Outbound'),
+          ...(c.proxy_type === 'outbound'
+            ? row('Hosts', c.hosts.length ? c.hosts.join(', ') : 'Any host')
+            : []),
+          ...row(
+            'Chain',
+            c.chain.length
+              ? h(
+                  'ol',
+                  { class: 'chain' },
+                  ...c.chain.map((e) =>
+                    h(
+                      'li',
+                      {},
+                      e.subject,
+                      h(
+                        'span',
+                        { class: 'muted' },
+                        ` — signed by ${e.issuer}, until ${formatDateTime(e.not_after)}`,
+                      ),
+                    ),
+                  ),
+                )
+              : 'Leaf only',
+          ),
+        ),
+        h(
+          'div',
+          { class: 'pem-head' },
+          h('h3', {}, 'Certificate (PEM)'),
+          copyButton('Copy', () => pem, 'Copy certificate PEM'),
+        ),
+        h('pre', { class: 'pem', tabindex: '0', 'aria-label': 'Certificate PEM' }, pem),
+        h(
+          'div',
+          { class: 'dialog__actions' },
+          h('button', { type: 'button', class: 'btn', onclick: () => handle.close() }, 'Close'),
+        ),
+      );
+    },
+    (err: Error) => clear(content, errorBox(err.message)),
+  );
+}

@@ -1,0 +1,213 @@
+// Access credentials of the outbound proxy. The password exists only in the create call's answer, so
+// it is shown once here, kept in no storage, and gone when the page is left or redrawn.
+
+import { api, download } from './api.js';
+import { clear, confirmDialog, copyButton, errorBox, field, formatDate, h, loading } from './dom.js';
+import type { Credential, Vault } from './types.js';
+
+/**
+ * The management API does not report the outbound proxy's port, so the ready-made line uses the
+ * SPEC §1 default. Deployments that change VAULTGATE_OUTBOUND_PORT adjust the line (docs/dashboard.md).
+ */
+const DEFAULT_OUTBOUND_PORT = 8080;
+
+export function proxyLine(username: string, password: string): string {
+  return `HTTPS_PROXY=http://${username}:${password}@${location.hostname}:${DEFAULT_OUTBOUND_PORT}`;
+}
+
+export function renderCredentials(main: HTMLElement, vault: Vault): void {
+  const base = `/vaults/${vault.id}/credentials`;
+  const descriptionInput = h('input', {
+    type: 'text',
+    name: 'description',
+    maxlength: '500',
+    placeholder: 'checkout service',
+  });
+  const descField = field('Description (optional)', descriptionInput);
+  const generate = h('button', { type: 'submit', class: 'btn btn--primary' }, 'Generate credential');
+  const caButton = h('button', { type: 'button', class: 'btn' }, 'Download outbound CA');
+  const created = h('div', { 'aria-live': 'polite' });
+  const list = h('div', { 'aria-busy': 'true' }, loading('Loading access credentials…'));
+  const caError = h('div');
+
+  const form = h('form', { class: 'inline-form', novalidate: true }, descField.wrap, generate);
+  clear(
+    main,
+    h(
+      'div',
+      { class: 'section-head' },
+      h(
+        'div',
+        {},
+        h('h2', {}, 'Access credentials'),
+        h(
+          'p',
+          { class: 'muted' },
+          'Your applications authenticate to the outbound proxy with these, and must trust the vault’s outbound CA.',
+        ),
+      ),
+      caButton,
+    ),
+    caError,
+    form,
+    created,
+    list,
+  );
+
+  caButton.addEventListener('click', () => {
+    clear(caError);
+    download(`/vaults/${vault.id}/outbound-ca`, `vaultgate-outbound-ca-${vault.id}.pem`).catch((err: Error) =>
+      clear(caError, errorBox(err.message)),
+    );
+  });
+
+  const load = (): void => {
+    api<Credential[]>('GET', base).then(
+      (items) => {
+        list.removeAttribute('aria-busy');
+        clear(list, table(vault, items, load));
+      },
+      (err: Error) => clear(list, errorBox(err.message)),
+    );
+  };
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    generate.disabled = true;
+    const description = descriptionInput.value.trim();
+    api<Credential>('POST', base, description ? { description } : {}).then(
+      (c) => {
+        generate.disabled = false;
+        descriptionInput.value = '';
+        clear(
+          created,
+          secretPanel(c, () => clear(created)),
+        );
+        load();
+      },
+      (err: Error) => {
+        generate.disabled = false;
+        clear(created, errorBox(err.message));
+      },
+    );
+  });
+  load();
+}
+
+function secretPanel(c: Credential, dismiss: () => void): HTMLElement {
+  const password = c.password ?? '';
+  const line = proxyLine(c.username, password);
+  const item = (label: string, value: string, copyName: string): HTMLElement[] => [
+    h('dt', {}, label),
+    h(
+      'dd',
+      { class: 'secret-row' },
+      h('code', { class: 'break' }, value),
+      copyButton('Copy', () => value, copyName),
+    ),
+  ];
+  return h(
+    'section',
+    { class: 'alert alert--success secret', 'aria-label': 'New access credential' },
+    h('h3', {}, 'Credential generated'),
+    h(
+      'p',
+      {},
+      h('strong', {}, 'Copy the password now: it is shown only once'),
+      ' and vaultgate keeps only a hash of it.',
+    ),
+    h(
+      'dl',
+      { class: 'details' },
+      ...item('Username', c.username, 'Copy username'),
+      ...item('Password', password, 'Copy password'),
+      ...item('Proxy', line, 'Copy HTTPS_PROXY line'),
+    ),
+    h(
+      'p',
+      { class: 'field__hint' },
+      `Uses the default outbound port ${DEFAULT_OUTBOUND_PORT}; change it if VAULTGATE_OUTBOUND_PORT is set.`,
+    ),
+    h('button', { type: 'button', class: 'btn', onclick: dismiss }, 'Done, I saved it'),
+  );
+}
+
+function table(vault: Vault, items: Credential[], reload: () => void): HTMLElement {
+  if (items.length === 0) {
+    return h(
+      'div',
+      { class: 'empty' },
+      h('p', { class: 'empty__title' }, 'No access credentials yet'),
+      h('p', { class: 'muted' }, 'Generate one for each application that uses the outbound proxy.'),
+    );
+  }
+  const path = (c: Credential): string => `/vaults/${vault.id}/credentials/${c.id}`;
+  const rows = items.map((c) => {
+    const next = c.status === 'active' ? 'inactive' : 'active';
+    const toggle = h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn--small',
+        'aria-label': `${c.status === 'active' ? 'Deactivate' : 'Activate'} ${c.username}`,
+      },
+      c.status === 'active' ? 'Deactivate' : 'Activate',
+    );
+    toggle.addEventListener('click', () => {
+      toggle.disabled = true;
+      api('PATCH', path(c), { status: next }).then(reload, (err: Error) => {
+        toggle.disabled = false;
+        toggle.after(errorBox(err.message));
+      });
+    });
+    const remove = h(
+      'button',
+      { type: 'button', class: 'btn btn--small btn--danger-ghost', 'aria-label': `Delete ${c.username}` },
+      'Delete',
+    );
+    remove.addEventListener('click', () =>
+      confirmDialog({
+        title: 'Delete access credential',
+        message: `Applications using ${c.username} will get 407 from the outbound proxy. A credential with certificates tied to it cannot be deleted; remove those certificates first.`,
+        confirmLabel: 'Delete Credential',
+        action: async () => {
+          await api('DELETE', path(c));
+          reload();
+        },
+      }),
+    );
+    return h(
+      'tr',
+      {},
+      h('td', { 'data-label': 'Username' }, h('code', { class: 'break' }, c.username)),
+      h('td', { 'data-label': 'Description' }, c.description ?? '—'),
+      h(
+        'td',
+        { 'data-label': 'Status' },
+        h('span', { class: `badge badge--${c.status === 'active' ? 'valid' : 'muted'}` }, c.status),
+      ),
+      h('td', { 'data-label': 'Created' }, formatDate(c.created_at)),
+      h('td', { class: 'cell-actions' }, toggle, remove),
+    );
+  });
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'table' },
+      h('caption', { class: 'visually-hidden' }, `Access credentials of ${vault.name}`),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ...['Username', 'Description', 'Status', 'Created'].map((t) => h('th', { scope: 'col' }, t)),
+          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')),
+        ),
+      ),
+      h('tbody', {}, ...rows),
+    ),
+  );
+}

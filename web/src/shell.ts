@@ -1,0 +1,167 @@
+// The signed-in frame: header with the vault picker and sign-out, the Vault Settings tabs, and
+// hash routing (#/<vault id>/<page>) so a reload or a shared link lands on the same screen.
+
+import { api, setCsrfToken } from './api.js';
+import { renderCertificates } from './certificates.js';
+import { renderCredentials } from './credentials.js';
+import { clear, errorBox, field, h, loading, openDialog, showFieldError } from './dom.js';
+import { renderRoutes } from './routes.js';
+import type { Vault } from './types.js';
+
+const PAGES = [
+  { id: 'certificates', label: 'Mutual TLS Certificates', render: renderCertificates },
+  { id: 'credentials', label: 'Access credentials', render: renderCredentials },
+  { id: 'routes', label: 'Routes', render: renderRoutes },
+] as const;
+type PageId = (typeof PAGES)[number]['id'];
+
+function parseHash(): { vaultId: string | undefined; page: PageId } {
+  const [, vaultId, page] = location.hash.split('/');
+  const known = PAGES.find((p) => p.id === page);
+  return { vaultId: vaultId || undefined, page: known ? known.id : 'certificates' };
+}
+
+export function startShell(root: HTMLElement, onSignedOut: () => void): void {
+  const picker = h('select', { id: 'vault-picker', class: 'vault-picker__select' });
+  const signOut = h('button', { type: 'button', class: 'btn btn--ghost' }, 'Sign out');
+  const newVault = h('button', { type: 'button', class: 'btn' }, 'New vault');
+  const nav = h('nav', { class: 'tabs', 'aria-label': 'Vault Settings' });
+  const main = h('main', { class: 'content', id: 'content', tabindex: '-1' });
+  const vaultInfo = h('div', { class: 'vault-head' });
+  let vaults: Vault[] = [];
+
+  const header = h(
+    'header',
+    { class: 'topbar' },
+    h('div', { class: 'topbar__brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }), 'vaultgate'),
+    h(
+      'div',
+      { class: 'vault-picker' },
+      h('label', { for: picker.id, class: 'vault-picker__label' }, 'Vault'),
+      picker,
+      newVault,
+    ),
+    signOut,
+  );
+  clear(root, header, h('div', { class: 'page' }, vaultInfo, nav, main));
+
+  const route = (): void => {
+    const { vaultId, page } = parseHash();
+    const vault = vaults.find((v) => v.id === vaultId) ?? vaults[0];
+    if (!vault) {
+      clear(vaultInfo);
+      clear(nav);
+      clear(
+        main,
+        h(
+          'div',
+          { class: 'empty' },
+          h('p', {}, 'No vaults yet.'),
+          h('p', {}, 'Create one with “New vault”.'),
+        ),
+      );
+      return;
+    }
+    if (vault.id !== vaultId) {
+      history.replaceState(null, '', `#/${vault.id}/${page}`);
+    }
+    picker.value = vault.id;
+    clear(
+      vaultInfo,
+      h('p', { class: 'eyebrow' }, 'Vault Settings'),
+      h('h1', {}, vault.name, ' ', h('span', { class: 'vault-id' }, vault.id)),
+      h('p', { class: 'muted' }, `${vault.environment} · inbound host `, h('code', {}, vault.inbound_host)),
+    );
+    clear(
+      nav,
+      ...PAGES.map((p) =>
+        h(
+          'a',
+          { href: `#/${vault.id}/${p.id}`, class: 'tab', 'aria-current': p.id === page ? 'page' : false },
+          p.label,
+        ),
+      ),
+    );
+    const current = PAGES.find((p) => p.id === page) ?? PAGES[0];
+    document.title = `${current.label} · ${vault.name} · vaultgate`;
+    current.render(main, vault);
+  };
+
+  const loadVaults = async (selectId?: string): Promise<void> => {
+    clear(main, loading('Loading vaults…'));
+    try {
+      vaults = await api<Vault[]>('GET', '/vaults');
+    } catch (err) {
+      clear(main, errorBox((err as Error).message));
+      return;
+    }
+    clear(picker, ...vaults.map((v) => h('option', { value: v.id }, `${v.name} (${v.id})`)));
+    if (selectId) location.hash = `#/${selectId}/${parseHash().page}`;
+    route();
+  };
+
+  picker.addEventListener('change', () => {
+    location.hash = `#/${picker.value}/${parseHash().page}`;
+  });
+  window.addEventListener('hashchange', () => {
+    if (root.contains(main)) route();
+  });
+  signOut.addEventListener('click', () => {
+    // Sign-out clears the cookie server-side; whatever the answer, forget our CSRF token.
+    api('DELETE', '/session')
+      .catch(() => undefined)
+      .finally(() => {
+        setCsrfToken(null);
+        history.replaceState(null, '', location.pathname);
+        onSignedOut();
+      });
+  });
+  newVault.addEventListener('click', () => openNewVault((v) => void loadVaults(v.id)));
+  void loadVaults();
+}
+
+function openNewVault(onCreated: (vault: Vault) => void): void {
+  const name = h('input', { type: 'text', name: 'name', required: true, maxlength: '200' });
+  const env = h(
+    'select',
+    { name: 'environment' },
+    h('option', { value: 'sandbox' }, 'Sandbox'),
+    h('option', { value: 'live' }, 'Live'),
+  );
+  const nameField = field('Name', name);
+  const envField = field('Environment', env, 'Part of the vault’s inbound host name.');
+  const general = h('div', { class: 'dialog__error' });
+  const save = h('button', { type: 'submit', class: 'btn btn--primary' }, 'Create vault');
+  const form = h(
+    'form',
+    { class: 'dialog__body', novalidate: true },
+    nameField.wrap,
+    envField.wrap,
+    general,
+    h(
+      'div',
+      { class: 'dialog__actions' },
+      h('button', { type: 'button', class: 'btn', onclick: () => handle.close() }, 'Cancel'),
+      save,
+    ),
+  );
+  const handle = openDialog('New vault', [form]);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    save.disabled = true;
+    showFieldError(name, nameField.error, null);
+    clear(general);
+    api<Vault>('POST', '/vaults', { name: name.value.trim(), environment: env.value }).then(
+      (vault) => {
+        handle.close();
+        onCreated(vault);
+      },
+      (err: { message: string; field?: string }) => {
+        save.disabled = false;
+        if (err.field === 'name' || name.value.trim() === '')
+          showFieldError(name, nameField.error, err.message);
+        else clear(general, errorBox(err.message));
+      },
+    );
+  });
+}

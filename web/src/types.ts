@@ -1,0 +1,74 @@
+// Shapes of the management API's resources (SPEC §2), as the dashboard reads them.
+
+export type ProxyType = 'inbound' | 'outbound';
+export type CertificateStatus = 'valid' | 'expiring_soon' | 'expired' | 'not_yet_valid';
+
+export interface Vault {
+  id: string;
+  name: string;
+  environment: 'sandbox' | 'live';
+  inbound_host: string;
+  created_at: string;
+}
+
+export interface Credential {
+  id: string;
+  username: string;
+  status: 'active' | 'inactive';
+  description: string | null;
+  created_at: string;
+  /** Only in the answer to the create call. */
+  password?: string;
+}
+
+export interface UpstreamTls {
+  ca_pem?: string;
+  verify?: boolean;
+  servername?: string;
+}
+
+export interface Route {
+  id: string;
+  type: ProxyType;
+  destination_override_endpoint: string;
+  host_endpoint: string;
+  port: number;
+  protocol: string;
+  source_endpoint: string;
+  tags: Record<string, string>;
+  upstream_tls?: UpstreamTls;
+  created_at: string;
+}
+
+export interface ChainEntry {
+  subject: string;
+  issuer: string;
+  not_after: string;
+}
+
+/** A warning may come as a bare code or as {code, message}; the dashboard shows either. */
+export type Warning = string | { code: string; message?: string };
+
+export interface Certificate {
+  id: string;
+  description: string | null;
+  proxy_type: ProxyType;
+  credential_id: string | null;
+  route_id: string | null;
+  hosts: string[];
+  subject: string;
+  issuer: string;
+  serial_number: string;
+  not_before: string;
+  not_after: string;
+  fingerprint_sha256: string;
+  key_type: 'rsa' | 'ec' | 'ed25519';
+  key_size?: number;
+  curve?: string;
+  sans: string[];
+  chain: ChainEntry[];
+  status: CertificateStatus;
+  created_at: string;
+  certificate_pem?: string;
+  warnings?: Warning[];
+}
