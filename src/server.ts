@@ -11,6 +11,7 @@ import { buildEndpoints } from './api/endpoints.js';
 import type { ApiContext } from './api/context.js';
 import { bootstrapDefaultVault, type DefaultVault } from './bootstrap.js';
 import { ConfigError, type Settings } from './config/settings.js';
+import { FailureThrottle } from './limits/throttle.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { CredentialHasher } from './secrets/credentials.js';
@@ -59,6 +60,29 @@ async function listen(server: net.Server, host: string, port: number): Promise<n
     });
   });
   return (server.address() as AddressInfo).port;
+}
+
+/**
+ * Caps open connections per listener so idle or slow clients cannot exhaust file descriptors; Node
+ * refuses connections over the cap and we say so in the log, at most once every 10 s per listener.
+ */
+function limitConnections(server: net.Server, name: string, max: number, logger: Logger): void {
+  server.maxConnections = max;
+  let lastLog = 0;
+  let dropped = 0;
+  server.on('drop', () => {
+    dropped++;
+    const now = Date.now();
+    if (now - lastLog < 10_000) return;
+    lastLog = now;
+    logger.warn(
+      `the ${name} listener is at its limit of ${max} open connections; refusing new ones (raise VAULTGATE_MAX_CONNECTIONS)`,
+      {
+        listener: name,
+        dropped,
+      },
+    );
+  });
 }
 
 /** Stops accepting, closes idle keep-alive connections, and waits for in-flight requests up to graceMs. */
@@ -132,8 +156,10 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       ],
       ipAddresses: ['127.0.0.1', '::1'],
     });
+    const authThrottle = new FailureThrottle(settings.authFailuresPerMinute);
     const dataPlane: DataPlaneDeps = {
       settings,
+      authThrottle,
       snapshot,
       hasher,
       listenerTls: { certPem: listenerTls.certPem, keyPem: listenerTls.keyPem },
@@ -148,9 +174,19 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const inbound = createInboundServer(dataPlane, pools);
     const outbound = createOutboundServers(dataPlane, pools);
     const admin = http.createServer(
-      createApiHandler({ endpoints: buildEndpoints(ctx, auth), auth, logger, fallback: dashboardFallback() }),
+      createApiHandler({
+        endpoints: buildEndpoints(ctx, auth),
+        auth,
+        logger,
+        throttle: authThrottle,
+        fallback: dashboardFallback(),
+      }),
     );
     servers.push(admin, inbound, outbound.plain, outbound.tls);
+    limitConnections(admin, 'admin', settings.maxConnections, logger);
+    limitConnections(inbound, 'inbound', settings.maxConnections, logger);
+    limitConnections(outbound.plain, 'outbound', settings.maxConnections, logger);
+    limitConnections(outbound.tls, 'outbound_tls', settings.maxConnections, logger);
     const ports: Ports = {
       admin: await listen(admin, settings.host, settings.adminPort),
       inbound: await listen(inbound, settings.host, settings.inboundPort),

@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { VaultgateError, isVaultgateError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { FailureThrottle } from '../limits/throttle.js';
 import { validate } from './schema.js';
 import type { ApiResponse, Endpoint } from './router.js';
 import { Router } from './router.js';
@@ -17,6 +18,8 @@ export interface AppOptions {
   endpoints: readonly Endpoint[];
   auth: Authenticator;
   logger: Logger;
+  /** Failed authentications per address; over the limit, authenticated endpoints answer 429. */
+  throttle?: FailureThrottle | undefined;
   /** Serves whatever is not under /api/ (the dashboard); returns false when it has nothing. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 }
@@ -90,7 +93,7 @@ export function sendApiError(
 
 export function createApiHandler(options: AppOptions): RequestListener {
   const router = new Router(options.endpoints);
-  const { logger, auth } = options;
+  const { logger, auth, throttle } = options;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://vaultgate.invalid');
@@ -112,6 +115,15 @@ export function createApiHandler(options: AppOptions): RequestListener {
       throw new VaultgateError('method_not_allowed', `${req.method} is not allowed on ${url.pathname}.`);
     }
     const { endpoint, params } = match;
+    const address = req.socket.remoteAddress ?? '';
+    const wait = throttle && (!endpoint.noAuth || endpoint.throttled) ? throttle.retryAfter(address) : 0;
+    if (wait > 0) {
+      res.setHeader('retry-after', String(wait));
+      throw new VaultgateError(
+        'too_many_requests',
+        `Too many failed authentication attempts from your address; try again in ${wait} s.`,
+      );
+    }
     const actor = endpoint.noAuth ? 'anonymous' : auth.authenticate(req);
     if (actor === undefined) {
       throw new VaultgateError(
@@ -145,6 +157,8 @@ export function createApiHandler(options: AppOptions): RequestListener {
     handle(req, res)
       .catch((err: unknown) => {
         if (isVaultgateError(err)) {
+          if (err.code === 'unauthorized' && throttle && throttle.limit > 0)
+            throttle.fail(req.socket.remoteAddress ?? '');
           // 413: stop reading the rest of a body we refused, and close so the client sees the answer.
           if (err.status === 413) res.setHeader('connection', 'close');
           sendApiError(res, err);

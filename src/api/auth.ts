@@ -98,6 +98,7 @@ export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
       path: '/session',
       summary: 'Sign in to the dashboard with the admin token; sets an HttpOnly session cookie',
       noAuth: true,
+      throttled: true,
       status: 201,
       body: {
         type: 'object',

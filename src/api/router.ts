@@ -35,6 +35,8 @@ export interface Endpoint {
   status?: number;
   /** No authentication (health probes, sign-in). */
   noAuth?: boolean;
+  /** Subject to the failed-authentication throttle even without authentication (sign-in). */
+  throttled?: boolean;
   /** Mounted at the root instead of under /api/v1. */
   root?: boolean;
   handler(req: ApiRequest): Promise<ApiResponse> | ApiResponse;

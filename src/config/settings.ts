@@ -24,6 +24,10 @@ export interface Settings {
   readonly logLevel: LogLevel;
   readonly upstreamConnectTimeoutMs: number;
   readonly upstreamResponseTimeoutMs: number;
+  /** Failed authentications per client address per minute before it gets 429 (0 turns this off). */
+  readonly authFailuresPerMinute: number;
+  /** Open connections per listener before new ones are refused. */
+  readonly maxConnections: number;
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -129,6 +133,18 @@ export const DEFINITIONS = {
     default: '60000',
     help: 'no upstream response headers within this → 504 upstream_timeout',
   },
+  authFailuresPerMinute: {
+    env: 'VAULTGATE_AUTH_FAILURES_PER_MINUTE',
+    flag: '--auth-failures-per-minute',
+    default: '20',
+    help: 'failed logins or proxy authentications per address per minute before 429 (0 = no limit)',
+  },
+  maxConnections: {
+    env: 'VAULTGATE_MAX_CONNECTIONS',
+    flag: '--max-connections',
+    default: '10000',
+    help: 'open connections per listener before new ones are refused',
+  },
 } satisfies Record<string, Definition>;
 
 type Name = keyof typeof DEFINITIONS;
@@ -164,6 +180,15 @@ function port(name: Name, raw: string): number {
   if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) {
     throw new ConfigError(
       `${d.env} must be a port number between 0 and 65535 (0 picks a free port), not "${raw}".`,
+    );
+  }
+  return Number(raw);
+}
+
+function count(name: Name, raw: string, min: number): number {
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < min) {
+    throw new ConfigError(
+      `${DEFINITIONS[name].env} must be a whole number of at least ${min}, not "${raw}".`,
     );
   }
   return Number(raw);
@@ -256,5 +281,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     logLevel: logLevel as LogLevel,
     upstreamConnectTimeoutMs: positiveMs('upstreamConnectTimeoutMs', need('upstreamConnectTimeoutMs')),
     upstreamResponseTimeoutMs: positiveMs('upstreamResponseTimeoutMs', need('upstreamResponseTimeoutMs')),
+    authFailuresPerMinute: count('authFailuresPerMinute', need('authFailuresPerMinute'), 0),
+    maxConnections: count('maxConnections', need('maxConnections'), 1),
   });
 }

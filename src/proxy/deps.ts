@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import type { FailureThrottle } from '../limits/throttle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CredentialHasher } from '../secrets/credentials.js';
@@ -16,6 +17,8 @@ export interface DataPlaneDeps {
   readonly hasher: CredentialHasher;
   /** The certificate of vaultgate's own TLS listeners (inbound, outbound over TLS), signed by the local CA. */
   readonly listenerTls: { readonly certPem: string; readonly keyPem: string };
+  /** Shared with the management API: failed proxy authentications count per client address. */
+  readonly authThrottle: FailureThrottle;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
