@@ -3,13 +3,11 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { DataPlaneDeps } from '../deps.js';
 import type { UpstreamPools } from '../upstream/pools.js';
-import { AUTH_MESSAGE, PROXY_AUTHENTICATE, refuseConnect } from './answers.js';
 import { ProxyAuthenticator } from './auth.js';
+import { connectHandler } from './connect.js';
 import type { OutboundContext } from './context.js';
-import { intercept } from './intercept.js';
 import { VaultMinters } from './minters.js';
 import { absoluteRequestHandler, tunnelRequestHandler } from './requests.js';
-import { BadTargetError, parseConnectTarget } from './target.js';
 
 export interface OutboundServers {
   /** The plain HTTP proxy port (SPEC §1 VAULTGATE_OUTBOUND_PORT). */
@@ -82,46 +80,7 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
   });
 
   const absolute = absoluteRequestHandler(ctx);
-  const connect = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
-    // Node lets go of the socket for CONNECT: without a listener, a reset would be an uncaught error.
-    socket.on('error', () => socket.destroy());
-    const clientAddress = req.socket.remoteAddress ?? '';
-    const auth = ctx.auth.authenticate(req.headers['proxy-authorization']);
-    if (!auth.ok) {
-      refuseConnect(socket, 'proxy_auth_required', AUTH_MESSAGE, {
-        'Proxy-Authenticate': PROXY_AUTHENTICATE,
-      });
-      ctx.logger.info('outbound CONNECT refused', {
-        host: req.url,
-        status: 407,
-        error: auth.reason,
-        client: clientAddress,
-      });
-      requests({ kind: 'connect', status: '407' });
-      return;
-    }
-    let target;
-    try {
-      target = parseConnectTarget(req.url);
-    } catch (err) {
-      if (!(err instanceof BadTargetError)) throw err;
-      refuseConnect(socket, 'invalid_target', err.message);
-      ctx.logger.info('outbound CONNECT refused', {
-        vault_id: auth.principal.vault.id,
-        credential_id: auth.principal.credential.id,
-        host: req.url,
-        status: 400,
-        error: 'invalid_target',
-      });
-      requests({ kind: 'connect', status: '400' });
-      return;
-    }
-    if (ctx.closing) {
-      socket.destroy();
-      return;
-    }
-    intercept(ctx, tunnelServer, { socket, head, principal: auth.principal, target, clientAddress });
-  };
+  const connect = connectHandler(ctx, tunnelServer);
 
   const plain = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS });
   const overTls = https.createServer({

@@ -1,0 +1,56 @@
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { AUTH_MESSAGE, PROXY_AUTHENTICATE, refuseConnect } from './answers.js';
+import type { OutboundContext } from './context.js';
+import { intercept } from './intercept.js';
+import { BadTargetError, parseConnectTarget } from './target.js';
+
+type ConnectListener = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/**
+ * `CONNECT host:port` (RFC 9110 §9.3.6) on either proxy port: authenticate, validate the target, then
+ * intercept. Refusals are complete HTTP answers on the raw socket, which is then closed.
+ */
+export function connectHandler(ctx: OutboundContext, tunnelServer: http.Server): ConnectListener {
+  return (req, socket, head) => {
+    // Node lets go of the socket for CONNECT: without a listener, a reset would be an uncaught error.
+    socket.on('error', () => socket.destroy());
+    const clientAddress = req.socket.remoteAddress ?? '';
+    const auth = ctx.auth.authenticate(req.headers['proxy-authorization']);
+    if (!auth.ok) {
+      refuseConnect(socket, 'proxy_auth_required', AUTH_MESSAGE, {
+        'Proxy-Authenticate': PROXY_AUTHENTICATE,
+      });
+      ctx.logger.info('outbound CONNECT refused', {
+        host: req.url,
+        status: 407,
+        error: auth.reason,
+        client: clientAddress,
+      });
+      ctx.counters.requests({ kind: 'connect', status: '407' });
+      return;
+    }
+    const { principal } = auth;
+    let target;
+    try {
+      target = parseConnectTarget(req.url);
+    } catch (err) {
+      if (!(err instanceof BadTargetError)) throw err;
+      refuseConnect(socket, 'invalid_target', err.message);
+      ctx.logger.info('outbound CONNECT refused', {
+        vault_id: principal.vault.id,
+        credential_id: principal.credential.id,
+        host: req.url,
+        status: 400,
+        error: 'invalid_target',
+      });
+      ctx.counters.requests({ kind: 'connect', status: '400' });
+      return;
+    }
+    if (ctx.closing) {
+      socket.destroy();
+      return;
+    }
+    intercept(ctx, tunnelServer, { socket, head, principal, target, clientAddress });
+  };
+}
