@@ -95,6 +95,11 @@ describe('routes', () => {
       ],
       [{ destination_override_endpoint: '*', host_endpoint: '([a-z' }, 'invalid_field', 'host_endpoint'],
       [
+        { destination_override_endpoint: '*', host_endpoint: '([a-z-]+)+b' },
+        'invalid_field',
+        'host_endpoint',
+      ],
+      [
         { destination_override_endpoint: '*', upstream_tls: { ca_pem: 'not pem' } },
         'invalid_field',
         'upstream_tls.ca_pem',

@@ -3,6 +3,7 @@ import { VaultgateError } from '../errors.js';
 import type { Repo, RouteRecord, UpstreamTlsSettings } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
+import { guardedFullMatch } from '../snapshot/host-match.js';
 import { requireVault } from './vaults.js';
 
 /** The VGS route attribute names (SPEC §2), plus upstream_tls. */
@@ -130,6 +131,15 @@ function checkRoute(
     throw new VaultgateError(
       'invalid_field',
       `host_endpoint is not a valid regular expression (${(err as Error).message.replace(/^Invalid regular expression: /, '')}).`,
+      'host_endpoint',
+    );
+  }
+  // A regex that backtracks catastrophically is refused here rather than stalling anything later:
+  // probe it with a long near-miss host under the same budget the snapshot uses (host-match.ts).
+  if (guardedFullMatch(hostEndpoint, `${'a'.repeat(64)}.${'a-'.repeat(40)}!`) === 'timeout') {
+    throw new VaultgateError(
+      'invalid_field',
+      'host_endpoint takes too long to evaluate (nested repetition such as "(a+)+" backtracks without bound); simplify the regular expression.',
       'host_endpoint',
     );
   }

@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Keyring } from '../secrets/keyring.js';
+import { guardedFullMatch } from './host-match.js';
 import type { CertificateRecord, Repo, RouteRecord, VaultRecord } from '../store/types.js';
 import type {
   RuntimeCertificate,
@@ -54,7 +55,9 @@ export class SnapshotBuilder {
     this.#forgetMissing(this.#certificates, certificatesById);
 
     const routesByVault = new Map<string, RuntimeRoute[]>();
+    const hostSources = new Map<string, string>();
     for (const record of routes) {
+      hostSources.set(record.id, record.host_endpoint);
       const route = this.#route(record, byRoute.get(record.id) ?? []);
       routesByVault.set(record.vault_id, [...(routesByVault.get(record.vault_id) ?? []), route]);
     }
@@ -63,7 +66,7 @@ export class SnapshotBuilder {
     const vaultsByHost = new Map<string, RuntimeVault>();
     for (const record of vaults) {
       const vaultRoutes = routesByVault.get(record.id) ?? [];
-      const vault = this.#vault(record, vaultRoutes);
+      const vault = this.#vault(record, vaultRoutes, hostSources);
       vaultsById.set(vault.id, vault);
       vaultsByHost.set(vault.inboundHost, vault);
     }
@@ -125,7 +128,7 @@ export class SnapshotBuilder {
     });
   }
 
-  #vault(record: VaultRecord, routes: RuntimeRoute[]): RuntimeVault {
+  #vault(record: VaultRecord, routes: RuntimeRoute[], sources: ReadonlyMap<string, string>): RuntimeVault {
     let key = this.#caKeys.get(record.id);
     if (!key) {
       const pem = this.keyring.open(record.outbound_ca_key_sealed, outboundCaKeyAad(record.id));
@@ -133,12 +136,15 @@ export class SnapshotBuilder {
       pem.fill(0);
       this.#caKeys.set(record.id, key);
     }
+    const host = inboundHost(record.id, record.environment, this.domain);
+    const inboundRoutes = routes.filter((r) => r.type === 'inbound');
     return Object.freeze({
       id: record.id,
       name: record.name,
       environment: record.environment,
-      inboundHost: inboundHost(record.id, record.environment, this.domain),
-      inboundRoutes: Object.freeze(routes.filter((r) => r.type === 'inbound')),
+      inboundHost: host,
+      inboundRoutes: Object.freeze(inboundRoutes),
+      inboundRoute: inboundRoutes.find((r) => guardedFullMatch(sources.get(r.id) ?? '', host) === true),
       outboundRoutes: Object.freeze(routes.filter((r) => r.type === 'outbound')),
       outboundCa: Object.freeze({ certPem: record.outbound_ca_cert_pem, key }),
     });

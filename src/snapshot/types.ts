@@ -24,6 +24,11 @@ export interface RuntimeVault {
   readonly inboundHost: string;
   /** In creation order. */
   readonly inboundRoutes: readonly RuntimeRoute[];
+  /**
+   * The route inbound requests take: the first inbound route whose host_endpoint fully matches this
+   * vault's host. Computed once per snapshot (see host-match.ts): no regex runs per request.
+   */
+  readonly inboundRoute: RuntimeRoute | undefined;
   readonly outboundRoutes: readonly RuntimeRoute[];
   readonly outboundCa: { readonly certPem: string; readonly key: KeyObject };
 }

@@ -16,6 +16,7 @@ function vault(id: string, certPem = `ca of ${id}`): RuntimeVault {
     environment: 'sandbox',
     inboundHost: '',
     inboundRoutes: [],
+    inboundRoute: undefined,
     outboundRoutes: [],
     outboundCa: { certPem, key },
   };
@@ -52,7 +53,7 @@ describe('ProxyAuthenticator', () => {
   test('accepts an active credential (colon allowed in the password, scheme case-insensitive)', () => {
     const snapshot = { current: config([{ username: 'USa', password: 'p:w' }]) };
     const auth = new ProxyAuthenticator(hasher, snapshot);
-    const result = auth.authenticate(header('USa', 'p:w').replace('Basic', 'bAsIc'));
+    const result = auth.authenticate(header('USa', 'p:w').replace('Basic', 'bAsIc', '192.0.2.1'));
     expect(result.ok && result.principal.vault.id).toBe('tnt1');
   });
 
@@ -65,7 +66,7 @@ describe('ProxyAuthenticator', () => {
     };
     const auth = new ProxyAuthenticator(hasher, snapshot);
     const reason = (h: string | undefined): string => {
-      const r = auth.authenticate(h);
+      const r = auth.authenticate(h, '192.0.2.1');
       return r.ok ? 'ok' : r.reason;
     };
     expect(reason(undefined)).toBe('missing');
@@ -79,7 +80,7 @@ describe('ProxyAuthenticator', () => {
   test('a swap applies to the next request even for a remembered header, and to open tunnels', () => {
     const snapshot = { current: config([{ username: 'USa', password: 'pw' }]) };
     const auth = new ProxyAuthenticator(hasher, snapshot);
-    const first = auth.authenticate(header('USa', 'pw'));
+    const first = auth.authenticate(header('USa', 'pw', '192.0.2.1'));
     expect(first.ok).toBe(true);
     if (!first.ok) return;
     expect(auth.recheck(first.principal)).toBe(first.principal);
@@ -89,7 +90,7 @@ describe('ProxyAuthenticator', () => {
     expect(again?.credential).toBe(snapshot.current.credentialsByUsername.get('USa'));
 
     snapshot.current = config([{ username: 'USa', password: 'pw', active: false }]);
-    expect(auth.authenticate(header('USa', 'pw')).ok).toBe(false);
+    expect(auth.authenticate(header('USa', 'pw', '192.0.2.1')).ok).toBe(false);
     expect(auth.recheck(first.principal)).toBeUndefined();
 
     // Deleted and re-created under the same username (another id): not the credential the tunnel had.
