@@ -21,6 +21,13 @@ import {
 export interface ForwardTarget {
   /** The full upstream URL: scheme, host, port, path and query. */
   url: URL;
+  /**
+   * The request target sent upstream, byte for byte; defaults to `url.pathname + url.search`. A
+   * reverse proxy passes the caller's target here because a WHATWG URL rewrites it: it resolves dot
+   * segments (`/v1/../admin` → `/admin`, escaping a route's path prefix), turns `\` into `/` and
+   * percent-encodes `'`, `"`, `{`… — which breaks signatures computed over the raw URL.
+   */
+  path?: string;
   /** From `UpstreamPools.agentFor` — fetch it per request, do not keep it across snapshots. */
   agent: http.Agent;
   /** The Host header the upstream gets (usually `url.host`). */
@@ -148,7 +155,7 @@ class Exchange {
       hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
       port: url.port === '' ? undefined : Number(url.port),
       method,
-      path: url.pathname + url.search,
+      path: this.target.path ?? url.pathname + url.search,
       headers: upstreamRequestHeaders(
         this.req.rawHeaders,
         this.target.hostHeader,

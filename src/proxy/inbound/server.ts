@@ -20,15 +20,19 @@ export function matchRoute(vault: RuntimeVault, host: string): RuntimeRoute | un
   return undefined;
 }
 
-/** destination_override_endpoint + the caller's path and query (a path prefix in the endpoint is kept). */
-function upstreamUrl(base: URL, requestTarget: string): URL {
-  const url = new URL(base.href);
-  const q = requestTarget.indexOf('?');
-  const path = q === -1 ? requestTarget : requestTarget.slice(0, q);
-  const prefix = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
-  url.pathname = prefix + (path.startsWith('/') ? path : `/${path}`);
-  url.search = q === -1 ? '' : requestTarget.slice(q);
-  return url;
+/** An absolute-form request target (RFC 9112 §3.2.2): `https://host:port` before its path. */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * The request target for the upstream: the path of destination_override_endpoint (without a trailing
+ * slash) followed by the caller's path and query exactly as received (SPEC §3 "path and query kept").
+ * Deliberately string concatenation, not URL parsing: a URL would resolve `..` segments — letting
+ * `/../x` escape the endpoint's path prefix — and re-encode characters a signed callback URL relies on.
+ */
+export function upstreamTarget(base: URL, requestTarget: string): string {
+  const raw = requestTarget.replace(ABSOLUTE_FORM, '');
+  const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
+  return prefix + (raw.startsWith('/') ? raw : `/${raw}`);
 }
 
 /**
@@ -68,13 +72,14 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
       );
       return;
     }
-    const url = upstreamUrl(route.upstream, req.url ?? '/');
+    const url = route.upstream;
     const certificate = chooseCertificate(route.certificates, url.hostname, Date.now()) ?? null;
     forward(
       req,
       res,
       {
         url,
+        path: upstreamTarget(url, req.url ?? '/'),
         agent: pools.agentFor({ origin: route.upstream, certificate, tls: route.upstreamTls }),
         hostHeader: url.host,
         forwarded: { for: req.socket.remoteAddress ?? '', proto: 'https', host: req.headers.host ?? host },
