@@ -10,6 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { describe, expect, test } from 'vitest';
 import { basic, get, openTunnel, rawConnect, run, TunnelAgent } from './helpers/outbound-client.js';
 import { fetchVia, upload, useOutboundFixture, waitFor } from './helpers/outbound-fixture.js';
+import { startOutboundHarness } from './helpers/outbound-harness.js';
 import { closedPort, issue, startTlsUpstream, type PeerReport } from './helpers/tls-upstream.js';
 
 const f = useOutboundFixture();
@@ -41,6 +42,32 @@ describe('authentication', () => {
     await check({ 'Proxy-Authorization': basic(cred) });
     expect((await f.h.t.api('DELETE', `/vaults/${f.vault.id}/credentials/${cred.id}`)).status).toBe(204);
     await check({ 'Proxy-Authorization': basic(cred) });
+  });
+
+  test('an address that keeps guessing gets 429 with Retry-After, even with a right credential', async () => {
+    const own = await startOutboundHarness({ env: { VAULTGATE_AUTH_FAILURES_PER_MINUTE: '2' } });
+    try {
+      const v = await own.vault();
+      const cred = await own.credential(v.id);
+      for (let i = 0; i < 2; i++) {
+        const guess = await rawConnect(own.port, 'localhost:443', {
+          'Proxy-Authorization': basic({ ...cred, password: `guess${i}` }),
+        });
+        guess.socket.destroy();
+        expect(guess.status).toBe(407);
+      }
+      const refused = await rawConnect(own.port, 'localhost:443', { 'Proxy-Authorization': basic(cred) });
+      refused.socket.destroy();
+      expect(refused.status).toBe(429);
+      expect(refused.headers['x-vaultgate-error']).toBe('too_many_requests');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      const absolute = await fetchVia(own.port, 'http://127.0.0.1:1/', {
+        'Proxy-Authorization': basic(cred),
+      });
+      expect(absolute.status).toBe(429);
+    } finally {
+      await own.stop();
+    }
   });
 
   test('absolute-form requests without valid credentials get 407', async () => {

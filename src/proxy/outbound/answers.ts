@@ -12,6 +12,7 @@ export const AUTH_MESSAGE =
 const REASONS: Partial<Record<number, string>> = {
   400: 'Bad Request',
   407: 'Proxy Authentication Required',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -36,6 +37,16 @@ export function sendInvalidTarget(res: ServerResponse, message: string): void {
     'x-vaultgate-error': INVALID_TARGET,
   });
   res.end(body);
+}
+
+export function throttledMessage(retryAfter: number): string {
+  return `Too many failed proxy authentication attempts from your address; try again in ${retryAfter} s.`;
+}
+
+/** 429 on an HTTP exchange (absolute-form), with Retry-After (RFC 6585 §4). */
+export function sendThrottled(res: ServerResponse, retryAfter: number): void {
+  res.setHeader('retry-after', String(retryAfter));
+  sendError(res, 'too_many_requests', throttledMessage(retryAfter));
 }
 
 /** 407 on an HTTP exchange (absolute-form, or a request inside a tunnel). */

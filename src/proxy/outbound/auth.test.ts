@@ -1,5 +1,6 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
+import { FailureThrottle } from '../../limits/throttle.js';
 import { CredentialHasher } from '../../secrets/credentials.js';
 import type { RuntimeConfig, RuntimeCredential, RuntimeVault } from '../../snapshot/types.js';
 import { ProxyAuthenticator } from './auth.js';
@@ -53,7 +54,7 @@ describe('ProxyAuthenticator', () => {
   test('accepts an active credential (colon allowed in the password, scheme case-insensitive)', () => {
     const snapshot = { current: config([{ username: 'USa', password: 'p:w' }]) };
     const auth = new ProxyAuthenticator(hasher, snapshot);
-    const result = auth.authenticate(header('USa', 'p:w').replace('Basic', 'bAsIc', '192.0.2.1'));
+    const result = auth.authenticate(header('USa', 'p:w').replace('Basic', 'bAsIc'), '192.0.2.1');
     expect(result.ok && result.principal.vault.id).toBe('tnt1');
   });
 
@@ -80,7 +81,7 @@ describe('ProxyAuthenticator', () => {
   test('a swap applies to the next request even for a remembered header, and to open tunnels', () => {
     const snapshot = { current: config([{ username: 'USa', password: 'pw' }]) };
     const auth = new ProxyAuthenticator(hasher, snapshot);
-    const first = auth.authenticate(header('USa', 'pw', '192.0.2.1'));
+    const first = auth.authenticate(header('USa', 'pw'), '192.0.2.1');
     expect(first.ok).toBe(true);
     if (!first.ok) return;
     expect(auth.recheck(first.principal)).toBe(first.principal);
@@ -90,7 +91,7 @@ describe('ProxyAuthenticator', () => {
     expect(again?.credential).toBe(snapshot.current.credentialsByUsername.get('USa'));
 
     snapshot.current = config([{ username: 'USa', password: 'pw', active: false }]);
-    expect(auth.authenticate(header('USa', 'pw', '192.0.2.1')).ok).toBe(false);
+    expect(auth.authenticate(header('USa', 'pw'), '192.0.2.1').ok).toBe(false);
     expect(auth.recheck(first.principal)).toBeUndefined();
 
     // Deleted and re-created under the same username (another id): not the credential the tunnel had.
@@ -98,6 +99,20 @@ describe('ProxyAuthenticator', () => {
     expect(auth.recheck(first.principal)).toBeUndefined();
     snapshot.current = config([]);
     expect(auth.recheck(first.principal)).toBeUndefined();
+  });
+});
+
+describe('failure throttle', () => {
+  test('guesses from one address are counted, a missing header is not, and others are unaffected', () => {
+    const snapshot = { current: config([{ username: 'USa', password: 'pw' }]) };
+    const auth = new ProxyAuthenticator(hasher, snapshot, new FailureThrottle(3));
+    for (let i = 0; i < 5; i++) expect(auth.authenticate(undefined, '192.0.2.1').ok).toBe(false);
+    expect(auth.authenticate(header('USa', 'pw'), '192.0.2.1').ok).toBe(true);
+    for (let i = 0; i < 3; i++) auth.authenticate(header('USa', 'guess'), '192.0.2.1');
+    const refused = auth.authenticate(header('USa', 'pw'), '192.0.2.1');
+    expect(!refused.ok && refused.reason).toBe('throttled');
+    expect(!refused.ok && refused.reason === 'throttled' && refused.retryAfter).toBeGreaterThan(0);
+    expect(auth.authenticate(header('USa', 'pw'), '192.0.2.2').ok).toBe(true);
   });
 });
 

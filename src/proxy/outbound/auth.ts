@@ -1,3 +1,4 @@
+import type { FailureThrottle } from '../../limits/throttle.js';
 import type { CredentialHasher } from '../../secrets/credentials.js';
 import type { RuntimeConfig, RuntimeCredential, RuntimeVault } from '../../snapshot/types.js';
 
@@ -12,7 +13,18 @@ export interface Principal {
 /** Why authentication failed, for the log line only: the client always gets the same 407. */
 export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'wrong_password' | 'inactive' | 'no_vault';
 
-export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: AuthFailure };
+export type AuthResult =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: AuthFailure }
+  /** Too many failures from this address lately: refused (429) without looking at the credential. */
+  | { ok: false; reason: 'throttled'; retryAfter: number };
+
+/**
+ * Failures that may be guesses. A missing header is the first step of challenge-response clients; an
+ * inactive credential was given with its right password, so an app left running with a deactivated
+ * credential does not lock out the other apps on its host.
+ */
+const GUESSES: ReadonlySet<string> = new Set<AuthFailure>(['malformed', 'unknown', 'wrong_password']);
 
 /** Parsed `Basic` credentials per successful header value; bounded so a flood of logins cannot grow it. */
 const CACHE_LIMIT = 1024;
@@ -28,18 +40,37 @@ const BASIC = /^basic[ \t]+([A-Za-z0-9+/=._~-]+)[ \t]*$/i;
 export class ProxyAuthenticator {
   readonly #hasher: CredentialHasher;
   readonly #snapshot: { readonly current: RuntimeConfig };
+  readonly #throttle: FailureThrottle | undefined;
   readonly #cache = new Map<string, Principal>();
   #cacheConfig: RuntimeConfig | undefined;
   /** Compared against when the username is unknown, so both failures cost one HMAC. */
   readonly #decoy: Buffer;
 
-  constructor(hasher: CredentialHasher, snapshot: { readonly current: RuntimeConfig }) {
+  constructor(
+    hasher: CredentialHasher,
+    snapshot: { readonly current: RuntimeConfig },
+    throttle?: FailureThrottle,
+  ) {
     this.#hasher = hasher;
     this.#snapshot = snapshot;
+    this.#throttle = throttle;
     this.#decoy = hasher.hash('vaultgate decoy password');
   }
 
-  authenticate(header: string | undefined): AuthResult {
+  /**
+   * `address` is the client's, for the failure throttle shared with the management API: an address
+   * that failed too often lately is refused before any credential is looked at, so guessing stops
+   * paying. Only failures that may be guesses are counted (see GUESSES).
+   */
+  authenticate(header: string | undefined, address: string): AuthResult {
+    const retryAfter = this.#throttle?.retryAfter(address) ?? 0;
+    if (retryAfter > 0) return { ok: false, reason: 'throttled', retryAfter };
+    const result = this.#check(header);
+    if (!result.ok && GUESSES.has(result.reason)) this.#throttle?.fail(address);
+    return result;
+  }
+
+  #check(header: string | undefined): AuthResult {
     const config = this.#snapshot.current;
     if (header === undefined || header === '') return { ok: false, reason: 'missing' };
     if (this.#cacheConfig !== config) {

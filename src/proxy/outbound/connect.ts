@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AUTH_MESSAGE, PROXY_AUTHENTICATE, refuseConnect } from './answers.js';
+import { AUTH_MESSAGE, PROXY_AUTHENTICATE, refuseConnect, throttledMessage } from './answers.js';
 import type { OutboundContext } from './context.js';
 import { intercept } from './intercept.js';
 import { BadTargetError, parseConnectTarget } from './target.js';
@@ -16,18 +16,25 @@ export function connectHandler(ctx: OutboundContext, tunnelServer: http.Server):
     // Node lets go of the socket for CONNECT: without a listener, a reset would be an uncaught error.
     socket.on('error', () => socket.destroy());
     const clientAddress = req.socket.remoteAddress ?? '';
-    const auth = ctx.auth.authenticate(req.headers['proxy-authorization']);
+    const auth = ctx.auth.authenticate(req.headers['proxy-authorization'], clientAddress);
     if (!auth.ok) {
-      refuseConnect(socket, 'proxy_auth_required', AUTH_MESSAGE, {
-        'Proxy-Authenticate': PROXY_AUTHENTICATE,
-      });
+      const throttled = auth.reason === 'throttled';
+      if (throttled) {
+        refuseConnect(socket, 'too_many_requests', throttledMessage(auth.retryAfter), {
+          'Retry-After': String(auth.retryAfter),
+        });
+      } else {
+        refuseConnect(socket, 'proxy_auth_required', AUTH_MESSAGE, {
+          'Proxy-Authenticate': PROXY_AUTHENTICATE,
+        });
+      }
       ctx.logger.info('outbound CONNECT refused', {
         host: req.url,
-        status: 407,
+        status: throttled ? 429 : 407,
         error: auth.reason,
         client: clientAddress,
       });
-      ctx.counters.requests({ kind: 'connect', status: '407' });
+      ctx.counters.requests({ kind: 'connect', status: throttled ? '429' : '407' });
       return;
     }
     const { principal } = auth;

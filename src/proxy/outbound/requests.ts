@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { forward, type ForwardResult } from '../http/forward.js';
-import { sendInvalidTarget, sendProxyAuthRequired } from './answers.js';
+import { sendInvalidTarget, sendProxyAuthRequired, sendThrottled } from './answers.js';
 import type { Principal } from './auth.js';
 import { choiceFor } from './choice.js';
 import type { OutboundContext } from './context.js';
@@ -112,16 +112,17 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
 export function absoluteRequestHandler(ctx: OutboundContext): Handler {
   return (req, res) => {
     const startedAt = performance.now();
-    const auth = ctx.auth.authenticate(req.headers['proxy-authorization']);
+    const auth = ctx.auth.authenticate(req.headers['proxy-authorization'], req.socket.remoteAddress ?? '');
     if (!auth.ok) {
       // Connection stays open: the client may retry with credentials on it (RFC 9110 §15.5.8).
-      sendProxyAuthRequired(res, false);
+      if (auth.reason === 'throttled') sendThrottled(res, auth.retryAfter);
+      else sendProxyAuthRequired(res, false);
       logRequest(ctx, {
         kind: 'absolute',
         principal: undefined,
         host: '',
         method: req.method,
-        status: 407,
+        status: res.statusCode,
         result: null,
         startedAt,
         reason: auth.reason,

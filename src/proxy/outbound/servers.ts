@@ -43,7 +43,7 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
   );
   const ctx: OutboundContext = {
     pools,
-    auth: new ProxyAuthenticator(deps.hasher, deps.snapshot),
+    auth: new ProxyAuthenticator(deps.hasher, deps.snapshot, deps.authThrottle),
     minters,
     logger: deps.logger,
     forwardOptions: {
