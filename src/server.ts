@@ -121,8 +121,10 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const metrics = new Metrics();
     const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
 
+    let ports: Ports | undefined;
     const ctx: ApiContext = {
       settings,
+      ports: () => ports,
       store,
       keyring,
       hasher,
@@ -187,7 +189,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     limitConnections(inbound, 'inbound', settings.maxConnections, logger);
     limitConnections(outbound.plain, 'outbound', settings.maxConnections, logger);
     limitConnections(outbound.tls, 'outbound_tls', settings.maxConnections, logger);
-    const ports: Ports = {
+    ports = {
       admin: await listen(admin, settings.host, settings.adminPort),
       inbound: await listen(inbound, settings.host, settings.inboundPort),
       outbound: await listen(outbound.plain, settings.host, settings.outboundPort),
@@ -197,7 +199,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
 
     let stopping: Promise<void> | undefined;
     return {
-      ports,
+      ports: ports as Ports,
       adminToken,
       defaultVault,
       snapshot,

@@ -17,6 +17,8 @@ export interface ApiContext {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly localCaPem: string;
+  /** The listeners' ports, once they are bound (for GET /info and the dashboard's proxy line). */
+  ports(): { admin: number; inbound: number; outbound: number; outbound_tls: number } | undefined;
   /** Resolves once vaultgate can serve (database reachable, snapshot built). */
   ready(): Promise<boolean>;
 }

@@ -41,6 +41,34 @@ export function systemEndpoints(ctx: ApiContext): Endpoint[] {
     { method: 'GET', path: '/metrics', summary: 'Prometheus metrics', handler: metrics },
     {
       method: 'GET',
+      path: '/info',
+      summary: 'Where the proxies listen: ports and the vault host domain (for building client settings)',
+      response: {
+        type: 'object',
+        properties: {
+          domain: { type: 'string' },
+          inbound_port: { type: 'integer' },
+          outbound_port: { type: 'integer' },
+          outbound_tls_port: { type: 'integer' },
+        },
+      },
+      handler: () => {
+        const ports = ctx.ports();
+        return {
+          status: 200,
+          body: {
+            data: {
+              domain: ctx.settings.domain,
+              inbound_port: ports?.inbound ?? ctx.settings.inboundPort,
+              outbound_port: ports?.outbound ?? ctx.settings.outboundPort,
+              outbound_tls_port: ports?.outbound_tls ?? ctx.settings.outboundTlsPort,
+            },
+          },
+        };
+      },
+    },
+    {
+      method: 'GET',
       path: '/local-ca',
       summary: "The PEM of the local CA that signs vaultgate's own TLS listeners",
       handler: () => ({

@@ -5,14 +5,21 @@ import { api, download } from './api.js';
 import { clear, confirmDialog, copyButton, errorBox, field, formatDate, h, loading } from './dom.js';
 import type { Credential, Vault } from './types.js';
 
-/**
- * The management API does not report the outbound proxy's port, so the ready-made line uses the
- * SPEC §1 default. Deployments that change VAULTGATE_OUTBOUND_PORT adjust the line (docs/dashboard.md).
- */
+/** The SPEC §1 default, used only if GET /info cannot be read. */
 const DEFAULT_OUTBOUND_PORT = 8080;
+let outboundPort: Promise<number> | undefined;
 
-export function proxyLine(username: string, password: string): string {
-  return `HTTPS_PROXY=http://${username}:${password}@${location.hostname}:${DEFAULT_OUTBOUND_PORT}`;
+/** The outbound proxy's real port, asked of the API once per page load. */
+function loadOutboundPort(): Promise<number> {
+  outboundPort ??= api<{ outbound_port: number }>('GET', '/info').then(
+    (info) => info.outbound_port,
+    () => DEFAULT_OUTBOUND_PORT,
+  );
+  return outboundPort;
+}
+
+export function proxyLine(username: string, password: string, port: number): string {
+  return `HTTPS_PROXY=http://${username}:${password}@${location.hostname}:${port}`;
 }
 
 export function renderCredentials(main: HTMLElement, vault: Vault): void {
@@ -75,13 +82,13 @@ export function renderCredentials(main: HTMLElement, vault: Vault): void {
     event.preventDefault();
     generate.disabled = true;
     const description = descriptionInput.value.trim();
-    api<Credential>('POST', base, description ? { description } : {}).then(
-      (c) => {
+    Promise.all([api<Credential>('POST', base, description ? { description } : {}), loadOutboundPort()]).then(
+      ([c, port]) => {
         generate.disabled = false;
         descriptionInput.value = '';
         clear(
           created,
-          secretPanel(c, () => clear(created)),
+          secretPanel(c, port, () => clear(created)),
         );
         load();
       },
@@ -94,9 +101,9 @@ export function renderCredentials(main: HTMLElement, vault: Vault): void {
   load();
 }
 
-function secretPanel(c: Credential, dismiss: () => void): HTMLElement {
+function secretPanel(c: Credential, port: number, dismiss: () => void): HTMLElement {
   const password = c.password ?? '';
-  const line = proxyLine(c.username, password);
+  const line = proxyLine(c.username, password, port);
   const item = (label: string, value: string, copyName: string): HTMLElement[] => [
     h('dt', {}, label),
     h(
