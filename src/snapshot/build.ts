@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Keyring } from '../secrets/keyring.js';
-import { guardedFullMatch } from './host-match.js';
+import { routeMatchesHost } from './host-match.js';
 import type { CertificateRecord, Repo, RouteRecord, VaultRecord } from '../store/types.js';
 import type {
   RuntimeCertificate,
@@ -55,9 +55,7 @@ export class SnapshotBuilder {
     this.#forgetMissing(this.#certificates, certificatesById);
 
     const routesByVault = new Map<string, RuntimeRoute[]>();
-    const hostSources = new Map<string, string>();
     for (const record of routes) {
-      hostSources.set(record.id, record.host_endpoint);
       const route = this.#route(record, byRoute.get(record.id) ?? []);
       routesByVault.set(record.vault_id, [...(routesByVault.get(record.vault_id) ?? []), route]);
     }
@@ -66,7 +64,7 @@ export class SnapshotBuilder {
     const vaultsByHost = new Map<string, RuntimeVault>();
     for (const record of vaults) {
       const vaultRoutes = routesByVault.get(record.id) ?? [];
-      const vault = this.#vault(record, vaultRoutes, hostSources);
+      const vault = this.#vault(record, vaultRoutes);
       vaultsById.set(vault.id, vault);
       vaultsByHost.set(vault.inboundHost, vault);
     }
@@ -121,6 +119,7 @@ export class SnapshotBuilder {
       id: record.id,
       vaultId: record.vault_id,
       type: record.type,
+      hostEndpoint: record.host_endpoint,
       hostMatcher: this.#regex(record.host_endpoint),
       upstream: record.type === 'inbound' ? new URL(record.destination_override_endpoint) : null,
       upstreamTls: Object.freeze({ ...record.upstream_tls }),
@@ -128,7 +127,7 @@ export class SnapshotBuilder {
     });
   }
 
-  #vault(record: VaultRecord, routes: RuntimeRoute[], sources: ReadonlyMap<string, string>): RuntimeVault {
+  #vault(record: VaultRecord, routes: RuntimeRoute[]): RuntimeVault {
     let key = this.#caKeys.get(record.id);
     if (!key) {
       const pem = this.keyring.open(record.outbound_ca_key_sealed, outboundCaKeyAad(record.id));
@@ -144,7 +143,7 @@ export class SnapshotBuilder {
       environment: record.environment,
       inboundHost: host,
       inboundRoutes: Object.freeze(inboundRoutes),
-      inboundRoute: inboundRoutes.find((r) => guardedFullMatch(sources.get(r.id) ?? '', host) === true),
+      inboundRoute: inboundRoutes.find((r) => routeMatchesHost(r, host)),
       outboundRoutes: Object.freeze(routes.filter((r) => r.type === 'outbound')),
       outboundCa: Object.freeze({ certPem: record.outbound_ca_cert_pem, key }),
     });

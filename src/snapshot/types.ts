@@ -37,6 +37,8 @@ export interface RuntimeRoute {
   readonly id: string;
   readonly vaultId: string;
   readonly type: 'inbound' | 'outbound';
+  /** host_endpoint as stored; match it with `routeMatchesHost` (snapshot/host-match.ts), never directly per request. */
+  readonly hostEndpoint: string;
   /** host_endpoint compiled once, anchored to match the whole host. */
   readonly hostMatcher: RegExp;
   /** Inbound only: the parsed destination_override_endpoint. */

@@ -1,7 +1,6 @@
 import type http from 'node:http';
 import https from 'node:https';
 import { chooseCertificate } from '../../certificates/choose.js';
-import type { RuntimeRoute, RuntimeVault } from '../../snapshot/types.js';
 import type { DataPlaneDeps } from '../deps.js';
 import { forward } from '../http/forward.js';
 import { sendError } from '../http/errors.js';
@@ -12,12 +11,6 @@ export function hostOf(header: string | undefined): string {
   if (!header) return '';
   const name = header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.split(':')[0];
   return (name ?? '').toLowerCase().replace(/\.$/, '');
-}
-
-/** SPEC §3: the vault's inbound routes in creation order; the first whose host_endpoint matches wins. */
-export function matchRoute(vault: RuntimeVault, host: string): RuntimeRoute | undefined {
-  for (const route of vault.inboundRoutes) if (route.hostMatcher.test(host)) return route;
-  return undefined;
 }
 
 /** An absolute-form request target (RFC 9112 §3.2.2): `https://host:port` before its path. */
@@ -62,7 +55,9 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
       );
       return;
     }
-    const route = matchRoute(vault, host);
+    // SPEC §3: the first inbound route (creation order) whose host_endpoint matches the host. The host
+    // is the vault's own, so the snapshot has already worked that out; no regex runs here.
+    const route = vault.inboundRoute;
     if (!route || !route.upstream) {
       requests({ outcome: 'route_not_found' });
       sendError(

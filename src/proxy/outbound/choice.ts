@@ -1,4 +1,5 @@
 import { chooseCertificate } from '../../certificates/choose.js';
+import { routeMatchesHost } from '../../snapshot/host-match.js';
 import type { RuntimeRoute } from '../../snapshot/types.js';
 import type { Principal } from './auth.js';
 import type { Choice, OutboundContext, Tunnel } from './context.js';
@@ -36,6 +37,7 @@ export function choiceFor(ctx: OutboundContext, tunnel: Tunnel, principal: Princ
 }
 
 function matchingRoute(routes: readonly RuntimeRoute[], host: string): RuntimeRoute | undefined {
-  for (const route of routes) if (route.hostMatcher.test(host)) return route;
+  // Guarded: the host comes from the client, and a route regex must not be able to stall the proxy.
+  for (const route of routes) if (routeMatchesHost(route, host)) return route;
   return undefined;
 }
