@@ -56,25 +56,20 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
         status: 407,
         result: null,
         startedAt,
-        reason: 'credential no longer active',
+        reason: 'credential_inactive_or_deleted',
       });
       return;
     }
     tunnel.principal = principal;
 
-    const rawUrl = req.url ?? '/';
-    let path: string;
-    if (rawUrl.startsWith('/')) path = rawUrl;
-    else if (rawUrl === '*') path = '*';
-    else {
-      // RFC 9112 §3.2.2: a server must accept absolute-form; inside a tunnel its authority is the tunnel's.
-      try {
-        const url = new URL(rawUrl);
-        path = url.pathname + url.search;
-      } catch {
-        sendInvalidTarget(res, `The request target ${JSON.stringify(rawUrl.slice(0, 200))} is not valid.`);
-        return;
-      }
+    const path = tunnelPath(req.url ?? '/');
+    if (path === null) {
+      // `OPTIONS *` (RFC 9112 §3.2.4) has no URL to forward to, and anything else is malformed.
+      sendInvalidTarget(
+        res,
+        `The request target ${JSON.stringify((req.url ?? '').slice(0, 200))} cannot be forwarded.`,
+      );
+      return;
     }
     const choice = choiceFor(ctx, tunnel, principal, Date.now());
     // Node then answers with `Connection: close` and closes after it (RFC 9112 §9.6).
@@ -174,6 +169,21 @@ export function absoluteRequestHandler(ctx: OutboundContext): Handler {
       }),
     );
   };
+}
+
+/**
+ * The path and query to append to the tunnel's origin: origin-form as is; absolute-form (which RFC 9112
+ * §3.2.2 says a server must accept) reduced to its path, since the tunnel fixes the authority.
+ */
+function tunnelPath(raw: string): string | null {
+  if (raw.startsWith('/')) return raw;
+  if (!/^https?:\/\//i.test(raw)) return null;
+  try {
+    const url = new URL(raw);
+    return url.pathname + url.search;
+  } catch {
+    return null;
+  }
 }
 
 /** One line per request; names the certificate presented by id only, never its key. */
