@@ -50,6 +50,39 @@ describe('client certificates chosen by credential (SPEC §4)', () => {
     expect(JSON.stringify(f.h.logs)).not.toMatch(/PRIVATE KEY/);
   });
 
+  test.each(['TLSv1.2', 'TLSv1.3'] as const)(
+    '%s: no certificate, or one the upstream does not accept, is upstream_client_certificate_rejected',
+    async (version) => {
+      const up = await startTlsUpstream({
+        server: await issue({ cn: 'localhost', issuer: f.root, usage: 'server', sans: ['localhost'] }),
+        clientCa: [f.clientRoot.certPem],
+        minVersion: version,
+        maxVersion: version,
+      });
+      try {
+        const none = await f.h.credential(f.vault.id);
+        const foreign = await f.h.credential(f.vault.id);
+        const otherRoot = await issue({ cn: 'other root', ca: true });
+        const foreignCert = await issue({ cn: 'client-foreign', issuer: otherRoot });
+        // Signed by a CA the upstream does not trust: it refuses the certificate with an alert.
+        const uploaded = await f.h.t.api('POST', `/vaults/${f.vault.id}/certificates`, {
+          proxy_type: 'outbound',
+          credential_id: foreign.id,
+          certificate: foreignCert.certPem + otherRoot.certPem,
+          private_key: foreignCert.keyPem,
+        });
+        expect(uploaded.status).toBe(201);
+        for (const cred of [none, foreign]) {
+          const answer = await undiciGet(f, cred, `https://localhost:${up.port}/`);
+          expect(answer.status).toBe(502);
+          expect(answer.headers['x-vaultgate-error']).toBe('upstream_client_certificate_rejected');
+        }
+      } finally {
+        await up.close();
+      }
+    },
+  );
+
   test('host scoping: a scoped certificate beats an unscoped one on its host and is presented nowhere else', async () => {
     const cred = await f.h.credential(f.vault.id);
     const scoped = await issue({ cn: 'client-scoped', issuer: f.clientRoot });
