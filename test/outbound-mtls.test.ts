@@ -15,7 +15,7 @@ import { issue, startTlsUpstream, type PeerReport } from './helpers/tls-upstream
 const f = useOutboundFixture();
 
 describe('client certificates chosen by credential (SPEC §4)', () => {
-  test('two credentials of one f.vault present two different certificates to the same f.upstream (undici ProxyAgent)', async () => {
+  test('two credentials of one vault present two different certificates to the same upstream (undici ProxyAgent)', async () => {
     const [c1, c2, none] = [
       await f.h.credential(f.vault.id),
       await f.h.credential(f.vault.id),

@@ -1,17 +1,16 @@
 /**
- * The outbound forward proxy (SPEC §4): authentication, interception with real clients (curl, Python's
- * urllib, raw sockets), header hygiene, errors inside the tunnel, leaf minting.
+ * The outbound forward proxy (SPEC §4): authentication, interception with real clients (curl over
+ * plain and TLS proxy ports, Python's urllib, raw sockets), the process's own listeners, leaf minting.
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { describe, expect, test } from 'vitest';
-import { basic, get, openTunnel, rawConnect, run, TunnelAgent } from './helpers/outbound-client.js';
-import { fetchVia, upload, useOutboundFixture, waitFor } from './helpers/outbound-fixture.js';
+import { basic, openTunnel, rawConnect, run } from './helpers/outbound-client.js';
+import { fetchVia, upload, useOutboundFixture } from './helpers/outbound-fixture.js';
 import { startOutboundHarness } from './helpers/outbound-harness.js';
-import { closedPort, issue, startTlsUpstream, type PeerReport } from './helpers/tls-upstream.js';
+import { issue, type PeerReport } from './helpers/tls-upstream.js';
 
 const f = useOutboundFixture();
 
@@ -89,7 +88,7 @@ describe('authentication', () => {
 });
 
 describe('real clients through the interception', () => {
-  test('curl -x with the outbound CA reaches the f.upstream with the credential certificate', async () => {
+  test('curl -x with the outbound CA reaches the upstream with the credential certificate', async () => {
     const cred = await f.h.credential(f.vault.id);
     const a = await issue({ cn: 'client-curl', issuer: f.clientRoot });
     await upload(f, cred, a);
@@ -189,130 +188,6 @@ describe('real clients through the interception', () => {
     ]);
     expect(out.stderr).toBe('');
     expect((JSON.parse(out.stdout) as PeerReport).clientCn).toBe('client-python');
-  });
-});
-
-describe('header hygiene, plain HTTP, errors', () => {
-  test('Proxy-Authorization and hop-by-hop headers never reach the f.upstream (tunnel and absolute-form)', async () => {
-    const cred = await f.h.credential(f.vault.id);
-    await upload(f, cred, await issue({ cn: 'client-hygiene', issuer: f.clientRoot }));
-    const agent = new TunnelAgent({
-      port: f.h.port,
-      cred,
-      target: `localhost:${f.upstream.port}`,
-      ca: f.vault.caPem,
-    });
-    const inside = JSON.parse(
-      (
-        await get(agent, '/h', {
-          'proxy-authorization': basic(cred),
-          connection: 'x-private',
-          'x-private': '1',
-          'proxy-connection': 'keep-alive',
-          'x-kept': 'yes',
-        })
-      ).body,
-    ) as PeerReport;
-    agent.destroy();
-    expect(inside.headers['proxy-authorization']).toBeUndefined();
-    expect(inside.headers['x-private']).toBeUndefined();
-    expect(inside.headers['proxy-connection']).toBeUndefined();
-    expect(inside.headers['x-kept']).toBe('yes');
-
-    const seen: http.IncomingHttpHeaders[] = [];
-    const plainUp = http.createServer((req, res) => {
-      seen.push(req.headers);
-      res.end(`plain ${req.url}`);
-    });
-    await new Promise<void>((r) => plainUp.listen(0, '127.0.0.1', r));
-    const plainPort = (plainUp.address() as { port: number }).port;
-    try {
-      const out = await run('curl', [
-        '-sS',
-        '-H',
-        'X-Kept: yes',
-        '-x',
-        `http://${cred.username}:${cred.password}@127.0.0.1:${f.h.port}`,
-        `http://127.0.0.1:${plainPort}/p?q=1`,
-      ]);
-      expect(out.stdout).toBe('plain /p?q=1');
-      expect(seen[0]?.['proxy-authorization']).toBeUndefined();
-      expect(seen[0]?.['proxy-connection']).toBeUndefined();
-      expect(seen[0]?.['x-kept']).toBe('yes');
-      expect(seen[0]?.host).toBe(`127.0.0.1:${plainPort}`);
-    } finally {
-      plainUp.close();
-    }
-  });
-
-  test('f.upstream errors are HTTP answers inside the tunnel with x-vaultgate-error', async () => {
-    const cred = await f.h.credential(f.vault.id);
-    const dead = await closedPort();
-    const out = await run('curl', [
-      '-sS',
-      '-i',
-      '-x',
-      `http://${cred.username}:${cred.password}@127.0.0.1:${f.h.port}`,
-      '--cacert',
-      f.vault.caFile,
-      `https://localhost:${dead}/`,
-    ]);
-    expect(out.stdout).toMatch(/^HTTP\/1\.1 200 Connection Established/);
-    expect(out.stdout).toMatch(/HTTP\/1\.1 502/);
-    expect(out.stdout).toMatch(/x-vaultgate-error: upstream_unreachable/i);
-    expect(out.stdout).toMatch(/"code":"upstream_unreachable"/);
-  });
-
-  test('an untrusted upstream gets upstream_certificate_untrusted until an outbound route trusts its CA', async () => {
-    const privateRoot = await issue({ cn: 'private root', ca: true });
-    const up = await startTlsUpstream({
-      server: await issue({ cn: 'localhost', issuer: privateRoot, usage: 'server', sans: ['localhost'] }),
-      requestCert: false,
-    });
-    try {
-      const cred = await f.h.credential(f.vault.id);
-      const agent = new TunnelAgent({
-        port: f.h.port,
-        cred,
-        target: `localhost:${up.port}`,
-        ca: f.vault.caPem,
-      });
-      const refused = await get(agent, '/');
-      expect(refused.status).toBe(502);
-      expect(refused.headers['x-vaultgate-error']).toBe('upstream_certificate_untrusted');
-      const route = await f.h.t.api('POST', `/vaults/${f.vault.id}/routes`, {
-        destination_override_endpoint: '*',
-        host_endpoint: 'localhost',
-        upstream_tls: { ca_pem: privateRoot.certPem },
-      });
-      expect(route.status).toBe(201);
-      expect((await get(agent, '/')).status).toBe(200); // same tunnel, next request
-      agent.destroy();
-      await f.h.t.api('DELETE', `/vaults/${f.vault.id}/routes/${route.json.data.id as string}`);
-    } finally {
-      await up.close();
-    }
-  });
-
-  test('a client that does not trust the outbound CA fails its handshake, and one clear line is logged', async () => {
-    const cred = await f.h.credential(f.vault.id);
-    const before = f.h.logs.length;
-    const out = await run('curl', [
-      '-sS',
-      '-x',
-      `http://${cred.username}:${cred.password}@127.0.0.1:${f.h.port}`,
-      `https://localhost:${f.upstream.port}/`,
-    ]);
-    expect(out.code).not.toBe(0);
-    expect(out.stderr).toMatch(/certificate/i);
-    await waitFor(() =>
-      f.h.logs.slice(before).some((l) => String(l.msg).includes('rejected the interception certificate')),
-    );
-    const lines = f.h.logs.slice(before).filter((l) => String(l.msg).includes('interception certificate'));
-    expect(lines).toHaveLength(1);
-    expect(lines[0]?.msg).toBe(
-      `the client rejected the interception certificate for localhost; it must trust the vault's outbound CA (GET /api/v1/vaults/${f.vault.id}/outbound-ca)`,
-    );
   });
 });
 
