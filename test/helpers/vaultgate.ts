@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSettings } from '../../src/config/settings.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { startVaultgate, type Vaultgate } from '../../src/server.js';
 
 export interface TestVaultgate {
@@ -24,7 +24,10 @@ export interface ApiResult {
 }
 
 /** Starts a real vaultgate in this process on free ports, with its own data dir. */
-export async function startTestVaultgate(env: Record<string, string> = {}): Promise<TestVaultgate> {
+export async function startTestVaultgate(
+  env: Record<string, string> = {},
+  options: { logLines?: string[] } = {},
+): Promise<TestVaultgate> {
   const dataDir = env.VAULTGATE_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'vaultgate-test-'));
   const settings = loadSettings({
     VAULTGATE_DATA_DIR: dataDir,
@@ -34,7 +37,9 @@ export async function startTestVaultgate(env: Record<string, string> = {}): Prom
     VAULTGATE_OUTBOUND_TLS_PORT: '0',
     ...env,
   });
-  const vg = await startVaultgate(settings, { logger: silentLogger });
+  const { logLines } = options;
+  const logger = logLines ? createLogger('debug', {}, (line) => logLines.push(line)) : silentLogger;
+  const vg = await startVaultgate(settings, { logger });
   const adminUrl = `http://127.0.0.1:${vg.ports.admin}`;
   const token = vg.adminToken.value;
   return {
