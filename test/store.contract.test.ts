@@ -162,6 +162,17 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
     expect(await ids({ proxyType: 'outbound' })).toEqual(['k1', 'k3']);
     expect(await ids({ vaultId: 'v1', proxyType: 'inbound' })).toEqual(['k2']);
 
+    // Summaries: the same records without the two heavy columns, and the same filters.
+    const full = certificate('v1', 'k1', { credential_id: 'c1' }, 1);
+    const { certificate_pem, private_key_sealed, ...summary } = full;
+    expect(await store.read.listCertificateSummaries({ vaultId: 'v1', proxyType: 'outbound' })).toEqual([
+      summary,
+    ]);
+    expect(await store.read.getCertificateMaterial(['k1', 'missing'])).toEqual([
+      { id: 'k1', certificate_pem, private_key_sealed },
+    ]);
+    expect(await store.read.getCertificateMaterial([])).toEqual([]);
+
     expect(await store.read.countCertificatesFor({ credentialId: 'c1' })).toBe(1);
     expect(await store.read.countCertificatesFor({ routeId: 'r1' })).toBe(1);
     expect(await store.read.countCertificatesFor({ routeId: 'nope' })).toBe(0);

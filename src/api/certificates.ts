@@ -3,7 +3,7 @@ import { computeStatus, parseUpload, validateHosts } from '../certificates/index
 import { MAX_FIELD_CHARS, MAX_PASSPHRASE_CHARS } from '../certificates/upload.js';
 import { VaultgateError } from '../errors.js';
 import { certificateKeyAad } from '../snapshot/build.js';
-import type { CertificateRecord, ProxyType, Repo } from '../store/types.js';
+import type { CertificateRecord, CertificateSummary, ProxyType, Repo } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
 import { requireVault } from './vaults.js';
@@ -71,7 +71,7 @@ export const certificateSchema = {
 };
 
 /** The metadata of SPEC §2. The sealed key is never part of any answer. */
-export function presentCertificate(c: CertificateRecord, now = Date.now()): Record<string, unknown> {
+export function presentCertificate(c: CertificateSummary, now = Date.now()): Record<string, unknown> {
   return {
     id: c.id,
     vault_id: c.vault_id,
@@ -239,7 +239,7 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
             'proxy_type',
           );
         }
-        const list = await ctx.store.read.listCertificates({
+        const list = await ctx.store.read.listCertificateSummaries({
           vaultId: vault.id,
           ...(proxyType ? { proxyType } : {}),
         });

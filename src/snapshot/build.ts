@@ -1,7 +1,14 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Keyring } from '../secrets/keyring.js';
 import { routeMatchesHost } from './host-match.js';
-import type { CertificateRecord, Repo, RouteRecord, VaultRecord } from '../store/types.js';
+import {
+  CERTIFICATES_EPOCH,
+  type CertificateMaterial,
+  type CertificateSummary,
+  type Repo,
+  type RouteRecord,
+  type VaultRecord,
+} from '../store/types.js';
 import type {
   RuntimeCertificate,
   RuntimeConfig,
@@ -17,6 +24,13 @@ export function inboundHost(vaultId: string, environment: string, domain: string
   return `${vaultId}.${environment}.${domain}`.toLowerCase();
 }
 
+interface CertificateIndex {
+  epoch: string;
+  certificatesById: ReadonlyMap<string, RuntimeCertificate>;
+  byCredential: ReadonlyMap<string, readonly RuntimeCertificate[]>;
+  byRoute: ReadonlyMap<string, readonly RuntimeCertificate[]>;
+}
+
 /**
  * Builds RuntimeConfig snapshots from the store. Records are immutable by id where the API makes
  * them so (certificates are never edited, a vault's CA never changes), so their live objects
@@ -27,6 +41,7 @@ export class SnapshotBuilder {
   readonly #certificates = new Map<string, RuntimeCertificate>();
   readonly #caKeys = new Map<string, KeyObject>();
   readonly #regexes = new Map<string, RegExp>();
+  #lastIndex: CertificateIndex | undefined;
 
   constructor(
     private readonly keyring: Keyring,
@@ -34,25 +49,17 @@ export class SnapshotBuilder {
   ) {}
 
   async build(repo: Repo, version: number): Promise<RuntimeConfig> {
-    const [vaults, credentials, routes, certificates] = await Promise.all([
+    // Read before the certificates: a change racing this build then shows up as a new epoch next time.
+    const epoch = (await repo.getMeta(CERTIFICATES_EPOCH)) ?? '';
+    const [vaults, credentials, routes] = await Promise.all([
       repo.listVaults(),
       repo.listCredentials(),
       repo.listRoutes(),
-      repo.listCertificates(),
     ]);
-
-    const certificatesById = new Map<string, RuntimeCertificate>();
-    const byCredential = new Map<string, RuntimeCertificate[]>();
-    const byRoute = new Map<string, RuntimeCertificate[]>();
-    for (const record of certificates) {
-      const cert = this.#certificate(record);
-      certificatesById.set(cert.id, cert);
-      const [index, key] = record.credential_id
-        ? [byCredential, record.credential_id]
-        : [byRoute, record.route_id];
-      if (key) index.set(key, [...(index.get(key) ?? []), cert]);
-    }
-    this.#forgetMissing(this.#certificates, certificatesById);
+    const index =
+      this.#lastIndex?.epoch === epoch ? this.#lastIndex : await this.#indexCertificates(repo, epoch);
+    this.#lastIndex = index;
+    const { certificatesById, byCredential, byRoute } = index;
 
     const routesByVault = new Map<string, RuntimeRoute[]>();
     for (const record of routes) {
@@ -94,10 +101,40 @@ export class SnapshotBuilder {
     });
   }
 
-  #certificate(record: CertificateRecord): RuntimeCertificate {
+  /** Certificates grouped by credential and by route; rebuilt only when the certificates changed. */
+  async #indexCertificates(repo: Repo, epoch: string): Promise<CertificateIndex> {
+    const summaries = await repo.listCertificateSummaries();
+    // Chain and sealed key are read only for certificates this builder has not seen yet.
+    const unseen = summaries.filter((c) => !this.#certificates.has(c.id)).map((c) => c.id);
+    const material = new Map((await repo.getCertificateMaterial(unseen)).map((m) => [m.id, m]));
+    const certificatesById = new Map<string, RuntimeCertificate>();
+    const byCredential = new Map<string, RuntimeCertificate[]>();
+    const byRoute = new Map<string, RuntimeCertificate[]>();
+    for (const record of summaries) {
+      const cert = this.#certificate(record, material.get(record.id));
+      if (!cert) continue; // deleted between the two reads; the next build will not list it either
+      certificatesById.set(cert.id, cert);
+      const [group, key] = record.credential_id
+        ? [byCredential, record.credential_id]
+        : [byRoute, record.route_id];
+      if (key) {
+        const list = group.get(key);
+        if (list) list.push(cert);
+        else group.set(key, [cert]);
+      }
+    }
+    this.#forgetMissing(this.#certificates, certificatesById);
+    return { epoch, certificatesById, byCredential, byRoute };
+  }
+
+  #certificate(
+    record: CertificateSummary,
+    material: CertificateMaterial | undefined,
+  ): RuntimeCertificate | undefined {
     const cached = this.#certificates.get(record.id);
     if (cached) return cached;
-    const keyPem = this.keyring.open(record.private_key_sealed, certificateKeyAad(record.id));
+    if (!material) return undefined;
+    const keyPem = this.keyring.open(material.private_key_sealed, certificateKeyAad(record.id));
     const cert: RuntimeCertificate = Object.freeze({
       id: record.id,
       vaultId: record.vault_id,
@@ -106,7 +143,7 @@ export class SnapshotBuilder {
       notBefore: Date.parse(record.not_before),
       notAfter: Date.parse(record.not_after),
       createdAt: Date.parse(record.created_at),
-      chainPem: record.certificate_pem,
+      chainPem: material.certificate_pem,
       key: createPrivateKey(keyPem),
     });
     keyPem.fill(0);
@@ -114,7 +151,7 @@ export class SnapshotBuilder {
     return cert;
   }
 
-  #route(record: RouteRecord, certificates: RuntimeCertificate[]): RuntimeRoute {
+  #route(record: RouteRecord, certificates: readonly RuntimeCertificate[]): RuntimeRoute {
     return Object.freeze({
       id: record.id,
       vaultId: record.vault_id,

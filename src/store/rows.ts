@@ -5,6 +5,7 @@
 import type { SqlParam } from './db.js';
 import type {
   CertificateRecord,
+  CertificateSummary,
   CredentialRecord,
   CredentialStatus,
   Environment,
@@ -165,6 +166,19 @@ export const CERTIFICATE_COLUMNS = [
 
 export function certificateFromRow(row: Row): CertificateRecord {
   return {
+    ...certificateSummaryFromRow(row),
+    certificate_pem: str(row, 'certificate_pem'),
+    private_key_sealed: str(row, 'private_key_sealed'),
+  };
+}
+
+/** Every certificate column but the two heavy ones (chain PEM, sealed key). */
+export const CERTIFICATE_SUMMARY_COLUMNS = CERTIFICATE_COLUMNS.filter(
+  (c) => c !== 'certificate_pem' && c !== 'private_key_sealed',
+);
+
+export function certificateSummaryFromRow(row: Row): CertificateSummary {
+  return {
     id: str(row, 'id'),
     vault_id: str(row, 'vault_id'),
     proxy_type: str(row, 'proxy_type') as ProxyType,
@@ -172,8 +186,6 @@ export function certificateFromRow(row: Row): CertificateRecord {
     route_id: strOrNull(row, 'route_id'),
     description: strOrNull(row, 'description'),
     hosts: json(row, 'hosts'),
-    certificate_pem: str(row, 'certificate_pem'),
-    private_key_sealed: str(row, 'private_key_sealed'),
     warnings: json(row, 'warnings'),
     subject: str(row, 'subject'),
     issuer: str(row, 'issuer'),

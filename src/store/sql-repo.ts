@@ -2,14 +2,17 @@
  * The one Repo implementation, over the portable query layer. Store.read gets a read-only instance;
  * each write transaction gets a writable one bound to that transaction's connection.
  */
+import { randomUUID } from 'node:crypto';
 import { bumpVersion, type Db, type SqlParam } from './db.js';
 import { ReadOnlyRepoError } from './errors.js';
 import {
   CERTIFICATE_COLUMNS,
+  CERTIFICATE_SUMMARY_COLUMNS,
   CREDENTIAL_COLUMNS,
   ROUTE_COLUMNS,
   VAULT_COLUMNS,
   certificateFromRow,
+  certificateSummaryFromRow,
   certificateToParams,
   credentialFromRow,
   credentialToParams,
@@ -19,10 +22,13 @@ import {
   vaultFromRow,
   vaultToParams,
 } from './rows.js';
+import { CERTIFICATES_EPOCH } from './types.js';
 import type {
   AuditEventRecord,
   AuditQuery,
+  CertificateMaterial,
   CertificateRecord,
+  CertificateSummary,
   CredentialRecord,
   ProxyType,
   Repo,
@@ -31,6 +37,8 @@ import type {
 } from './types.js';
 
 type Row = Record<string, unknown>;
+
+const SUMMARY_COLUMNS = CERTIFICATE_SUMMARY_COLUMNS.join(', ');
 
 export class SqlRepo implements Repo {
   readonly #db: Db;
@@ -72,7 +80,8 @@ export class SqlRepo implements Repo {
   async deleteVault(id: string): Promise<boolean> {
     this.#assertWritable('deleteVault');
     // Explicit, in dependency order, so the result never depends on cascade settings of a connection.
-    await this.#db.run('DELETE FROM certificates WHERE vault_id = ?', [id]);
+    const removed = await this.#db.run('DELETE FROM certificates WHERE vault_id = ?', [id]);
+    if (removed.changes > 0) await this.#certificatesChanged();
     await this.#db.run('DELETE FROM credentials WHERE vault_id = ?', [id]);
     await this.#db.run('DELETE FROM routes WHERE vault_id = ?', [id]);
     const { changes } = await this.#db.run('DELETE FROM vaults WHERE id = ?', [id]);
@@ -186,6 +195,39 @@ export class SqlRepo implements Repo {
   async listCertificates(
     filter: { vaultId?: string; proxyType?: ProxyType } = {},
   ): Promise<CertificateRecord[]> {
+    return (await this.#certificateRows('*', filter)).map(certificateFromRow);
+  }
+
+  async listCertificateSummaries(
+    filter: { vaultId?: string; proxyType?: ProxyType } = {},
+  ): Promise<CertificateSummary[]> {
+    return (await this.#certificateRows(SUMMARY_COLUMNS, filter)).map(certificateSummaryFromRow);
+  }
+
+  async getCertificateMaterial(ids: readonly string[]): Promise<CertificateMaterial[]> {
+    const out: CertificateMaterial[] = [];
+    // Chunked: SQLite caps bound parameters per statement (32766 in current builds, 999 in old ones).
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = await this.#db.all<Row>(
+        `SELECT id, certificate_pem, private_key_sealed FROM certificates WHERE id IN (${chunk.map(() => '?').join(',')})`,
+        chunk,
+      );
+      for (const row of rows) {
+        out.push({
+          id: String(row['id']),
+          certificate_pem: String(row['certificate_pem']),
+          private_key_sealed: String(row['private_key_sealed']),
+        });
+      }
+    }
+    return out;
+  }
+
+  async #certificateRows(
+    columns: string,
+    filter: { vaultId?: string; proxyType?: ProxyType },
+  ): Promise<Row[]> {
     const where: string[] = [];
     const params: SqlParam[] = [];
     if (filter.vaultId !== undefined) {
@@ -197,11 +239,7 @@ export class SqlRepo implements Repo {
       params.push(filter.proxyType);
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const rows = await this.#db.all<Row>(
-      `SELECT * FROM certificates ${clause} ORDER BY created_at, id`,
-      params,
-    );
-    return rows.map(certificateFromRow);
+    return this.#db.all<Row>(`SELECT ${columns} FROM certificates ${clause} ORDER BY created_at, id`, params);
   }
 
   async getCertificate(vaultId: string, id: string): Promise<CertificateRecord | undefined> {
@@ -215,11 +253,22 @@ export class SqlRepo implements Repo {
   async insertCertificate(certificate: CertificateRecord): Promise<void> {
     this.#assertWritable('insertCertificate');
     await this.#db.run(insertSql('certificates', CERTIFICATE_COLUMNS), certificateToParams(certificate));
+    await this.#certificatesChanged();
   }
 
   async deleteCertificate(vaultId: string, id: string): Promise<boolean> {
     this.#assertWritable('deleteCertificate');
-    return this.#deleteOne('certificates', vaultId, id);
+    const deleted = await this.#deleteOne('certificates', vaultId, id);
+    if (deleted) await this.#certificatesChanged();
+    return deleted;
+  }
+
+  /**
+   * A new random epoch on every change to the certificates table (same transaction), so the snapshot
+   * builder can tell "unchanged" with one tiny read instead of scanning thousands of rows.
+   */
+  async #certificatesChanged(): Promise<void> {
+    await this.setMeta(CERTIFICATES_EPOCH, randomUUID());
   }
 
   /** Certificates tied to the credential or to the route given; both given counts either. */

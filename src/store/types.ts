@@ -5,6 +5,9 @@
  * Timestamps are ISO 8601 UTC strings. Secrets appear here only sealed (see src/secrets/keyring.ts).
  */
 
+/** The meta key whose value changes (same transaction) with every certificate insert or delete. */
+export const CERTIFICATES_EPOCH = 'certificates_epoch';
+
 export type Environment = 'sandbox' | 'live';
 export type ProxyType = 'inbound' | 'outbound';
 export type CredentialStatus = 'active' | 'inactive';
@@ -94,6 +97,16 @@ export interface CertificateRecord extends CertificateMetadata {
   created_at: string;
 }
 
+/** A certificate without its chain PEM and sealed key: what lists and the snapshot index need. */
+export type CertificateSummary = Omit<CertificateRecord, 'certificate_pem' | 'private_key_sealed'>;
+
+/** The heavy columns of a certificate, read only for certificates the snapshot has not seen yet. */
+export interface CertificateMaterial {
+  id: string;
+  certificate_pem: string;
+  private_key_sealed: string;
+}
+
 export interface AuditEventRecord {
   id: string;
   at: string;
@@ -138,6 +151,12 @@ export interface Repo {
   deleteRoute(vaultId: string, id: string): Promise<boolean>;
 
   listCertificates(filter?: { vaultId?: string; proxyType?: ProxyType }): Promise<CertificateRecord[]>;
+  /** Like listCertificates without the chain PEM and sealed key: cheap enough to run on every change. */
+  listCertificateSummaries(filter?: {
+    vaultId?: string;
+    proxyType?: ProxyType;
+  }): Promise<CertificateSummary[]>;
+  getCertificateMaterial(ids: readonly string[]): Promise<CertificateMaterial[]>;
   getCertificate(vaultId: string, id: string): Promise<CertificateRecord | undefined>;
   insertCertificate(certificate: CertificateRecord): Promise<void>;
   deleteCertificate(vaultId: string, id: string): Promise<boolean>;
