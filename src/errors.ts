@@ -6,6 +6,7 @@
 export const ERROR_STATUS = {
   invalid_json: 400,
   unknown_field: 400,
+  invalid_target: 400,
   unauthorized: 401,
   vault_not_found: 404,
   route_not_found: 404,

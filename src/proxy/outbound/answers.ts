@@ -17,26 +17,9 @@ const REASONS: Partial<Record<number, string>> = {
   503: 'Service Unavailable',
 };
 
-/**
- * The client's request cannot be proxied as written (a malformed CONNECT target, an origin-form request
- * to the proxy). Not yet in src/errors.ts, whose owner is asked to add it with status 400.
- */
-export const INVALID_TARGET = 'invalid_target';
-
-/** 400 invalid_target on an HTTP exchange, in the SPEC §5 shape. */
+/** 400 invalid_target: the request cannot be proxied as written (malformed CONNECT target, origin-form). */
 export function sendInvalidTarget(res: ServerResponse, message: string): void {
-  if (res.headersSent || res.destroyed) {
-    res.destroy();
-    return;
-  }
-  const body = JSON.stringify({ error: { code: INVALID_TARGET, message } });
-  res.writeHead(400, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    'x-vaultgate-error': INVALID_TARGET,
-  });
-  res.end(body);
+  sendError(res, 'invalid_target', message);
 }
 
 export function throttledMessage(retryAfter: number): string {
@@ -64,7 +47,7 @@ export function sendProxyAuthRequired(res: ServerResponse, closeAfter: boolean):
  */
 export function refuseConnect(
   socket: Duplex,
-  code: ErrorCode | typeof INVALID_TARGET,
+  code: ErrorCode,
   message: string,
   extra: Record<string, string> = {},
 ): void {
@@ -72,7 +55,7 @@ export function refuseConnect(
     socket.destroy();
     return;
   }
-  const status = code === INVALID_TARGET ? 400 : ERROR_STATUS[code];
+  const status = ERROR_STATUS[code];
   const body = JSON.stringify({ error: { code, message } });
   let head = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n`;
   const headers: Record<string, string> = {
