@@ -1,0 +1,28 @@
+import type { BenchPki } from '../lib/pki.js';
+import type { Upstream } from '../upstream.js';
+
+/** What a system under test offers once started. */
+export interface SystemHandle {
+  readonly name: string;
+  /** How many processes or threads serve traffic, as reported in the tables. */
+  readonly workers: string;
+  /** Its processes now (workers included), for CPU time and resident memory. */
+  pids(): number[];
+  /** Inbound (reverse proxy) listener: HTTPS on 127.0.0.1:port, sent `Host: hostHeader`. */
+  readonly inbound?: { port: number; hostHeader: string; caPem: string };
+  /** Outbound (forward proxy) listener: plain HTTP proxy protocol, CONNECT with Basic credentials. */
+  readonly outbound?: { port: number; username: string; password: string; caPem: string };
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  dir: string;
+  pki: BenchPki;
+  upstream: Upstream;
+  /** Worker processes / threads (nginx, HAProxy); vaultgate always runs one process. */
+  workers: number;
+  /** taskset CPU list for the proxy, or undefined to leave it unpinned. */
+  cpus: string | undefined;
+  /** Extra node flags for vaultgate (profiling). */
+  nodeArgs?: string[];
+}
