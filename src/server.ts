@@ -116,15 +116,15 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const keyring = new Keyring(masterKey.value);
     const secrets = await loadServerSecrets(store, keyring);
     const hasher = new CredentialHasher(secrets.serverSecret);
-    const builder = new SnapshotBuilder(keyring, settings.domain);
+    const builder = new SnapshotBuilder(keyring, settings.domain, (msg, fields) => logger.error(msg, fields));
     const snapshot = await SnapshotHolder.create(store, builder, logger);
     const metrics = new Metrics();
     const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
 
-    let ports: Ports | undefined;
+    const bound: { ports?: Ports } = {};
     const ctx: ApiContext = {
       settings,
-      ports: () => ports,
+      ports: () => bound.ports,
       store,
       keyring,
       hasher,
@@ -189,17 +189,18 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     limitConnections(inbound, 'inbound', settings.maxConnections, logger);
     limitConnections(outbound.plain, 'outbound', settings.maxConnections, logger);
     limitConnections(outbound.tls, 'outbound_tls', settings.maxConnections, logger);
-    ports = {
+    const ports: Ports = {
       admin: await listen(admin, settings.host, settings.adminPort),
       inbound: await listen(inbound, settings.host, settings.inboundPort),
       outbound: await listen(outbound.plain, settings.host, settings.outboundPort),
       outbound_tls: await listen(outbound.tls, settings.host, settings.outboundTlsPort),
     };
+    bound.ports = ports;
     writeFileSync(join(settings.dataDir, 'ports.json'), JSON.stringify(ports) + '\n');
 
     let stopping: Promise<void> | undefined;
     return {
-      ports: ports as Ports,
+      ports,
       adminToken,
       defaultVault,
       snapshot,

@@ -46,6 +46,8 @@ export class SnapshotBuilder {
   constructor(
     private readonly keyring: Keyring,
     private readonly domain: string,
+    /** Told about a stored record that cannot be used (it is left out; the rest still applies). */
+    private readonly onProblem: (message: string, fields: Record<string, unknown>) => void = () => {},
   ) {}
 
   async build(repo: Repo, version: number): Promise<RuntimeConfig> {
@@ -112,7 +114,7 @@ export class SnapshotBuilder {
     const byRoute = new Map<string, RuntimeCertificate[]>();
     for (const record of summaries) {
       const cert = this.#certificate(record, material.get(record.id));
-      if (!cert) continue; // deleted between the two reads; the next build will not list it either
+      if (!cert) continue; // deleted between the two reads, or its key is unusable (reported)
       certificatesById.set(cert.id, cert);
       const [group, key] = record.credential_id
         ? [byCredential, record.credential_id]
@@ -134,7 +136,22 @@ export class SnapshotBuilder {
     const cached = this.#certificates.get(record.id);
     if (cached) return cached;
     if (!material) return undefined;
-    const keyPem = this.keyring.open(material.private_key_sealed, certificateKeyAad(record.id));
+    let keyPem: Buffer;
+    try {
+      // Opening is cheap (two AES-GCM operations) and proves the row is intact; a damaged or moved
+      // ciphertext leaves this one certificate out instead of stopping every later change.
+      keyPem = this.keyring.open(material.private_key_sealed, certificateKeyAad(record.id));
+    } catch (err) {
+      this.onProblem('a stored certificate key cannot be opened; the certificate is not presented', {
+        certificate_id: record.id,
+        vault_id: record.vault_id,
+        reason: (err as Error).message,
+      });
+      return undefined;
+    }
+    // Parsing the key into a KeyObject costs ~0.5 ms; done on first use, so a start with thousands of
+    // certificates does not pay it for every one.
+    let key: KeyObject | undefined;
     const cert: RuntimeCertificate = Object.freeze({
       id: record.id,
       vaultId: record.vault_id,
@@ -144,9 +161,11 @@ export class SnapshotBuilder {
       notAfter: Date.parse(record.not_after),
       createdAt: Date.parse(record.created_at),
       chainPem: material.certificate_pem,
-      key: createPrivateKey(keyPem),
+      get key(): KeyObject {
+        key ??= createPrivateKey(keyPem);
+        return key;
+      },
     });
-    keyPem.fill(0);
     this.#certificates.set(record.id, cert);
     return cert;
   }

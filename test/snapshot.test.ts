@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeLeaf } from './helpers/pki-fixtures.js';
+import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
+
+let t: TestVaultgate;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  t = await startTestVaultgate({}, { logLines });
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+describe('the runtime snapshot', () => {
+  it('leaves out a certificate whose sealed key was moved from another row, and keeps applying changes', async () => {
+    const vaultId = t.vg.defaultVault?.vaultId ?? '';
+    const credential = (await t.api('GET', `/vaults/${vaultId}/credentials`)).json.data[0];
+    const ids: string[] = [];
+    for (const cn of ['one.example', 'two.example']) {
+      const leaf = makeLeaf({ cn });
+      const res = await t.api('POST', `/vaults/${vaultId}/certificates`, {
+        proxy_type: 'outbound',
+        credential_id: credential.id,
+        certificate: leaf.certPem,
+        private_key: leaf.keyPem,
+      });
+      expect(res.status, res.text).toBe(201);
+      ids.push(res.json.data.id);
+    }
+    const [first, second] = ids as [string, string];
+    // Copy the second certificate's sealed key onto the first row (as a tampering attacker could).
+    await t.vg.store.write(async (repo) => {
+      const a = await repo.getCertificate(vaultId, first);
+      const b = await repo.getCertificate(vaultId, second);
+      if (!a || !b) throw new Error('missing');
+      await repo.deleteCertificate(vaultId, first);
+      await repo.insertCertificate({
+        ...a,
+        id: `${first.slice(0, -1)}0`,
+        private_key_sealed: b.private_key_sealed,
+      });
+    });
+    await t.vg.snapshot.refresh();
+    const certs = t.vg.snapshot.current.certificatesById;
+    expect(certs.has(second)).toBe(true);
+    expect(certs.has(`${first.slice(0, -1)}0`)).toBe(false);
+    expect(logLines.some((l) => l.includes('cannot be opened'))).toBe(true);
+
+    // Later changes still reach the data plane.
+    const created = (await t.api('POST', `/vaults/${vaultId}/credentials`, {})).json.data;
+    expect(t.vg.snapshot.current.credentialsByUsername.has(created.username)).toBe(true);
+  });
+
+  it('builds the key object of a certificate only when it is first used', async () => {
+    const cert = [...t.vg.snapshot.current.certificatesById.values()][0];
+    expect(cert?.key.asymmetricKeyType).toBeDefined();
+    expect(cert?.key).toBe(cert?.key);
+  });
+});
