@@ -85,8 +85,41 @@ function limitConnections(server: net.Server, name: string, max: number, logger:
   });
 }
 
-/** Stops accepting, closes idle keep-alive connections, and waits for in-flight requests up to graceMs. */
-async function drain(server: http.Server | https.Server, graceMs: number): Promise<void> {
+/**
+ * Lets drain() reach the responses in flight. Node's close() closes only the keep-alive connections
+ * idle at that instant: a client whose request was in flight then sends its next one on the same
+ * connection, and so on, until the grace runs out and closeAllConnections() cuts requests that had
+ * been accepted (found by the reliability suite: `npm run test:reliability -- --only=shutdown`).
+ */
+function trackResponses(server: http.Server | https.Server): {
+  open: Set<http.ServerResponse>;
+  draining: boolean;
+} {
+  const state = { open: new Set<http.ServerResponse>(), draining: false };
+  const track = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // Answered with `Connection: close` once draining: the client will not reuse the connection.
+    if (state.draining) res.shouldKeepAlive = false;
+    state.open.add(res);
+    res.once('close', () => {
+      state.open.delete(res);
+      // A response that was already under way kept its connection alive; now that it is idle, close it.
+      if (state.draining) setImmediate(() => server.closeIdleConnections());
+    });
+  };
+  server.prependListener('request', track);
+  // Only where a handler exists: a checkContinue listener stops Node from answering 100 Continue itself.
+  if (server.listenerCount('checkContinue') > 0) server.prependListener('checkContinue', track);
+  return state;
+}
+
+/** Stops accepting, ends keep-alive connections after their current response, waits up to graceMs. */
+async function drain(
+  server: http.Server | https.Server,
+  inFlight: ReturnType<typeof trackResponses>,
+  graceMs: number,
+): Promise<void> {
+  inFlight.draining = true;
+  for (const res of inFlight.open) if (!res.headersSent) res.shouldKeepAlive = false;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -116,15 +149,15 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const keyring = new Keyring(masterKey.value);
     const secrets = await loadServerSecrets(store, keyring);
     const hasher = new CredentialHasher(secrets.serverSecret);
-    const builder = new SnapshotBuilder(keyring, settings.domain, (msg, fields) => logger.error(msg, fields));
+    const builder = new SnapshotBuilder(keyring, settings.domain);
     const snapshot = await SnapshotHolder.create(store, builder, logger);
     const metrics = new Metrics();
     const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
 
-    const bound: { ports?: Ports } = {};
+    let ports: Ports | undefined;
     const ctx: ApiContext = {
       settings,
-      ports: () => bound.ports,
+      ports: () => ports,
       store,
       keyring,
       hasher,
@@ -185,22 +218,22 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       }),
     );
     servers.push(admin, inbound, outbound.plain, outbound.tls);
+    const inFlight = servers.map(trackResponses);
     limitConnections(admin, 'admin', settings.maxConnections, logger);
     limitConnections(inbound, 'inbound', settings.maxConnections, logger);
     limitConnections(outbound.plain, 'outbound', settings.maxConnections, logger);
     limitConnections(outbound.tls, 'outbound_tls', settings.maxConnections, logger);
-    const ports: Ports = {
+    ports = {
       admin: await listen(admin, settings.host, settings.adminPort),
       inbound: await listen(inbound, settings.host, settings.inboundPort),
       outbound: await listen(outbound.plain, settings.host, settings.outboundPort),
       outbound_tls: await listen(outbound.tls, settings.host, settings.outboundTlsPort),
     };
-    bound.ports = ports;
     writeFileSync(join(settings.dataDir, 'ports.json'), JSON.stringify(ports) + '\n');
 
     let stopping: Promise<void> | undefined;
     return {
-      ports,
+      ports: ports as Ports,
       adminToken,
       defaultVault,
       snapshot,
@@ -208,7 +241,9 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       dataPlane,
       stop(graceMs = 10_000) {
         stopping ??= (async () => {
-          await Promise.all(servers.map((s) => drain(s, graceMs)));
+          await Promise.all(
+            servers.map((s, i) => drain(s, inFlight[i] as ReturnType<typeof trackResponses>, graceMs)),
+          );
           outbound.close();
           pools.close();
           await store.close();
