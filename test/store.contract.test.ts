@@ -172,6 +172,9 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
       { id: 'k1', certificate_pem, private_key_sealed },
     ]);
     expect(await store.read.getCertificateMaterial([])).toEqual([]);
+    expect(await store.read.listCertificateIds({ vaultId: 'v1' })).toEqual(['k1', 'k2']);
+    expect(await store.read.listCertificateIds({ proxyType: 'outbound' })).toEqual(['k1', 'k3']);
+    expect(await store.read.getCertificateSummaries(['k1', 'missing'])).toEqual([summary]);
 
     expect(await store.read.countCertificatesFor({ credentialId: 'c1' })).toBe(1);
     expect(await store.read.countCertificatesFor({ routeId: 'r1' })).toBe(1);

@@ -204,22 +204,34 @@ export class SqlRepo implements Repo {
     return (await this.#certificateRows(SUMMARY_COLUMNS, filter)).map(certificateSummaryFromRow);
   }
 
+  async listCertificateIds(filter: { vaultId?: string; proxyType?: ProxyType } = {}): Promise<string[]> {
+    return (await this.#certificateRows('id', filter)).map((row) => String(row['id']));
+  }
+
+  async getCertificateSummaries(ids: readonly string[]): Promise<CertificateSummary[]> {
+    return (await this.#rowsByIds(SUMMARY_COLUMNS, ids)).map(certificateSummaryFromRow);
+  }
+
   async getCertificateMaterial(ids: readonly string[]): Promise<CertificateMaterial[]> {
-    const out: CertificateMaterial[] = [];
+    return (await this.#rowsByIds('id, certificate_pem, private_key_sealed', ids)).map((row) => ({
+      id: String(row['id']),
+      certificate_pem: String(row['certificate_pem']),
+      private_key_sealed: String(row['private_key_sealed']),
+    }));
+  }
+
+  async #rowsByIds(columns: string, ids: readonly string[]): Promise<Row[]> {
+    const out: Row[] = [];
     // Chunked: SQLite caps bound parameters per statement (32766 in current builds, 999 in old ones).
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const rows = await this.#db.all<Row>(
-        `SELECT id, certificate_pem, private_key_sealed FROM certificates WHERE id IN (${chunk.map(() => '?').join(',')})`,
-        chunk,
+      const placeholders = chunk.map(() => '?').join(',');
+      out.push(
+        ...(await this.#db.all<Row>(
+          `SELECT ${columns} FROM certificates WHERE id IN (${placeholders})`,
+          chunk,
+        )),
       );
-      for (const row of rows) {
-        out.push({
-          id: String(row['id']),
-          certificate_pem: String(row['certificate_pem']),
-          private_key_sealed: String(row['private_key_sealed']),
-        });
-      }
     }
     return out;
   }

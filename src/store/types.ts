@@ -156,6 +156,9 @@ export interface Repo {
     vaultId?: string;
     proxyType?: ProxyType;
   }): Promise<CertificateSummary[]>;
+  /** Just the ids, in list order: certificates never change, so callers can cache the rest by id. */
+  listCertificateIds(filter?: { vaultId?: string; proxyType?: ProxyType }): Promise<string[]>;
+  getCertificateSummaries(ids: readonly string[]): Promise<CertificateSummary[]>;
   getCertificateMaterial(ids: readonly string[]): Promise<CertificateMaterial[]>;
   getCertificate(vaultId: string, id: string): Promise<CertificateRecord | undefined>;
   insertCertificate(certificate: CertificateRecord): Promise<void>;
