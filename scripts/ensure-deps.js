@@ -54,7 +54,9 @@ async function ensurePostgres() {
   try {
     run('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql | head -n 1) main start');
   } catch {
-    log('could not start PostgreSQL; the PostgreSQL tests need it at 127.0.0.1:5432 (trust auth, database "test")');
+    log(
+      'could not start PostgreSQL; the PostgreSQL tests need it at 127.0.0.1:5432 (trust auth, database "test")',
+    );
     process.exit(1);
   }
   for (let i = 0; i < 50 && !(await portOpen(5432)); i++) await new Promise((r) => setTimeout(r, 200));

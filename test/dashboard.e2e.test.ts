@@ -325,7 +325,9 @@ describe('dashboard', { timeout: 60_000 }, () => {
     const created = (
       await vg.api('GET', `/vaults/${vg.vg.defaultVault?.vaultId}/credentials`)
     ).json.data.find((c: { description: string }) => c.description === 'checkout service');
-    expect(text).toContain(`HTTPS_PROXY=http://${created.username}:${password}@127.0.0.1:${vg.vg.ports.outbound}`);
+    expect(text).toContain(
+      `HTTPS_PROXY=http://${created.username}:${password}@127.0.0.1:${vg.vg.ports.outbound}`,
+    );
     await screens('credentials');
 
     await page.reload();

@@ -29,7 +29,10 @@ describe('the error catalogue', () => {
     const section = spec.slice(spec.indexOf('## 5. Errors'));
     const specCodes = tableCodes(section);
     // "the upload codes of §2" are named in §2's list of rejected uploads.
-    const uploads = (/Rejected uploads[^:]*:([^\n]+(?:\n[^\n-][^\n]*)*)/.exec(spec)?.[1] ?? '').replace(/\([^)]*\)/g, '');
+    const uploads = (/Rejected uploads[^:]*:([^\n]+(?:\n[^\n-][^\n]*)*)/.exec(spec)?.[1] ?? '').replace(
+      /\([^)]*\)/g,
+      '',
+    );
     for (const code of uploads.matchAll(/`([a-z0-9_]+)`/g)) specCodes.set(code[1] ?? '', 422);
     expect(specCodes.size).toBeGreaterThan(25);
     for (const [code, status] of specCodes) {

@@ -16,8 +16,11 @@ export default function setup(): void {
     try {
       execFileSync(cmd, args, { stdio: 'pipe' });
     } catch (err) {
-      process.stderr.write(`build step "${cmd} ${args.join(' ')}" reported errors:\n${String((err as { stdout?: Buffer }).stdout ?? '')}\n`);
+      process.stderr.write(
+        `build step "${cmd} ${args.join(' ')}" reported errors:\n${String((err as { stdout?: Buffer }).stdout ?? '')}\n`,
+      );
     }
   }
-  if (!existsSync('dist/src/main.js') || !existsSync('dist/web/index.html')) throw new Error('the build produced no dist/');
+  if (!existsSync('dist/src/main.js') || !existsSync('dist/web/index.html'))
+    throw new Error('the build produced no dist/');
 }
