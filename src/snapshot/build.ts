@@ -38,7 +38,11 @@ interface CertificateIndex {
  * store, not a re-decryption of every key.
  */
 export class SnapshotBuilder {
-  readonly #certificates = new Map<string, RuntimeCertificate>();
+  /** Every certificate ever loaded and still stored, with what it is tied to (immutable by id). */
+  readonly #certificates = new Map<
+    string,
+    { cert: RuntimeCertificate; credentialId: string | null; routeId: string | null }
+  >();
   readonly #caKeys = new Map<string, KeyObject>();
   readonly #regexes = new Map<string, RegExp>();
   #lastIndex: CertificateIndex | undefined;
@@ -103,39 +107,41 @@ export class SnapshotBuilder {
     });
   }
 
-  /** Certificates grouped by credential and by route; rebuilt only when the certificates changed. */
+  /**
+   * Certificates grouped by credential and by route; rebuilt only when the certificates changed, and
+   * then from a read of ids alone plus the rows of certificates not seen before (they never change).
+   */
   async #indexCertificates(repo: Repo, epoch: string): Promise<CertificateIndex> {
-    const summaries = await repo.listCertificateSummaries();
-    // Chain and sealed key are read only for certificates this builder has not seen yet.
-    const unseen = summaries.filter((c) => !this.#certificates.has(c.id)).map((c) => c.id);
-    const material = new Map((await repo.getCertificateMaterial(unseen)).map((m) => [m.id, m]));
+    const ids = await repo.listCertificateIds();
+    const unseen = ids.filter((id) => !this.#certificates.has(id));
+    if (unseen.length > 0) {
+      const [summaries, materials] = await Promise.all([
+        repo.getCertificateSummaries(unseen),
+        repo.getCertificateMaterial(unseen),
+      ]);
+      const material = new Map(materials.map((m) => [m.id, m]));
+      for (const summary of summaries) this.#certificate(summary, material.get(summary.id));
+    }
     const certificatesById = new Map<string, RuntimeCertificate>();
     const byCredential = new Map<string, RuntimeCertificate[]>();
     const byRoute = new Map<string, RuntimeCertificate[]>();
-    for (const record of summaries) {
-      const cert = this.#certificate(record, material.get(record.id));
-      if (!cert) continue; // deleted between the two reads, or its key is unusable (reported)
-      certificatesById.set(cert.id, cert);
-      const [group, key] = record.credential_id
-        ? [byCredential, record.credential_id]
-        : [byRoute, record.route_id];
+    for (const id of ids) {
+      const entry = this.#certificates.get(id);
+      if (!entry) continue; // deleted between the two reads, or its key is unusable (reported)
+      certificatesById.set(id, entry.cert);
+      const [group, key] = entry.credentialId ? [byCredential, entry.credentialId] : [byRoute, entry.routeId];
       if (key) {
         const list = group.get(key);
-        if (list) list.push(cert);
-        else group.set(key, [cert]);
+        if (list) list.push(entry.cert);
+        else group.set(key, [entry.cert]);
       }
     }
     this.#forgetMissing(this.#certificates, certificatesById);
     return { epoch, certificatesById, byCredential, byRoute };
   }
 
-  #certificate(
-    record: CertificateSummary,
-    material: CertificateMaterial | undefined,
-  ): RuntimeCertificate | undefined {
-    const cached = this.#certificates.get(record.id);
-    if (cached) return cached;
-    if (!material) return undefined;
+  #certificate(record: CertificateSummary, material: CertificateMaterial | undefined): void {
+    if (this.#certificates.has(record.id) || !material) return;
     let keyPem: Buffer;
     try {
       // Opening is cheap (two AES-GCM operations) and proves the row is intact; a damaged or moved
@@ -147,7 +153,7 @@ export class SnapshotBuilder {
         vault_id: record.vault_id,
         reason: (err as Error).message,
       });
-      return undefined;
+      return;
     }
     // Parsing the key into a KeyObject costs ~0.5 ms; done on first use, so a start with thousands of
     // certificates does not pay it for every one.
@@ -166,8 +172,7 @@ export class SnapshotBuilder {
         return key;
       },
     });
-    this.#certificates.set(record.id, cert);
-    return cert;
+    this.#certificates.set(record.id, { cert, credentialId: record.credential_id, routeId: record.route_id });
   }
 
   #route(record: RouteRecord, certificates: readonly RuntimeCertificate[]): RuntimeRoute {

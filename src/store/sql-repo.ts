@@ -198,12 +198,6 @@ export class SqlRepo implements Repo {
     return (await this.#certificateRows('*', filter)).map(certificateFromRow);
   }
 
-  async listCertificateSummaries(
-    filter: { vaultId?: string; proxyType?: ProxyType } = {},
-  ): Promise<CertificateSummary[]> {
-    return (await this.#certificateRows(SUMMARY_COLUMNS, filter)).map(certificateSummaryFromRow);
-  }
-
   async listCertificateIds(filter: { vaultId?: string; proxyType?: ProxyType } = {}): Promise<string[]> {
     return (await this.#certificateRows('id', filter)).map((row) => String(row['id']));
   }

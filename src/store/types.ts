@@ -151,11 +151,6 @@ export interface Repo {
   deleteRoute(vaultId: string, id: string): Promise<boolean>;
 
   listCertificates(filter?: { vaultId?: string; proxyType?: ProxyType }): Promise<CertificateRecord[]>;
-  /** Like listCertificates without the chain PEM and sealed key: cheap enough to run on every change. */
-  listCertificateSummaries(filter?: {
-    vaultId?: string;
-    proxyType?: ProxyType;
-  }): Promise<CertificateSummary[]>;
   /** Just the ids, in list order: certificates never change, so callers can cache the rest by id. */
   listCertificateIds(filter?: { vaultId?: string; proxyType?: ProxyType }): Promise<string[]>;
   getCertificateSummaries(ids: readonly string[]): Promise<CertificateSummary[]>;
