@@ -154,10 +154,10 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const metrics = new Metrics();
     const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
 
-    let ports: Ports | undefined;
+    const bound: { ports?: Ports } = {};
     const ctx: ApiContext = {
       settings,
-      ports: () => ports,
+      ports: () => bound.ports,
       store,
       keyring,
       hasher,
@@ -223,17 +223,18 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     limitConnections(inbound, 'inbound', settings.maxConnections, logger);
     limitConnections(outbound.plain, 'outbound', settings.maxConnections, logger);
     limitConnections(outbound.tls, 'outbound_tls', settings.maxConnections, logger);
-    ports = {
+    const ports: Ports = {
       admin: await listen(admin, settings.host, settings.adminPort),
       inbound: await listen(inbound, settings.host, settings.inboundPort),
       outbound: await listen(outbound.plain, settings.host, settings.outboundPort),
       outbound_tls: await listen(outbound.tls, settings.host, settings.outboundTlsPort),
     };
+    bound.ports = ports;
     writeFileSync(join(settings.dataDir, 'ports.json'), JSON.stringify(ports) + '\n');
 
     let stopping: Promise<void> | undefined;
     return {
-      ports: ports as Ports,
+      ports,
       adminToken,
       defaultVault,
       snapshot,
