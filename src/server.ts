@@ -149,7 +149,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const keyring = new Keyring(masterKey.value);
     const secrets = await loadServerSecrets(store, keyring);
     const hasher = new CredentialHasher(secrets.serverSecret);
-    const builder = new SnapshotBuilder(keyring, settings.domain);
+    const builder = new SnapshotBuilder(keyring, settings.domain, (msg, fields) => logger.error(msg, fields));
     const snapshot = await SnapshotHolder.create(store, builder, logger);
     const metrics = new Metrics();
     const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
