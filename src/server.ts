@@ -23,6 +23,7 @@ import { SnapshotHolder } from './snapshot/holder.js';
 import { openStore } from './store/open.js';
 import { issueListenerCertificate, privateKeyFromPem } from './pki/index.js';
 import type { DataPlaneDeps } from './proxy/deps.js';
+import { clientTimeoutOptions } from './proxy/http/client-timeouts.js';
 import { createInboundServer } from './proxy/inbound/server.js';
 import { createOutboundServers } from './proxy/outbound/index.js';
 import { UpstreamPools } from './proxy/upstream/pools.js';
@@ -204,11 +205,16 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
 
     // One set of upstream pools for both proxies; a snapshot swap retires the pools of deleted
     // certificates so they are never presented again (SPEC §4).
-    const pools = new UpstreamPools({ extraCaPem: settings.upstreamCaPem });
+    const pools = new UpstreamPools({
+      extraCaPem: settings.upstreamCaPem,
+      blockLinkLocal: settings.blockLinkLocal,
+    });
     snapshot.onSwap((next) => pools.retainOnly(new Set(next.certificatesById.keys())));
     const inbound = createInboundServer(dataPlane, pools);
     const outbound = createOutboundServers(dataPlane, pools);
+    // API bodies are at most 1 MiB: a minute to send one is generous, and slow heads are cut at 10 s.
     const admin = http.createServer(
+      clientTimeoutOptions(60_000),
       createApiHandler({
         endpoints: buildEndpoints(ctx, auth),
         auth,

@@ -36,8 +36,9 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
+        // Keep reading and dropping the rest (see refuseBody); the 413 goes out at once.
+        if (chunks.length > 0) chunks.length = 0;
         reject(tooLarge());
-        req.pause();
         return;
       }
       chunks.push(chunk);
@@ -45,6 +46,17 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/**
+ * After a 413 the rest of the body is read and dropped instead of closing the connection at once:
+ * closing while the client is still sending makes the kernel answer the unread bytes with a TCP
+ * reset, which can overtake the 413, so the client sees "connection reset" instead of the answer
+ * (nginx's lingering close exists for the same reason). Nothing is kept, and the management
+ * listener's 60 s request timeout bounds how long a client can keep sending.
+ */
+function refuseBody(req: IncomingMessage): void {
+  req.resume();
 }
 
 function tooLarge(): VaultgateError {
@@ -159,9 +171,18 @@ export function createApiHandler(options: AppOptions): RequestListener {
         if (isVaultgateError(err)) {
           if (err.code === 'unauthorized' && throttle && throttle.limit > 0)
             throttle.fail(req.socket.remoteAddress ?? '');
-          // 413: stop reading the rest of a body we refused, and close so the client sees the answer.
-          if (err.status === 413) res.setHeader('connection', 'close');
+          if (err.status === 413) refuseBody(req);
           sendApiError(res, err);
+          return;
+        }
+        if (req.readableAborted) {
+          // The client went away (or sent a body Node's parser refused) while we read it: nothing
+          // failed on our side, and there is nobody left to answer.
+          logger.debug('management API client aborted its request', {
+            method: req.method,
+            path: req.url?.split('?')[0],
+          });
+          res.destroy();
           return;
         }
         logger.error('management API request failed', {

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { VaultgateError } from '../errors.js';
 import { safeEqual } from '../secrets/credentials.js';
 import type { Authenticator } from './app.js';
@@ -50,12 +50,16 @@ export class AdminAuth implements Authenticator {
     return safeEqual(token, this.adminToken);
   }
 
-  issueSession(now = Date.now()): { cookie: string; csrf: string; expiresAt: string } {
+  /**
+   * `secure` adds the cookie's Secure attribute (RFC 6265 §4.1.2.5): set it when the browser reached
+   * us over HTTPS (see `cameOverHttps`), so the session is never sent back over plain HTTP.
+   */
+  issueSession(now = Date.now(), secure = false): { cookie: string; csrf: string; expiresAt: string } {
     const claims: SessionClaims = { exp: now + SESSION_TTL_MS, csrf: randomBytes(24).toString('base64url') };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
     const value = `${payload}.${this.#sign(payload)}`;
     return {
-      cookie: `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}`,
+      cookie: `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}${secure ? '; Secure' : ''}`,
       csrf: claims.csrf,
       expiresAt: new Date(claims.exp).toISOString(),
     };
@@ -89,9 +93,27 @@ export class AdminAuth implements Authenticator {
   }
 }
 
+/**
+ * Whether the browser's request reached vaultgate over HTTPS. The management listener speaks plain
+ * HTTP, so HTTPS means a TLS-terminating reverse proxy in front, which says so in X-Forwarded-Proto
+ * (the first value: the proxy nearest the browser). Trusting the header without a list of trusted
+ * proxies is safe here because it can only *add* Secure, which narrows where the cookie is sent: a
+ * client that lies gets a cookie its own browser will not send back over HTTP, and nobody else's
+ * cookie is affected. (RFC 7239 `Forwarded: proto=https` is read the same way.)
+ */
+export function cameOverHttps(headers: IncomingHttpHeaders, socketEncrypted = false): boolean {
+  if (socketEncrypted) return true;
+  const xfp = headers['x-forwarded-proto'];
+  const first = (Array.isArray(xfp) ? xfp[0] : xfp)?.split(',')[0]?.trim().toLowerCase();
+  if (first === 'https') return true;
+  const forwarded = headers.forwarded?.split(',')[0] ?? '';
+  return /(?:^|;)\s*proto="?https"?\s*(?:;|$)/i.test(forwarded);
+}
+
 /** Sign-in and sign-out for the dashboard: the admin token is exchanged for a session cookie. */
 export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
-  const expired = `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`;
+  const expired = (secure: boolean): string =>
+    `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`;
   return [
     {
       method: 'POST',
@@ -106,14 +128,14 @@ export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
         required: ['token'],
         properties: { token: { type: 'string', maxLength: 1024 } },
       },
-      handler: ({ body }) => {
+      handler: ({ body, headers }) => {
         if (!auth.checkToken((body as { token: string }).token)) {
           throw new VaultgateError(
             'unauthorized',
             'That admin token is not correct; it was printed at first start and is in <data>/admin-token.',
           );
         }
-        const session = auth.issueSession();
+        const session = auth.issueSession(Date.now(), cameOverHttps(headers));
         return {
           status: 201,
           body: { data: { csrf_token: session.csrf, expires_at: session.expiresAt } },
@@ -136,7 +158,7 @@ export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
       summary: 'Sign out of the dashboard',
       noAuth: true,
       status: 204,
-      handler: () => ({ status: 204, headers: { 'set-cookie': expired } }),
+      handler: ({ headers }) => ({ status: 204, headers: { 'set-cookie': expired(cameOverHttps(headers)) } }),
     },
   ];
 }

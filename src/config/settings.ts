@@ -28,6 +28,11 @@ export interface Settings {
   readonly authFailuresPerMinute: number;
   /** Open connections per listener before new ones are refused. */
   readonly maxConnections: number;
+  /**
+   * Refuse upstreams whose address is link-local (169.254.0.0/16, fe80::/10): the cloud metadata
+   * services live there, and a route or CONNECT target pointing at them would hand out credentials.
+   */
+  readonly blockLinkLocal: boolean;
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -145,6 +150,12 @@ export const DEFINITIONS = {
     default: '10000',
     help: 'open connections per listener before new ones are refused',
   },
+  blockLinkLocal: {
+    env: 'VAULTGATE_BLOCK_LINK_LOCAL',
+    flag: '--block-link-local',
+    default: 'true',
+    help: 'refuse upstreams in 169.254.0.0/16 and fe80::/10 (cloud metadata); false allows them',
+  },
 } satisfies Record<string, Definition>;
 
 type Name = keyof typeof DEFINITIONS;
@@ -192,6 +203,13 @@ function count(name: Name, raw: string, min: number): number {
     );
   }
   return Number(raw);
+}
+
+function bool(name: Name, raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (value === 'true' || value === '1' || value === 'yes') return true;
+  if (value === 'false' || value === '0' || value === 'no') return false;
+  throw new ConfigError(`${DEFINITIONS[name].env} must be true or false, not "${raw}".`);
 }
 
 function positiveMs(name: Name, raw: string): number {
@@ -283,5 +301,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     upstreamResponseTimeoutMs: positiveMs('upstreamResponseTimeoutMs', need('upstreamResponseTimeoutMs')),
     authFailuresPerMinute: count('authFailuresPerMinute', need('authFailuresPerMinute'), 0),
     maxConnections: count('maxConnections', need('maxConnections'), 1),
+    blockLinkLocal: bool('blockLinkLocal', need('blockLinkLocal')),
   });
 }

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { chooseCertificate } from '../../certificates/choose.js';
 import type { DataPlaneDeps } from '../deps.js';
 import { forward } from '../http/forward.js';
+import { clientTimeoutOptions } from '../http/client-timeouts.js';
 import { sendError } from '../http/errors.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 
@@ -102,9 +103,8 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
     {
       cert: deps.listenerTls.certPem,
       key: deps.listenerTls.keyPem,
-      // Guards against slow-header clients holding sockets; bodies may stream for as long as they flow.
-      headersTimeout: 30_000,
-      requestTimeout: 0,
+      // Slow-header clients are cut (client-timeouts.ts); bodies may stream for as long as they flow.
+      ...clientTimeoutOptions(0),
       keepAliveTimeout: 5_000,
     },
     handle,

@@ -1,5 +1,5 @@
 import { chooseCertificate } from '../../certificates/choose.js';
-import { routeMatchesHost } from '../../snapshot/host-match.js';
+import { guardedFullMatch } from '../../snapshot/host-match.js';
 import type { RuntimeRoute } from '../../snapshot/types.js';
 import type { Principal } from './auth.js';
 import type { Choice, OutboundContext, Tunnel } from './context.js';
@@ -36,8 +36,31 @@ export function choiceFor(ctx: OutboundContext, tunnel: Tunnel, principal: Princ
   return choice;
 }
 
+/**
+ * host_endpoint sources that ran out of their time budget once. The API refuses regexes that
+ * backtrack on its probe host, but one can still explode on another input (`(x+x+)+y` on a host of
+ * x's); each new host would then cost the full budget (up to ~0.5 s) of event loop. After its first
+ * timeout such a regex is treated as matching nothing, for every host: at most one stall per regex.
+ */
+const runaway = new Set<string>();
+const RUNAWAY_LIMIT = 1_000;
+
 function matchingRoute(routes: readonly RuntimeRoute[], host: string): RuntimeRoute | undefined {
   // Guarded: the host comes from the client, and a route regex must not be able to stall the proxy.
-  for (const route of routes) if (routeMatchesHost(route, host)) return route;
+  for (const route of routes) {
+    if (runaway.has(route.hostEndpoint)) continue;
+    const result = guardedFullMatch(route.hostEndpoint, host);
+    if (result === 'timeout') {
+      if (runaway.size >= RUNAWAY_LIMIT) runaway.clear();
+      runaway.add(route.hostEndpoint);
+    } else if (result) {
+      return route;
+    }
+  }
   return undefined;
+}
+
+/** For tests: whether a host_endpoint has been set aside as too slow to evaluate. */
+export function isRunawayRegex(source: string): boolean {
+  return runaway.has(source);
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { DataPlaneDeps } from '../deps.js';
+import { clientTimeoutOptions, enforceTimeoutsWithoutListening } from '../http/client-timeouts.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 import { ProxyAuthenticator } from './auth.js';
 import { connectHandler } from './connect.js';
@@ -28,6 +29,12 @@ export interface OutboundServers {
  * handshake for every burst of calls.
  */
 const KEEP_ALIVE_MS = 65_000;
+/** Parser errors that are not a plain 400 (the statuses Node's own clientError handler sends). */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
 /** SPEC §1: in-flight requests get up to 10 s at shutdown. */
 const CLOSE_GRACE_MS = 10_000;
 
@@ -70,7 +77,8 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
   );
 
   // Never listens: it only reads the decrypted sockets that intercept() hands it.
-  const tunnelServer = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS });
+  const tunnelServer = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, ...clientTimeoutOptions(0) });
+  enforceTimeoutsWithoutListening(tunnelServer);
   const inTunnel = tunnelRequestHandler(ctx);
   tunnelServer.on('request', inTunnel);
   // forward() relays Expect: 100-continue only when it handles checkContinue itself (see forward.ts).
@@ -82,9 +90,11 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
   const absolute = absoluteRequestHandler(ctx);
   const connect = connectHandler(ctx, tunnelServer);
 
-  const plain = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS });
+  // Bodies of absolute-form requests stream as long as they flow (requestTimeout 0), like the inbound's.
+  const plain = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, ...clientTimeoutOptions(0) });
   const overTls = https.createServer({
     keepAliveTimeout: KEEP_ALIVE_MS,
+    ...clientTimeoutOptions(0),
     cert: deps.listenerTls.certPem,
     key: deps.listenerTls.keyPem,
     // The proxy protocol itself is HTTP/1.1 (CONNECT is not tunnelled over h2 here).
@@ -115,6 +125,7 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
     setTimeout(() => {
       for (const socket of ctx.openTunnels) socket.destroy();
     }, CLOSE_GRACE_MS).unref();
+    tunnelServer.close(); // stops its timeout sweep (enforceTimeoutsWithoutListening)
   };
   // So that a caller draining these like any http.Server (close, then wait for the callback) is not
   // held up by open tunnels, which only shutdown() knows about.
@@ -129,11 +140,13 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
   return { plain, tls: overTls, close: shutdown };
 
   function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    // A malformed request inside a tunnel: answer 400 when the socket can still take it (Node's default).
+    // A malformed request inside a tunnel: answer as Node's default handler would, when the socket can
+    // still take it — 431 for an oversized head, 408 for a head too slow, 400 for anything else.
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
-    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   }
 }

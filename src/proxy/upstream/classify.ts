@@ -10,6 +10,7 @@ export type UpstreamFailureKind =
   | 'network_unreachable'
   | 'connection_reset'
   | 'pool_retired'
+  | 'blocked_address'
   | 'invalid_response'
   | 'client_certificate_required'
   | 'client_certificate_rejected'
@@ -28,6 +29,7 @@ const CODE_OF: Readonly<Record<UpstreamFailureKind, ErrorCode>> = {
   network_unreachable: 'upstream_unreachable',
   connection_reset: 'upstream_unreachable',
   pool_retired: 'upstream_unreachable',
+  blocked_address: 'upstream_unreachable',
   invalid_response: 'upstream_unreachable',
   client_certificate_required: 'upstream_client_certificate_rejected',
   client_certificate_rejected: 'upstream_client_certificate_rejected',
@@ -71,6 +73,24 @@ export class PoolRetiredError extends Error {
   constructor() {
     super('the client certificate of this upstream pool was deleted');
     this.name = 'PoolRetiredError';
+  }
+}
+
+/**
+ * The upstream's address (an IP literal, or every address its name resolved to) is in a range
+ * VAULTGATE_BLOCK_LINK_LOCAL refuses; raised before any connection is attempted (blocked-ranges.ts).
+ */
+export class BlockedAddressError extends Error {
+  readonly code = 'EVAULTGATE_BLOCKED_ADDRESS';
+  constructor(
+    readonly host: string,
+    readonly address: string,
+  ) {
+    const via = host === address ? '' : ` (${host} resolves to it)`;
+    super(
+      `the upstream address ${address}${via} is in a blocked link-local range (169.254.0.0/16, fe80::/10), where cloud metadata services live; set VAULTGATE_BLOCK_LINK_LOCAL=false to allow it`,
+    );
+    this.name = 'BlockedAddressError';
   }
 }
 
@@ -169,6 +189,7 @@ export function classifyUpstreamFailure(err: unknown, ctx: FailureContext): Upst
       'the client certificate for this upstream was deleted while the request waited for a connection; retry the request',
     );
   }
+  if (err instanceof BlockedAddressError) return describe('blocked_address', err.message);
   const code = errorCode(err);
   const hasCert = ctx.certificateId !== null;
   const requested = ctx.tls?.certificateRequested === true;

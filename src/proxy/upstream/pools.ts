@@ -5,7 +5,8 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { RuntimeCertificate, RuntimeRoute } from '../../snapshot/types.js';
-import { PoolRetiredError } from './classify.js';
+import { blockingLookup, isLinkLocal } from './blocked-ranges.js';
+import { BlockedAddressError, PoolRetiredError } from './classify.js';
 import { noteServerFlight, trackTlsState } from './tls-state.js';
 
 /** Per-route trust settings toward the upstream (SPEC §2 `upstream_tls`). */
@@ -34,6 +35,11 @@ export interface UpstreamPoolsOptions {
   freeSocketTimeoutMs?: number;
   /** TLS sessions remembered per pool, for abbreviated handshakes on new connections. */
   maxCachedSessions?: number;
+  /**
+   * VAULTGATE_BLOCK_LINK_LOCAL: refuse upstreams in 169.254.0.0/16 and fe80::/10, whether named by
+   * an IP literal or by a DNS name that resolves there (blocked-ranges.ts). Default true.
+   */
+  blockLinkLocal?: boolean;
 }
 
 export interface UpstreamPoolStats {
@@ -75,6 +81,11 @@ class TlsPoolAgent extends https.Agent {
       callback?.(new PoolRetiredError(), undefined as unknown as Duplex);
       return undefined;
     }
+    const blocked = blockedLiteral(options);
+    if (blocked !== null) {
+      callback?.(blocked, undefined as unknown as Duplex);
+      return undefined;
+    }
     // requestOCSP makes OpenSSL call back into Node at the end of the server's first flight, the one
     // moment we can see whether a CertificateRequest arrived (tls-state.ts). Stapled responses are
     // not evaluated; the server may simply send one more message.
@@ -99,6 +110,29 @@ class TlsPoolAgent extends https.Agent {
 
 class PlainPoolAgent extends http.Agent {
   readonly certificateId = null;
+
+  override createConnection(
+    options: http.ClientRequestArgs,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const blocked = blockedLiteral(options);
+    if (blocked !== null) {
+      callback?.(blocked, undefined as unknown as Duplex);
+      return undefined;
+    }
+    return super.createConnection(options, callback);
+  }
+}
+
+/**
+ * net.connect skips `lookup` for an IP literal, so the agents' lookup never sees one: literals are
+ * checked here instead. Only agents built with blockLinkLocal carry the blocking lookup, and only
+ * they refuse literals (the marker is the lookup function itself, so the two cannot disagree).
+ */
+function blockedLiteral(options: http.ClientRequestArgs): BlockedAddressError | null {
+  if (!(options.lookup as { blocksLinkLocal?: boolean } | undefined)?.blocksLinkLocal) return null;
+  const host = (options.host ?? options.hostname ?? '').replace(/^\[|\]$/g, '');
+  return isIP(host) !== 0 && isLinkLocal(host) ? new BlockedAddressError(host, host) : null;
 }
 
 /** The client certificate id a pool agent presents (null for none or a foreign agent). */
@@ -144,6 +178,7 @@ export class UpstreamPools {
       timeout: options.freeSocketTimeoutMs ?? 15_000,
       // LIFO keeps the warmest connections busy and lets the surplus idle out.
       scheduling: 'lifo',
+      ...(options.blockLinkLocal === false ? {} : { lookup: markedBlockingLookup() }),
     };
   }
 
@@ -239,6 +274,10 @@ export class UpstreamPools {
       this.counters,
     );
   }
+}
+
+function markedBlockingLookup(): http.AgentOptions['lookup'] {
+  return Object.assign(blockingLookup(), { blocksLinkLocal: true }) as http.AgentOptions['lookup'];
 }
 
 function retire(agent: TlsPoolAgent | PlainPoolAgent): void {

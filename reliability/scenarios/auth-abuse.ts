@@ -1,0 +1,190 @@
+/**
+ * Issue 7 item 6: repeated wrong admin tokens, dashboard sign-ins and proxy credentials from one
+ * address are throttled (429 + Retry-After) after VAULTGATE_AUTH_FAILURES_PER_MINUTE failures, while
+ * correct credentials from other addresses keep working. Client sockets are bound to distinct
+ * loopback addresses (127.0.0.x) so the process sees distinct clients.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { startVaultgateProcess, type VaultgateProcess } from '../../test/helpers/abuse-process.js';
+import { checker, type ScenarioOptions, type ScenarioResult } from '../../test/helpers/abuse-scenario.js';
+import { basic } from '../../test/helpers/outbound-client.js';
+
+const LIMIT = 5;
+
+interface Answer {
+  status: number;
+  retryAfter: string | undefined;
+}
+
+function call(
+  port: number,
+  from: string,
+  opts: { method?: string; path: string; headers?: Record<string, string>; body?: string },
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        localAddress: from,
+        agent: false,
+        method: opts.method ?? 'GET',
+        path: opts.path,
+        headers: opts.headers,
+        timeout: 10_000,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** A CONNECT from `from`; the status line of the answer. */
+function connect(port: number, from: string, auth: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: from });
+    let text = '';
+    const timer = setTimeout(() => socket.destroy(new Error('timeout')), 10_000);
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.includes('\r\n\r\n')) {
+        clearTimeout(timer);
+        socket.destroy();
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+        resolve({ status, retryAfter: /\r\nRetry-After: (\d+)/i.exec(text)?.[1] });
+      }
+    });
+    socket.on('error', reject);
+    socket.write(
+      `CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\nProxy-Authorization: ${auth}\r\n\r\n`,
+    );
+  });
+}
+
+export async function run(options: ScenarioOptions = {}): Promise<ScenarioResult> {
+  const started = Date.now();
+  const { check, failures } = checker();
+  const figures: Record<string, number | string> = {};
+  let vg: VaultgateProcess | undefined;
+  try {
+    vg = await startVaultgateProcess({ VAULTGATE_AUTH_FAILURES_PER_MINUTE: String(LIMIT) }, options.evidence);
+    const { admin, outbound } = vg.proc.ports;
+    const good = basic(vg.credential);
+    const wrongProxy = basic({ username: vg.credential.username, password: 'wrong-password' });
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+    const attempts = options.quick ? LIMIT + 3 : LIMIT + 50;
+
+    const abuse = async (
+      label: string,
+      attacker: string,
+      wrong: (from: string) => Promise<Answer>,
+      right: (from: string) => Promise<Answer>,
+      refusedStatus: number,
+      bystander: string,
+    ): Promise<void> => {
+      const statuses: number[] = [];
+      let retryAfter: string | undefined;
+      for (let i = 0; i < attempts; i++) {
+        const a = await wrong(attacker);
+        statuses.push(a.status);
+        if (a.status === 429) retryAfter ??= a.retryAfter;
+      }
+      const firstThrottled = statuses.indexOf(429);
+      const rightFromAttacker = await right(attacker);
+      const rightFromOther = await right(bystander);
+      figures[`${label}: refusals before 429`] = firstThrottled;
+      figures[`${label}: Retry-After (s)`] = retryAfter ?? 'none';
+      figures[`${label}: correct credentials from ${bystander}`] = rightFromOther.status;
+      check(
+        statuses.slice(0, LIMIT).every((s) => s === refusedStatus),
+        `${label}: the first ${LIMIT} wrong attempts were not all ${refusedStatus}: ${statuses.join(',')}`,
+      );
+      check(
+        firstThrottled === LIMIT,
+        `${label}: throttling began at attempt ${firstThrottled + 1}, not ${LIMIT + 1}`,
+      );
+      check(
+        statuses.slice(LIMIT).every((s) => s === 429),
+        `${label}: not every attempt over the limit got 429`,
+      );
+      const wait = Number(retryAfter);
+      check(wait > 0 && wait <= 60, `${label}: Retry-After ${retryAfter} is not 1..60`);
+      check(
+        rightFromAttacker.status === 429,
+        `${label}: the throttled address was let in (${rightFromAttacker.status})`,
+      );
+      check(
+        rightFromOther.status === 200,
+        `${label}: correct credentials from ${bystander} got ${rightFromOther.status}`,
+      );
+    };
+
+    await abuse(
+      'admin token',
+      '127.0.0.2',
+      (from) => call(admin, from, { path: '/api/v1/vaults', headers: bearer('wrong-token-0123456789') }),
+      (from) => call(admin, from, { path: '/api/v1/vaults', headers: bearer(vg!.token) }),
+      401,
+      '127.0.0.3',
+    );
+    await abuse(
+      'dashboard sign-in',
+      '127.0.0.4',
+      (from) =>
+        call(admin, from, {
+          method: 'POST',
+          path: '/api/v1/session',
+          body: JSON.stringify({ token: 'nope' }),
+        }),
+      (from) => call(admin, from, { path: '/api/v1/vaults', headers: bearer(vg!.token) }),
+      401,
+      '127.0.0.5',
+    );
+    await abuse(
+      'proxy CONNECT',
+      '127.0.0.6',
+      (from) => connect(outbound, from, wrongProxy),
+      (from) => connect(outbound, from, good),
+      407,
+      '127.0.0.7',
+    );
+    await abuse(
+      'proxy absolute-form',
+      '127.0.0.8',
+      (from) =>
+        call(outbound, from, {
+          path: `http://127.0.0.1:${admin}/healthz`,
+          headers: { 'proxy-authorization': wrongProxy },
+        }),
+      (from) =>
+        call(outbound, from, {
+          path: `http://127.0.0.1:${admin}/healthz`,
+          headers: { 'proxy-authorization': good },
+        }),
+      407,
+      '127.0.0.9',
+    );
+    check(vg.alive(), 'the vaultgate process died');
+    figures['duration (s)'] = Math.round((Date.now() - started) / 1000);
+    return {
+      name: 'auth-abuse',
+      figures,
+      target: `429 + Retry-After from failure ${LIMIT + 1} on, per address; other addresses unaffected`,
+      pass: failures.length === 0,
+      failures,
+    };
+  } catch (err) {
+    failures.push(`scenario error: ${(err as Error).stack ?? String(err)}`);
+    return { name: 'auth-abuse', figures, target: 'no scenario error', pass: false, failures };
+  } finally {
+    await vg?.stop();
+  }
+}
+
+export default run;
