@@ -23,7 +23,6 @@ import { SnapshotHolder } from './snapshot/holder.js';
 import { openStore } from './store/open.js';
 import { issueListenerCertificate, privateKeyFromPem } from './pki/index.js';
 import type { DataPlaneDeps } from './proxy/deps.js';
-import { clientTimeoutOptions } from './proxy/http/client-timeouts.js';
 import { createInboundServer } from './proxy/inbound/server.js';
 import { createOutboundServers } from './proxy/outbound/index.js';
 import { UpstreamPools } from './proxy/upstream/pools.js';
@@ -97,14 +96,24 @@ function trackResponses(server: http.Server | https.Server): {
   draining: boolean;
 } {
   const state = { open: new Set<http.ServerResponse>(), draining: false };
-  const track = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const perSocket = new WeakMap<object, number>();
+  const track = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     // Answered with `Connection: close` once draining: the client will not reuse the connection.
     if (state.draining) res.shouldKeepAlive = false;
+    const socket = req.socket;
     state.open.add(res);
+    perSocket.set(socket, (perSocket.get(socket) ?? 0) + 1);
     res.once('close', () => {
       state.open.delete(res);
-      // A response that was already under way kept its connection alive; now that it is idle, close it.
-      if (state.draining) setImmediate(() => server.closeIdleConnections());
+      const left = (perSocket.get(socket) ?? 1) - 1;
+      perSocket.set(socket, left);
+      // A response already under way kept its connection alive. A client may reuse it at once (its
+      // next request will be told Connection: close); if none comes, end it gracefully, after what is
+      // still buffered (closeIdleConnections() would destroy a socket whose last bytes are unsent).
+      if (state.draining && left === 0)
+        setTimeout(() => {
+          if (perSocket.get(socket) === 0) socket.end();
+        }, 500).unref();
     });
   };
   server.prependListener('request', track);
@@ -150,15 +159,15 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const keyring = new Keyring(masterKey.value);
     const secrets = await loadServerSecrets(store, keyring);
     const hasher = new CredentialHasher(secrets.serverSecret);
-    const builder = new SnapshotBuilder(keyring, settings.domain, (msg, fields) => logger.error(msg, fields));
+    const builder = new SnapshotBuilder(keyring, settings.domain);
     const snapshot = await SnapshotHolder.create(store, builder, logger);
     const metrics = new Metrics();
     const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
 
-    const bound: { ports?: Ports } = {};
+    let ports: Ports | undefined;
     const ctx: ApiContext = {
       settings,
-      ports: () => bound.ports,
+      ports: () => ports,
       store,
       keyring,
       hasher,
@@ -205,16 +214,11 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
 
     // One set of upstream pools for both proxies; a snapshot swap retires the pools of deleted
     // certificates so they are never presented again (SPEC §4).
-    const pools = new UpstreamPools({
-      extraCaPem: settings.upstreamCaPem,
-      blockLinkLocal: settings.blockLinkLocal,
-    });
+    const pools = new UpstreamPools({ extraCaPem: settings.upstreamCaPem });
     snapshot.onSwap((next) => pools.retainOnly(new Set(next.certificatesById.keys())));
     const inbound = createInboundServer(dataPlane, pools);
     const outbound = createOutboundServers(dataPlane, pools);
-    // API bodies are at most 1 MiB: a minute to send one is generous, and slow heads are cut at 10 s.
     const admin = http.createServer(
-      clientTimeoutOptions(60_000),
       createApiHandler({
         endpoints: buildEndpoints(ctx, auth),
         auth,
@@ -229,18 +233,17 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     limitConnections(inbound, 'inbound', settings.maxConnections, logger);
     limitConnections(outbound.plain, 'outbound', settings.maxConnections, logger);
     limitConnections(outbound.tls, 'outbound_tls', settings.maxConnections, logger);
-    const ports: Ports = {
+    ports = {
       admin: await listen(admin, settings.host, settings.adminPort),
       inbound: await listen(inbound, settings.host, settings.inboundPort),
       outbound: await listen(outbound.plain, settings.host, settings.outboundPort),
       outbound_tls: await listen(outbound.tls, settings.host, settings.outboundTlsPort),
     };
-    bound.ports = ports;
     writeFileSync(join(settings.dataDir, 'ports.json'), JSON.stringify(ports) + '\n');
 
     let stopping: Promise<void> | undefined;
     return {
-      ports,
+      ports: ports as Ports,
       adminToken,
       defaultVault,
       snapshot,

@@ -27,7 +27,7 @@ describe('reliability, short version', () => {
     const lines: string[] = [];
     const run = await runScenarios([certChurn, shutdown, crash, secrets], 'quick', {}, (l) => lines.push(l));
     const failing = run.results.filter((r) => !r.pass).map((r) => `${r.name}: ${JSON.stringify(r.figures)}`);
-    expect(failing, lines.join('\n')).toEqual([]);
+    expect(failing, failing.join('\n') + '\n' + lines.join('\n')).toEqual([]);
 
     const churn = row(run, 'cert-churn');
     expect(churn['requests']).toBeGreaterThan(0);

@@ -66,6 +66,13 @@ function withoutBanner(output: string): string {
   return output.replace(/\nvaultgate is running\n[\s\S]*?\n\n/g, '\n[banner]\n');
 }
 
+/** Children still running, so an interrupted run does not leave them behind. */
+const live = new Set<ChildProcess>();
+
+export function killAllChildren(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
 export class VaultgateChild {
   #output = '';
   #flushed = false;
@@ -99,6 +106,8 @@ export class VaultgateChild {
       ...options.env,
     };
     const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env }, stdio: 'pipe' });
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     const vg = new VaultgateChild(child, options);
     await vg.waitForBanner(options.timeoutMs ?? 20_000);
     options.evidence.addDataDir(options.name, options.dataDir);

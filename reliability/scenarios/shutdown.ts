@@ -65,6 +65,7 @@ export const scenario: Scenario = {
     const exits: (number | null)[] = [];
     const stopMs: number[] = [];
     const restartMs: number[] = [];
+    const bannerMs: number[] = [];
     let stopped = false;
     const load = pace(
       { ratePerSec: rate, durationMs: 10 * 60_000, maxInFlight: 512, stop: () => stopped },
@@ -84,6 +85,7 @@ export const scenario: Scenario = {
         stopMs.push(Date.now() - t0);
         const spawned = Date.now();
         vg = await VaultgateChild.start({ dataDir, name: 'shutdown', evidence: ctx.evidence, ports, env });
+        bannerMs.push(Date.now() - spawned);
         // A fresh client per probe: the time until a proxied request through the new process succeeds.
         const probe = new InboundClient(ports.inbound, s.localCa, s.inboundHost, ctx.evidence);
         let served = Number.NaN;
@@ -133,6 +135,7 @@ export const scenario: Scenario = {
       'refused or reset before being accepted (while stopped)': notAccepted,
       'exit codes': exits.join(', '),
       'stop took ms (max)': Math.max(...stopMs),
+      'restart: start-up banner after spawn, ms (max)': Math.max(...bannerMs),
       'restart: first proxied 200 after spawn, ms (max)': maxRestart,
     };
     if (lostKinds.size > 0) figures['lost by kind'] = [...lostKinds].map(([k, v]) => `${k}: ${v}`).join('; ');
