@@ -23,6 +23,7 @@ import { SnapshotHolder } from './snapshot/holder.js';
 import { openStore } from './store/open.js';
 import { issueListenerCertificate, privateKeyFromPem } from './pki/index.js';
 import type { DataPlaneDeps } from './proxy/deps.js';
+import { clientTimeoutOptions } from './proxy/http/client-timeouts.js';
 import { createInboundServer } from './proxy/inbound/server.js';
 import { createOutboundServers } from './proxy/outbound/index.js';
 import { UpstreamPools } from './proxy/upstream/pools.js';
@@ -159,15 +160,15 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const keyring = new Keyring(masterKey.value);
     const secrets = await loadServerSecrets(store, keyring);
     const hasher = new CredentialHasher(secrets.serverSecret);
-    const builder = new SnapshotBuilder(keyring, settings.domain);
+    const builder = new SnapshotBuilder(keyring, settings.domain, (msg, fields) => logger.error(msg, fields));
     const snapshot = await SnapshotHolder.create(store, builder, logger);
     const metrics = new Metrics();
     const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
 
-    let ports: Ports | undefined;
+    const bound: { ports?: Ports } = {};
     const ctx: ApiContext = {
       settings,
-      ports: () => ports,
+      ports: () => bound.ports,
       store,
       keyring,
       hasher,
@@ -214,11 +215,16 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
 
     // One set of upstream pools for both proxies; a snapshot swap retires the pools of deleted
     // certificates so they are never presented again (SPEC §4).
-    const pools = new UpstreamPools({ extraCaPem: settings.upstreamCaPem });
+    const pools = new UpstreamPools({
+      extraCaPem: settings.upstreamCaPem,
+      blockLinkLocal: settings.blockLinkLocal,
+    });
     snapshot.onSwap((next) => pools.retainOnly(new Set(next.certificatesById.keys())));
     const inbound = createInboundServer(dataPlane, pools);
     const outbound = createOutboundServers(dataPlane, pools);
+    // API bodies are at most 1 MiB: a minute to send one is generous, and slow heads are cut at 10 s.
     const admin = http.createServer(
+      clientTimeoutOptions(60_000),
       createApiHandler({
         endpoints: buildEndpoints(ctx, auth),
         auth,
@@ -233,17 +239,18 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     limitConnections(inbound, 'inbound', settings.maxConnections, logger);
     limitConnections(outbound.plain, 'outbound', settings.maxConnections, logger);
     limitConnections(outbound.tls, 'outbound_tls', settings.maxConnections, logger);
-    ports = {
+    const ports: Ports = {
       admin: await listen(admin, settings.host, settings.adminPort),
       inbound: await listen(inbound, settings.host, settings.inboundPort),
       outbound: await listen(outbound.plain, settings.host, settings.outboundPort),
       outbound_tls: await listen(outbound.tls, settings.host, settings.outboundTlsPort),
     };
+    bound.ports = ports;
     writeFileSync(join(settings.dataDir, 'ports.json'), JSON.stringify(ports) + '\n');
 
     let stopping: Promise<void> | undefined;
     return {
-      ports: ports as Ports,
+      ports,
       adminToken,
       defaultVault,
       snapshot,
