@@ -10,14 +10,9 @@ import { join } from 'node:path';
 import type { SecureVersion } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInbound, type Answer, type InboundFixture } from './helpers/inbound-fixture.js';
-import {
-  fingerprintOf,
-  startOpensslServer,
-  startUpstream,
-  type UpstreamOptions,
-} from './helpers/inbound-upstream.js';
+import { fingerprintOf, startUpstream, type UpstreamOptions } from './helpers/inbound-upstream.js';
 import { makeCa, makeLeaf, workDir, type Issued } from './helpers/pki-fixtures.js';
-import { closedPort } from './helpers/tls-upstream.js';
+import { closedPort, startOpensslUpstream } from './helpers/tls-upstream.js';
 
 const CONNECT_TIMEOUT_MS = 300;
 const RESPONSE_TIMEOUT_MS = 400;
@@ -101,7 +96,7 @@ describe.each<SecureVersion>(['TLSv1.2', 'TLSv1.3'])('over %s', (version) => {
   });
 
   it('upstream_client_certificate_rejected: an OpenSSL upstream refusing with a TLS alert', async () => {
-    const sserver = await startOpensslServer({ server: serverLeaf, clientCa: clientRoot.certPem, version });
+    const sserver = await startOpensslUpstream({ server: serverLeaf, clientCa: clientRoot.certPem, version });
     try {
       expect((await through(sserver.url.href, client)).status).toBe(200);
       const none = await through(sserver.url.href, null);

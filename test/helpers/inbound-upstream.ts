@@ -1,17 +1,13 @@
 /**
  * Upstreams for the inbound end-to-end tests: an HTTPS server (Node) that can demand a client
  * certificate and answers with JSON naming the certificate, connection, SNI, path and headers it got,
- * tracks which of its connections are still open, and can hold chosen requests until released; plus
- * `openssl s_server`, which refuses a bad client certificate with a real TLS alert.
+ * tracks which of its connections are still open, and can hold chosen requests until released. (The
+ * `openssl s_server` upstream, which refuses with real TLS alerts, is in tls-upstream.ts.)
  */
-import { spawn } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { SecureVersion, TLSSocket } from 'node:tls';
 
 export interface Pem {
@@ -145,42 +141,6 @@ export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
     async close() {
       for (const socket of open.values()) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/**
- * `openssl s_server -www` demanding a client certificate from `clientCa`: it aborts the handshake
- * (TLS 1.2) or the connection (TLS 1.3) with an alert naming the problem, as nginx or Go servers do.
- */
-export async function startOpensslServer(opts: {
-  server: Pem;
-  clientCa: string;
-  version: SecureVersion;
-}): Promise<{ url: URL; close: () => void }> {
-  const dir = mkdtempSync(join(tmpdir(), 'vaultgate-inbound-sserver-'));
-  writeFileSync(join(dir, 'cert.pem'), opts.server.certPem);
-  writeFileSync(join(dir, 'key.pem'), opts.server.keyPem);
-  writeFileSync(join(dir, 'ca.pem'), opts.clientCa);
-  const args = ['s_server', '-accept', '127.0.0.1:0', '-cert', 'cert.pem', '-key', 'key.pem', '-CAfile'];
-  args.push('ca.pem', '-Verify', '3', '-verify_return_error', '-www');
-  args.push(opts.version === 'TLSv1.3' ? '-tls1_3' : '-tls1_2');
-  const child = spawn('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /ACCEPT 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`openssl s_server exited with ${code}`)));
-  });
-  return {
-    url: new URL(`https://localhost:${port}`),
-    close: () => {
-      child.kill();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

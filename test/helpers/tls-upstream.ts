@@ -261,7 +261,7 @@ export function closeServer(server: net.Server): Promise<void> {
  * TLS alert — as nginx, HAProxy, Envoy, Go and Java servers do.
  */
 export async function startOpensslUpstream(opts: {
-  server: Issued;
+  server: Pick<Issued, 'certPem' | 'keyPem'>;
   clientCa: string;
   version: SecureVersion;
 }): Promise<{ url: URL; close: () => void }> {
@@ -271,7 +271,7 @@ export async function startOpensslUpstream(opts: {
   writeFileSync(join(dir, 'ca.pem'), opts.clientCa);
   const versionFlag = opts.version === 'TLSv1.3' ? '-tls1_3' : '-tls1_2';
   const args = ['s_server', '-accept', '127.0.0.1:0', '-cert', 'cert.pem', '-key', 'key.pem'];
-  args.push('-CAfile', 'ca.pem', '-Verify', '2', '-verify_return_error', '-www', versionFlag);
+  args.push('-CAfile', 'ca.pem', '-Verify', '3', '-verify_return_error', '-www', versionFlag);
   const child = spawn('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
