@@ -143,6 +143,12 @@ describe('UpstreamPools', () => {
       pools.agentFor({ origin: upstream.url, certificate: certB, tls: trustRoot() }),
     );
     expect(pools.stats().pools).toBe(2);
+    // Another origin with the same identity gets its own pool but shares the TLS context.
+    const sameHostOtherName = new URL(upstream.url.href.replace('localhost', '127.0.0.1'));
+    pools.agentFor({ origin: sameHostOtherName, certificate: certA, tls: trustRoot() });
+    expect(pools.stats()).toMatchObject({ pools: 3, contexts: 2 });
+    pools.retainOnly(new Set([certB.id]));
+    expect(pools.stats().contexts).toBe(1);
     pools.close();
   });
 

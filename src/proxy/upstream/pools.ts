@@ -44,6 +44,8 @@ export interface UpstreamPoolsOptions {
 
 export interface UpstreamPoolStats {
   pools: number;
+  /** TLS contexts: one per (client certificate, extra CA), shared across origins. */
+  contexts: number;
   /** New TLS connections that completed a handshake (full or resumed). */
   handshakes: number;
   /** Of those, how many resumed a cached session. */
@@ -147,6 +149,7 @@ export function certificateIdOf(agent: http.Agent): string | null {
  */
 export class UpstreamPools {
   private readonly pools = new Map<string, TlsPoolAgent | PlainPoolAgent>();
+  private readonly contexts = new Map<string, { certificateId: string | null; context: tls.SecureContext }>();
   /** Trust settings object → short key; settings objects live as long as their snapshot. */
   private readonly trustKeys = new WeakMap<UpstreamTlsSettings, string>();
   private readonly trustIds = new Map<string, number>();
@@ -205,6 +208,10 @@ export class UpstreamPools {
    * dropped too, so pools of edited trust settings do not accumulate.
    */
   retainOnly(liveCertificateIds: ReadonlySet<string>): void {
+    for (const [key, entry] of this.contexts) {
+      if (entry.certificateId !== null && !liveCertificateIds.has(entry.certificateId))
+        this.contexts.delete(key);
+    }
     for (const [key, agent] of this.pools) {
       const id = agent.certificateId;
       if (id !== null && !liveCertificateIds.has(id)) {
@@ -221,10 +228,11 @@ export class UpstreamPools {
   close(): void {
     for (const agent of this.pools.values()) agent.destroy();
     this.pools.clear();
+    this.contexts.clear();
   }
 
   stats(): UpstreamPoolStats {
-    return { pools: this.pools.size, ...this.counters };
+    return { pools: this.pools.size, contexts: this.contexts.size, ...this.counters };
   }
 
   private trustKey(settings: UpstreamTlsSettings): string {
@@ -243,21 +251,40 @@ export class UpstreamPools {
     return key;
   }
 
+  /**
+   * One SecureContext per (client certificate, extra CA), shared by the pools of every origin that
+   * uses them: building one parses the ~140 root certificates of the trust store, which cost 74% of
+   * the CPU of a first request to a new host in the outbound-new-hosts benchmark. Server name checks
+   * and SNI are per connection, so sharing the context across origins changes nothing else.
+   */
+  private secureContextFor(
+    certificate: RuntimeCertificate | null,
+    caPem: string | undefined,
+  ): tls.SecureContext {
+    const key = `${certificate?.id ?? ''}\n${caPem ?? ''}`;
+    const cached = this.contexts.get(key);
+    if (cached === undefined) {
+      const context = tls.createSecureContext({
+        ca: (caPem ? [...this.defaultCa, caPem] : this.defaultCa) as string[],
+        // Sent whole: leaf then intermediates, so an upstream that trusts only our root can build the
+        // path. Node 20's TLS options take the key as PEM, not as a KeyObject, so it is exported here,
+        // once per context, straight into OpenSSL; the string is not kept.
+        ...(certificate
+          ? { cert: certificate.chainPem, key: certificate.key.export({ format: 'pem', type: 'pkcs8' }) }
+          : {}),
+      });
+      this.contexts.set(key, { certificateId: certificate?.id ?? null, context });
+      return context;
+    }
+    return cached.context;
+  }
+
   private createTlsAgent(
     origin: URL,
     certificate: RuntimeCertificate | null,
     settings: UpstreamTlsSettings | undefined,
   ): TlsPoolAgent {
-    const ca = settings?.ca_pem ? [...this.defaultCa, settings.ca_pem] : this.defaultCa;
-    const secureContext = tls.createSecureContext({
-      ca: ca as string[],
-      // Sent whole: leaf then intermediates, so an upstream that trusts only our root can build the
-      // path. Node 20's TLS options take the key as PEM, not as a KeyObject, so it is exported here,
-      // once per pool, straight into OpenSSL; the string is not kept.
-      ...(certificate
-        ? { cert: certificate.chainPem, key: certificate.key.export({ format: 'pem', type: 'pkcs8' }) }
-        : {}),
-    });
+    const secureContext = this.secureContextFor(certificate, settings?.ca_pem);
     const host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
     return new TlsPoolAgent(
       {
