@@ -28,6 +28,14 @@ export async function bootstrapDefaultVault(ctx: ApiContext): Promise<DefaultVau
       password: undefined,
     };
   }
+  // Instances sharing one PostgreSQL database may start together: write transactions are serialised,
+  // so exactly one of them wins this claim and creates the default vault.
+  const claimed = await ctx.store.write(async (repo) => {
+    if ((await repo.getMeta('default_vault_claimed')) !== undefined) return false;
+    await repo.setMeta('default_vault_claimed', new Date().toISOString());
+    return true;
+  });
+  if (!claimed) return undefined;
   const vault = await createVault(ctx, 'system', { name: 'Default vault', environment: 'sandbox' });
   const { record, password } = await createCredential(ctx, 'system', vault.id, 'Created at first start');
   await ctx.store.write((repo) =>

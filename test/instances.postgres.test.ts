@@ -16,8 +16,8 @@ describe('two instances sharing PostgreSQL', () => {
       VAULTGATE_MASTER_KEY: randomBytes(32).toString('base64'),
       VAULTGATE_ADMIN_TOKEN: `vgadm_${randomBytes(16).toString('hex')}`,
     };
-    a = await startTestVaultgate(shared);
-    b = await startTestVaultgate(shared);
+    // Started together, as a scaled deployment does: only one may create the default vault.
+    [a, b] = await Promise.all([startTestVaultgate(shared), startTestVaultgate(shared)]);
   });
   afterAll(async () => {
     await a?.stop();
