@@ -64,6 +64,7 @@ describe('first and later starts', () => {
     const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
     expect(statSync(join(dataDir, 'admin-token')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'vaultgate.db')).mode & 0o777).toBe(0o600);
     expect(first.output()).toContain(token);
     expect(first.output()).toMatch(/HTTPS_PROXY=http:\/\/US[1-9A-HJ-NP-Za-km-z]{22}:[0-9a-f-]{36}@/);
     expect(first.ports.admin).toBeGreaterThan(0);

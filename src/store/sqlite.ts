@@ -6,6 +6,7 @@
  * transaction at a time. Reads use their own connection: with WAL they see the last committed state
  * and never the half-done work of an open write transaction.
  */
+import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { bumpVersion, readVersion, type Db, type RunResult, type SqlParam } from './db.js';
 import { StoreOpenError, UniqueViolationError, reasonOf } from './errors.js';
@@ -88,6 +89,9 @@ function openReader(file: string): Connection {
 export async function openSqliteStore(file: string): Promise<Store> {
   let writer: Connection | undefined;
   try {
+    // Created owner-only: it holds sealed keys and credential hashes. SQLite gives the -wal and -shm
+    // files it creates next to it the same permissions.
+    closeSync(openSync(file, 'a', 0o600));
     writer = openWriter(file);
     const writeDb = new SqliteDb(writer);
     await transaction(writer, () => migrate(writeDb));
