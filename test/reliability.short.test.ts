@@ -5,9 +5,14 @@
  * presented again, a restart serving within 5 s, no secret anywhere. Plus a focused regression test
  * for the shutdown fix the full suite found.
  */
+import { createPrivateKey } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Evidence } from '../reliability/lib/evidence.js';
 import { runScenarios, type RunOutcome } from '../reliability/lib/runner.js';
 import { scenario as certChurn } from '../reliability/scenarios/cert-churn.js';
 import { scenario as crash } from '../reliability/scenarios/crash.js';
@@ -116,4 +121,33 @@ describe('reliability, short version', () => {
     expect(completed).toBe(reached);
     expect(stopMs).toBeLessThan(5000);
   }, 60_000);
+
+  it('the secrets scan finds a key as PEM, as base64 at any offset and as raw DER, and a password', async () => {
+    const cert = await issue({ cn: 'scan' });
+    const der = createPrivateKey(cert.keyPem).export({ type: 'pkcs8', format: 'der' });
+    const dir = mkdtempSync(join(tmpdir(), 'vaultgate-scan-'));
+    try {
+      const clean = new Evidence();
+      clean.addPrivateKey('k', cert.keyPem, cert.certPem);
+      clean.addPassword('p', '0f0e0d0c-1111-4222-8333-abcdefabcdef', 'USuser');
+      clean.addText('log', `{"msg":"ok","certificate":${JSON.stringify(cert.certPem)}}`);
+      expect(clean.scan().findings).toEqual([]);
+
+      const leaky = new Evidence();
+      leaky.addPrivateKey('k', cert.keyPem, cert.certPem);
+      leaky.addPassword('p', '0f0e0d0c-1111-4222-8333-abcdefabcdef', 'USuser');
+      leaky.addText('log', JSON.stringify({ key: cert.keyPem }));
+      leaky.addText('response', 'x' + der.subarray(7, 60).toString('base64'));
+      leaky.addText('metrics', 'user="USuser" password="0f0e0d0c-1111-4222-8333-abcdefabcdef"');
+      writeFileSync(join(dir, 'vaultgate.db'), Buffer.concat([Buffer.alloc(100), der.subarray(30, 70)]));
+      leaky.addDataDir('d', dir);
+      const sources = leaky
+        .scan()
+        .findings.map((f) => f.source)
+        .sort();
+      expect(sources).toEqual(['d data dir: vaultgate.db', 'log', 'metrics', 'response']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

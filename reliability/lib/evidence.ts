@@ -104,10 +104,15 @@ export class Evidence {
     this.#add({ kind: 'admin token', label, forms: [Buffer.from(token)], publicMaterial: [] });
   }
 
-  /** Text seen by the harness: a log, a response body, a /metrics page. `source` names the category. */
+  /**
+   * Text seen by the harness: a log, a response body, a /metrics page. `source` names the category.
+   * vaultgate's start-up banner is cut out: by SPEC §1 it shows the admin token and the default
+   * credential's password at first start, on purpose.
+   */
   addText(source: string, text: string | Buffer): void {
     const list = this.#texts.get(source) ?? [];
-    list.push(typeof text === 'string' ? Buffer.from(text) : text);
+    const buf = typeof text === 'string' ? Buffer.from(text) : text;
+    list.push(buf.includes('vaultgate is running') ? Buffer.from(withoutBanner(buf.toString('utf8'))) : buf);
     this.#texts.set(source, list);
   }
 
@@ -179,6 +184,11 @@ export class Evidence {
     for (const s of this.#secrets) secrets[s.kind]++;
     return { findings: [...found.values()], secrets, sources, bytes, pieces: pieceCount };
   }
+}
+
+/** Removes the start-up banner (from "vaultgate is running" to the next blank line). */
+export function withoutBanner(output: string): string {
+  return output.replace(/vaultgate is running\n[\s\S]*?\n\n/g, '[banner]\n');
 }
 
 function listFiles(dir: string): string[] {
