@@ -5,7 +5,7 @@
  * one table of figures and writes reliability/results/latest.md and latest.json. Exit code 1 when a
  * target was missed. Tuning options are `--name=value` flags or RELIABILITY_NAME variables.
  */
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { killAllChildren, repoRoot } from './lib/child.js';
@@ -49,24 +49,11 @@ async function loadScenarios(): Promise<Scenario[]> {
   return out;
 }
 
-/**
- * test/helpers/process.ts (used by some scenarios) finds the entry point at ../../dist/src/main.js
- * from its own file; compiled into dist/ that is dist/dist/src/main.js, which a link to dist/src
- * makes real. (Walking up to package.json in that helper would make the link unnecessary.)
- */
-function linkEntryPointForCompiledHelpers(): void {
-  const dist = join(repoRoot(), 'dist');
-  if (existsSync(join(dist, 'dist/src'))) return;
-  mkdirSync(join(dist, 'dist'), { recursive: true });
-  symlinkSync('../src', join(dist, 'dist/src'), 'dir');
-}
-
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
     killAllChildren();
     process.exit(130);
   });
-linkEntryPointForCompiledHelpers();
 const { mode, only, options } = parseArgs(process.argv.slice(2));
 let scenarios = await loadScenarios();
 if (only !== null) scenarios = scenarios.filter((s) => only.includes(s.name));

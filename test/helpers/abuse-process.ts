@@ -130,8 +130,9 @@ export async function startVaultgateProcess(
         clearTimeout(timer);
       }
       evidence?.addText('vaultgate output', proc.output());
-      evidence?.addDataDir('vaultgate data dir', dataDir);
-      rmSync(dataDir, { recursive: true, force: true });
+      // With an evidence collector the dir must outlive this call: the secrets scan reads it at the end.
+      if (evidence) evidence.addDataDir('vaultgate data dir', dataDir);
+      else rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,8 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-export const MAIN = join(import.meta.dirname, '../../dist/src/main.js');
+/** The checkout's root: the nearest folder with a package.json, from wherever this file was compiled to. */
+function repoRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
+    dir = up;
+  }
+  return dir;
+}
+
+export const MAIN = join(repoRoot(), 'dist/src/main.js');
 
 export interface RunningProcess {
   child: ChildProcess;
