@@ -43,6 +43,12 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
   );
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (req.socket.writableEnded) {
+      // Shutdown already ended this connection: an answer cannot be sent, so the request must not
+      // reach the upstream either (see the outbound tunnel handler).
+      req.socket.destroy();
+      return;
+    }
     const started = performance.now();
     const host = hostOf(req.headers.host);
     const snapshot = deps.snapshot.current;

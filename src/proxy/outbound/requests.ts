@@ -37,6 +37,13 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
       res.destroy(); // only sockets we emitted reach this server
       return;
     }
+    if (req.socket.writableEnded) {
+      // Shutdown ended this tunnel after its previous answer, and the client sent another request
+      // before it saw the close. Nothing can be answered any more, so it must not reach the upstream
+      // either: dropped unseen, it is a plain connection close the client may retry, not a lost request.
+      req.socket.destroy();
+      return;
+    }
     tunnel.requests++;
     tunnel.active++;
     tunnel.response = res;
