@@ -231,6 +231,47 @@ describe('shutdown', () => {
     }
   });
 
+  test('a request pipelined behind the last answer of a closing tunnel is answered or never forwarded', async () => {
+    const seen: string[] = [];
+    const slow = await startTlsUpstream({
+      server: await issue({ cn: 'localhost', issuer: f.root, usage: 'server', sans: ['localhost'] }),
+      requestCert: false,
+      handler: (req, res) => {
+        seen.push(req.url ?? '');
+        // Headers (keep-alive) go out before shutdown starts; the body follows later.
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first part ');
+        setTimeout(() => res.end('late'), 300);
+      },
+    });
+    const servers = createOutboundServers({ ...f.h.t.vg.dataPlane, logger: silentLogger }, f.h.pools);
+    await new Promise<void>((r) => servers.plain.listen(0, '127.0.0.1', r));
+    const port = (servers.plain.address() as AddressInfo).port;
+    try {
+      const cred = await f.h.credential(f.vault.id);
+      const socket = await openTunnel({ port, cred, target: `localhost:${slow.port}`, ca: f.vault.caPem });
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString()));
+      const closed = new Promise((r) => socket.once('close', r));
+      // Two pipelined requests: the second is parsed only after the first answer is complete.
+      socket.write(
+        'GET /first HTTP/1.1\r\nHost: localhost\r\n\r\nGET /second HTTP/1.1\r\nHost: localhost\r\n\r\n',
+      );
+      await waitFor(() => seen.includes('/first'));
+      await new Promise((r) => setTimeout(r, 50)); // the first answer's head has gone out
+      servers.close();
+      await closed;
+      expect(received).toContain('late');
+      // Every request the upstream saw got its answer back; none was forwarded and then cut off.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(seen[0]).toBe('/first');
+      expect(received.split('HTTP/1.1 200').length - 1).toBe(seen.length);
+    } finally {
+      servers.tls.close();
+      await slow.close();
+    }
+  });
+
   test('the process stops at once although a client keeps a tunnel open', async () => {
     const own = await startOutboundHarness();
     try {

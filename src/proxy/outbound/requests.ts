@@ -50,7 +50,9 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
     res.once('close', () => {
       tunnel.active--;
       tunnel.response = null;
-      if (ctx.closing) req.socket.end(); // shutdown began during this answer: it was the last one
+      // Shutdown began during this answer: end the tunnel after it — unless the client already
+      // pipelined another request, which is answered (with Connection: close) before Node closes.
+      if (ctx.closing && tunnel.active === 0) req.socket.end();
     });
     const principal = ctx.auth.recheck(tunnel.principal);
     if (principal === undefined) {
