@@ -34,7 +34,7 @@ interface CertificateIndex {
 /**
  * Builds RuntimeConfig snapshots from the store. Records are immutable by id where the API makes
  * them so (certificates are never edited, a vault's CA never changes), so their live objects
- * (decrypted keys, compiled regexes) are memoised across snapshots: a change costs a re-read of the
+ * (decrypted keys) are memoised across snapshots: a change costs a re-read of the
  * store, not a re-decryption of every key.
  */
 export class SnapshotBuilder {
@@ -44,7 +44,6 @@ export class SnapshotBuilder {
     { cert: RuntimeCertificate; credentialId: string | null; routeId: string | null }
   >();
   readonly #caKeys = new Map<string, KeyObject>();
-  readonly #regexes = new Map<string, RegExp>();
   #lastIndex: CertificateIndex | undefined;
 
   constructor(
@@ -181,7 +180,6 @@ export class SnapshotBuilder {
       vaultId: record.vault_id,
       type: record.type,
       hostEndpoint: record.host_endpoint,
-      hostMatcher: this.#regex(record.host_endpoint),
       upstream: record.type === 'inbound' ? new URL(record.destination_override_endpoint) : null,
       upstreamTls: Object.freeze({ ...record.upstream_tls }),
       certificates: Object.freeze(certificates),
@@ -208,16 +206,6 @@ export class SnapshotBuilder {
       outboundRoutes: Object.freeze(routes.filter((r) => r.type === 'outbound')),
       outboundCa: Object.freeze({ certPem: record.outbound_ca_cert_pem, key }),
     });
-  }
-
-  /** host_endpoint must match the whole host (SPEC §3), case-insensitively as DNS names are. */
-  #regex(source: string): RegExp {
-    let re = this.#regexes.get(source);
-    if (!re) {
-      re = new RegExp(`^(?:${source})$`, 'i');
-      this.#regexes.set(source, re);
-    }
-    return re;
   }
 
   #forgetMissing<T>(cache: Map<string, T>, live: ReadonlyMap<string, unknown>): void {

@@ -39,8 +39,6 @@ export interface RuntimeRoute {
   readonly type: 'inbound' | 'outbound';
   /** host_endpoint as stored; match it with `routeMatchesHost` (snapshot/host-match.ts), never directly per request. */
   readonly hostEndpoint: string;
-  /** host_endpoint compiled once, anchored to match the whole host. */
-  readonly hostMatcher: RegExp;
   /** Inbound only: the parsed destination_override_endpoint. */
   readonly upstream: URL | null;
   readonly upstreamTls: Readonly<UpstreamTlsSettings>;
