@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   vault_not_empty: 409,
   credential_in_use: 409,
   route_in_use: 409,
+  request_timeout: 408,
   payload_too_large: 413,
   invalid_certificate: 422,
   invalid_private_key: 422,

@@ -218,6 +218,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const pools = new UpstreamPools({
       extraCaPem: settings.upstreamCaPem,
       blockLinkLocal: settings.blockLinkLocal,
+      logger: logger.child({ component: 'upstream' }),
     });
     snapshot.onSwap((next) => pools.retainOnly(new Set(next.certificatesById.keys())));
     const inbound = createInboundServer(dataPlane, pools);

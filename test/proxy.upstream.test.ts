@@ -1,9 +1,15 @@
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SecureVersion } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forward, type ForwardResult } from '../src/proxy/http/forward.js';
-import { UpstreamPools, type UpstreamTlsSettings } from '../src/proxy/upstream/pools.js';
+import type { LogFields, Logger } from '../src/observability/logger.js';
+import { gateOf, UpstreamPools, type UpstreamTlsSettings } from '../src/proxy/upstream/pools.js';
 import type { RuntimeCertificate } from '../src/snapshot/types.js';
 import {
   closedPort,
@@ -232,7 +238,7 @@ describe('UpstreamPools', () => {
 async function front(
   pools: UpstreamPools,
   target: () => { url: URL; certificate: RuntimeCertificate | null; tls?: UpstreamTlsSettings },
-  options: { connectTimeoutMs?: number; headersTimeoutMs?: number } = {},
+  options: { connectTimeoutMs?: number; headersTimeoutMs?: number; bodyTimeoutMs?: number } = {},
 ): Promise<{ port: number; results: ForwardResult[]; close: () => Promise<void> }> {
   const results: ForwardResult[] = [];
   const server = http.createServer((req, res) => {
@@ -426,5 +432,242 @@ describe('failure classification, transport', () => {
     await closeServer(silent);
     expect(r).toMatchObject({ status: 504, code: 'upstream_timeout' });
     expect(r.result?.errorKind).toBe('connect_timeout');
+  });
+});
+
+/** Issue 11: nothing a certificate or a caller does can crash, freeze or exhaust the upstream side. */
+describe('bounded and crash-free upstream side', () => {
+  function capture(): { logger: Logger; lines: { msg: string; fields: LogFields | undefined }[] } {
+    const lines: { msg: string; fields: LogFields | undefined }[] = [];
+    const logger: Logger = {
+      debug: () => {},
+      info: () => {},
+      warn: () => {},
+      error: (msg, fields) => void lines.push({ msg, fields }),
+      child: () => logger,
+    };
+    return { logger, lines };
+  }
+
+  /** A client certificate signed with SHA-1 by a SHA-256 CA: OpenSSL refuses it ("ca md too weak"). */
+  function sha1Leaf(): { certPem: string; key: KeyObject } {
+    const dir = mkdtempSync(join(tmpdir(), 'vg-sha1-'));
+    const run = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    run('req', '-x509', ...ec, '-subj', '/CN=sha1-ca', '-days', '2', '-keyout', 'ca.key', '-out', 'ca.pem');
+    run('req', '-new', ...ec, '-subj', '/CN=sha1-leaf', '-keyout', 'l.key', '-out', 'l.csr');
+    const certPem = execFileSync(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        'l.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        '7',
+        '-sha1',
+        '-days',
+        '2',
+      ],
+      { cwd: dir },
+    ).toString();
+    const key = createPrivateKey(readFileSync(join(dir, 'l.key')));
+    rmSync(dir, { recursive: true, force: true });
+    return { certPem, key };
+  }
+
+  it('a certificate the TLS stack refuses answers 502 upstream_tls_error, is logged once and never thrown', async () => {
+    const upstream = await startTlsUpstream({ server: serverCert, clientCa: [root.certPem] });
+    const { logger, lines } = capture();
+    const pools = new UpstreamPools({ logger });
+    const weak = sha1Leaf();
+    const sha1 = { ...runtime('sha1cert', clientA), chainPem: weak.certPem, key: weak.key };
+    const mismatched = { ...runtime('mismatch', clientA), key: clientB.key };
+    const good = runtime('good', clientA);
+    let current: RuntimeCertificate = sha1;
+    const f = await front(pools, () => ({ url: upstream.url, certificate: current, tls: trustRoot() }));
+    for (const [certificate, reason] of [
+      [sha1, /ca md too weak/],
+      [mismatched, /key values mismatch/],
+    ] as const) {
+      current = certificate;
+      for (let n = 0; n < 2; n++) {
+        const res = await fetchLocal(f.port);
+        expect(res.status).toBe(502);
+        expect(res.headers['x-vaultgate-error']).toBe('upstream_tls_error');
+        const { message } = (JSON.parse(res.body) as { error: { message: string } }).error;
+        expect(message).toContain(certificate.id);
+        expect(message).toMatch(reason);
+        expect(res.body).not.toMatch(/PRIVATE KEY/);
+      }
+    }
+    // One line per certificate, not per request, naming the certificate and never its key.
+    expect(lines.map((l) => l.fields?.['certificate_id'])).toEqual(['sha1cert', 'mismatch']);
+    expect(JSON.stringify(lines)).not.toMatch(/PRIVATE KEY/);
+    expect(f.results.map((r) => r.errorKind)).toEqual(Array(4).fill('tls_context'));
+    current = good; // the same pools keep serving the others
+    expect((JSON.parse((await fetchLocal(f.port)).body) as PeerReport).clientCn).toBe('client-a');
+    await f.close();
+    pools.close();
+    await upstream.close();
+  });
+
+  it('keeps at most maxPools pools, never closing one with a request in flight', async () => {
+    let release: (() => void) | null = null;
+    const slow = http.createServer((req, res) => {
+      if (req.url === '/slow') release = () => res.end('slow done');
+      else res.end('ok');
+    });
+    const port = await listenLocal(slow);
+    const pools = new UpstreamPools({ maxPools: 10 });
+    const busy = new URL(`http://127.0.0.1:${port}`);
+    const f = await front(pools, () => ({ url: new URL('/slow', busy), certificate: null }));
+    const inFlight = fetchLocal(f.port, { path: '/slow' });
+    await until(() => release !== null);
+    const busyAgent = pools.agentFor({ origin: busy, certificate: null });
+    // 500 distinct origins, the way a proxy credential can name them.
+    for (let n = 0; n < 500; n++)
+      pools.agentFor({ origin: new URL(`http://h${n}.example:${port}`), certificate: null });
+    expect(pools.stats().pools).toBeLessThanOrEqual(10);
+    // The busy pool was passed over each time, however old.
+    pools.sweep(performance.now() + 1);
+    expect(pools.stats().pools).toBe(1);
+    expect(pools.agentFor({ origin: busy, certificate: null })).toBe(busyAgent);
+    (release as unknown as () => void)();
+    expect((await inFlight).body).toBe('slow done');
+    await f.close();
+    pools.close();
+    await closeServer(slow);
+  });
+
+  it('closes pools left idle for poolIdleMs, and a holder of a closed pool is moved to a live one', async () => {
+    const plain = http.createServer((_req, res) => res.end('ok'));
+    const port = await listenLocal(plain);
+    const pools = new UpstreamPools({ poolIdleMs: 100 });
+    const origin = new URL(`http://127.0.0.1:${port}`);
+    const held = pools.agentFor({ origin, certificate: null }); // as a CONNECT tunnel keeps its choice
+    const front2 = http.createServer((req, res) => {
+      void forward(req, res, { url: origin, agent: held, hostHeader: origin.host, forwarded: null });
+    });
+    const frontPort = await listenLocal(front2);
+    expect((await fetchLocal(frontPort)).body).toBe('ok');
+    await until(() => pools.stats().pools === 0, 10_000); // the sweep timer closed it
+    expect((await fetchLocal(frontPort)).body).toBe('ok');
+    // The request went through a registered pool, so retainOnly and the sweep still see it.
+    expect(pools.stats().pools).toBe(1);
+    expect(pools.agentFor({ origin, certificate: null })).not.toBe(held);
+    await closeServer(front2);
+    pools.close();
+    await closeServer(plain);
+  });
+
+  it('serves a saturated pool fairly: a crowd from one client delays another client by one slot', async () => {
+    const arrivals: string[] = [];
+    const waiting: http.ServerResponse[] = [];
+    const upstream = http.createServer((req, res) => {
+      arrivals.push(String(req.headers['x-who']));
+      waiting.push(res);
+    });
+    const port = await listenLocal(upstream);
+    const origin = new URL(`http://127.0.0.1:${port}`);
+    const pools = new UpstreamPools({ maxSockets: 2 });
+    const f = await front(pools, () => ({ url: origin, certificate: null }));
+    const from = (localAddress: string, who: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        http
+          .get(
+            { host: '127.0.0.1', port: f.port, localAddress, agent: false, headers: { 'x-who': who } },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          )
+          .on('error', reject);
+      });
+    const gate = gateOf(pools.agentFor({ origin, certificate: null }));
+    const crowd = Array.from({ length: 8 }, (_, n) => from('127.0.0.1', `a${n}`));
+    await until(() => arrivals.length === 2 && gate?.waitingCount === 6);
+    const single = from('127.0.0.2', 'b');
+    await until(() => gate?.waitingCount === 7);
+    // Free one slot: the other client's request goes next, ahead of the crowd's six.
+    waiting.shift()?.end();
+    await until(() => arrivals.length === 3);
+    expect(arrivals[2]).toBe('b');
+    while (arrivals.length < 9 || waiting.length > 0) {
+      waiting.shift()?.end();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await single).toBe(200);
+    expect(await Promise.all(crowd)).toEqual(Array(8).fill(200));
+    await f.close();
+    pools.close();
+    await closeServer(upstream);
+  });
+
+  it('a request body that stalls → 408 request_timeout, the upstream request aborted and its slot freed', async () => {
+    let aborted = 0;
+    const upstream = http.createServer((req, res) => {
+      req.on('close', () => {
+        if (!req.complete) aborted++;
+      });
+      req.resume();
+      req.on('end', () => res.end('complete'));
+    });
+    const port = await listenLocal(upstream);
+    const origin = new URL(`http://127.0.0.1:${port}`);
+    const pools = new UpstreamPools({ maxSockets: 1 });
+    const f = await front(pools, () => ({ url: origin, certificate: null }), { bodyTimeoutMs: 300 });
+    // One byte of a declared ten, then silence, holding the pool's only connection.
+    const raw = net.connect(f.port, '127.0.0.1');
+    raw.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nA');
+    let answer = '';
+    raw.on('data', (c: Buffer) => (answer += c.toString()));
+    await new Promise((r) => raw.once('close', r));
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(answer).toMatch(/x-vaultgate-error: request_timeout/i);
+    expect(answer).toMatch(/connection: close/i);
+    await until(() => aborted === 1);
+    expect(f.results[0]).toMatchObject({ errorCode: 'request_timeout', errorKind: 'request_body_timeout' });
+    // The only slot is free again: a well-behaved request goes through.
+    expect((await fetchLocal(f.port, { method: 'POST', body: 'hello' })).body).toBe('complete');
+    await f.close();
+    pools.close();
+    await closeServer(upstream);
+  });
+
+  it('a body that arrives slowly but steadily is not cut', async () => {
+    const upstream = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => res.end(body));
+    });
+    const port = await listenLocal(upstream);
+    const origin = new URL(`http://127.0.0.1:${port}`);
+    const pools = new UpstreamPools();
+    const f = await front(pools, () => ({ url: origin, certificate: null }), { bodyTimeoutMs: 400 });
+    const res = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: f.port, method: 'POST', agent: false }, (r) => {
+        let body = '';
+        r.on('data', (c: Buffer) => (body += c.toString()));
+        r.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      let n = 0;
+      const tick = setInterval(() => {
+        req.write(String(n));
+        if (++n === 6) {
+          clearInterval(tick);
+          req.end();
+        }
+      }, 150); // 900 ms in all, never 400 ms silent
+    });
+    expect(res).toBe('012345');
+    await f.close();
+    pools.close();
+    await closeServer(upstream);
   });
 });

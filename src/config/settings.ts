@@ -24,6 +24,8 @@ export interface Settings {
   readonly logLevel: LogLevel;
   readonly upstreamConnectTimeoutMs: number;
   readonly upstreamResponseTimeoutMs: number;
+  /** A proxied request body that sends nothing for this long → 408 request_timeout (SPEC §3). */
+  readonly requestBodyTimeoutMs: number;
   /** Failed authentications per client address per minute before it gets 429 (0 turns this off). */
   readonly authFailuresPerMinute: number;
   /** Open connections per listener before new ones are refused. */
@@ -137,6 +139,12 @@ export const DEFINITIONS = {
     flag: '--upstream-response-timeout-ms',
     default: '60000',
     help: 'no upstream response headers within this → 504 upstream_timeout',
+  },
+  requestBodyTimeoutMs: {
+    env: 'VAULTGATE_REQUEST_BODY_TIMEOUT_MS',
+    flag: '--request-body-timeout-ms',
+    default: '30000',
+    help: 'a proxied request body that sends nothing for this long → 408 request_timeout',
   },
   authFailuresPerMinute: {
     env: 'VAULTGATE_AUTH_FAILURES_PER_MINUTE',
@@ -299,6 +307,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     logLevel: logLevel as LogLevel,
     upstreamConnectTimeoutMs: positiveMs('upstreamConnectTimeoutMs', need('upstreamConnectTimeoutMs')),
     upstreamResponseTimeoutMs: positiveMs('upstreamResponseTimeoutMs', need('upstreamResponseTimeoutMs')),
+    requestBodyTimeoutMs: positiveMs('requestBodyTimeoutMs', need('requestBodyTimeoutMs')),
     authFailuresPerMinute: count('authFailuresPerMinute', need('authFailuresPerMinute'), 0),
     maxConnections: count('maxConnections', need('maxConnections'), 1),
     blockLinkLocal: bool('blockLinkLocal', need('blockLinkLocal')),

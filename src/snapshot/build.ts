@@ -166,6 +166,8 @@ export class SnapshotBuilder {
       notAfter: Date.parse(record.not_after),
       createdAt: Date.parse(record.created_at),
       chainPem: material.certificate_pem,
+      // The TLS context takes this PEM as is (proxy/upstream/secure-context.ts).
+      keyPem,
       get key(): KeyObject {
         key ??= createPrivateKey(keyPem);
         return key;

@@ -71,4 +71,9 @@ export interface RuntimeCertificate {
   readonly chainPem: string;
   /** The decrypted private key; it exists only in memory, never in a log or a response. */
   readonly key: KeyObject;
+  /**
+   * The same key as the opened PKCS#8 PEM, the form the TLS context takes (Node 20 does not accept a
+   * KeyObject there); when absent, the context builder exports `key`. Same secrecy as `key`.
+   */
+  readonly keyPem?: Buffer;
 }

@@ -8,7 +8,8 @@ import {
   type UpstreamFailure,
   type UpstreamFailureKind,
 } from '../upstream/classify.js';
-import { certificateIdOf } from '../upstream/pools.js';
+import type { GateTicket } from '../upstream/fair-gate.js';
+import { certificateIdOf, currentAgent, gateOf } from '../upstream/pools.js';
 import { tlsStateOf } from '../upstream/tls-state.js';
 import { sendError } from './errors.js';
 import {
@@ -41,6 +42,12 @@ export interface ForwardOptions {
   connectTimeoutMs?: number;
   /** No response headers within this long of the last sign of progress → upstream_timeout. */
   headersTimeoutMs?: number;
+  /**
+   * A request body that sends nothing for this long → 408 request_timeout, the upstream request is
+   * aborted and its connection freed (VAULTGATE_REQUEST_BODY_TIMEOUT_MS). Time the upstream spends not
+   * reading (backpressure) does not count against the client.
+   */
+  bodyTimeoutMs?: number;
 }
 
 /** Everything the caller's one log line per request needs. */
@@ -90,6 +97,10 @@ class Exchange {
   private readonly body: 'none' | 'length' | 'chunked';
   private readonly connectTimeoutMs: number;
   private readonly headersTimeoutMs: number;
+  private readonly bodyTimeoutMs: number;
+  private readonly agent: http.Agent;
+  private ticket: GateTicket | null = null;
+  private bodyTimer: NodeJS.Timeout | null = null;
   private upstream: http.ClientRequest | null = null;
   private socket: Socket | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -108,6 +119,8 @@ class Exchange {
   ) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
+    this.bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
+    this.agent = currentAgent(target.agent);
     // Node's server accepts only `chunked` as a request transfer coding, and never both fields.
     this.body =
       req.headers['transfer-encoding'] !== undefined
@@ -120,7 +133,7 @@ class Exchange {
       errorCode: null,
       errorKind: null,
       errorMessage: null,
-      certificateId: certificateIdOf(target.agent),
+      certificateId: certificateIdOf(this.agent),
       bytesUp: 0,
       bytesDown: 0,
       durationMs: 0,
@@ -131,23 +144,71 @@ class Exchange {
 
   start(): void {
     this.res.once('close', () => this.onClientClose());
+    const gate = gateOf(this.agent);
+    if (gate === null) {
+      this.begin();
+      return;
+    }
+    // The connect deadline covers the wait for a slot too, as it covered the agent's own queue.
+    this.arm('connect', this.connectTimeoutMs);
+    this.ticket = gate.acquire(clientKeyOf(this.req), () => this.begin());
+  }
+
+  /** Runs once a slot in the pool is ours: sends the request and starts streaming the body. */
+  private begin(): void {
+    if (this.done) return;
     const upstream = this.send();
     if (this.body === 'none') return;
+    this.bodyTimer = setTimeout(() => this.onBodyIdle(), this.bodyTimeoutMs);
     this.req.on('data', (chunk: Buffer) => {
       this.result.bytesUp += chunk.length;
+      this.bodyTimer?.refresh();
       // A body still arriving is progress: a long upload must not trip the headers timeout.
       if (!this.responded) this.timer?.refresh();
     });
     this.req.pipe(upstream, { end: false });
     this.req.once('end', () => {
+      this.clearBodyTimer();
       if (this.req.rawTrailers.length > 0) upstream.addTrailers(trailerPairs(this.req.rawTrailers));
       upstream.end();
     });
   }
 
+  /**
+   * The client declared a body and has sent nothing for bodyTimeoutMs: without this, a few hundred
+   * connections sending one byte each would hold every pooled upstream connection indefinitely.
+   */
+  private onBodyIdle(): void {
+    this.bodyTimer = null;
+    if (this.done || this.req.complete) return;
+    const upstream = this.upstream;
+    if (upstream !== null && upstream.writableNeedDrain) {
+      // The upstream is not reading (backpressure paused the client): not the client's silence.
+      this.bodyTimer = setTimeout(() => this.onBodyIdle(), this.bodyTimeoutMs);
+      return;
+    }
+    this.req.unpipe();
+    // The rest of the body will not be read: the connection cannot carry another request.
+    this.res.shouldKeepAlive = false;
+    const failure: UpstreamFailure = {
+      kind: 'request_body_timeout',
+      code: 'request_timeout',
+      message: `the request body sent nothing for ${this.bodyTimeoutMs / 1000} s; vaultgate stopped waiting for it and aborted the upstream request`,
+    };
+    this.fail(failure);
+    upstream?.destroy();
+    this.req.socket.destroySoon();
+  }
+
+  private clearBodyTimer(): void {
+    if (this.bodyTimer !== null) clearTimeout(this.bodyTimer);
+    this.bodyTimer = null;
+  }
+
   private send(): http.ClientRequest {
     this.attempts++;
-    const { url, agent } = this.target;
+    const { url } = this.target;
+    const agent = this.agent;
     const method = this.req.method ?? 'GET';
     const upstream = new http.ClientRequest({
       agent,
@@ -166,7 +227,8 @@ class Exchange {
       setHost: false,
     });
     this.upstream = upstream;
-    this.arm('connect', this.connectTimeoutMs);
+    // The first attempt's deadline started when it began waiting for a slot (start()).
+    if (this.attempts > 1 || this.timer === null) this.arm('connect', this.connectTimeoutMs);
     upstream.on('socket', (socket: Socket) => this.onSocket(upstream, socket));
     upstream.on('continue', () => {
       if (!this.res.headersSent) this.res.writeContinue();
@@ -183,7 +245,15 @@ class Exchange {
   private arm(phase: 'connect' | 'headers', ms: number): void {
     if (this.timer !== null) clearTimeout(this.timer);
     const upstream = this.upstream;
-    this.timer = setTimeout(() => upstream?.destroy(new UpstreamTimeoutError(phase, ms)), ms);
+    this.timer = setTimeout(() => {
+      const err = new UpstreamTimeoutError(phase, ms);
+      if (upstream !== null) upstream.destroy(err);
+      // Still waiting for a slot in a saturated pool: nothing was sent, so answer here.
+      else
+        this.fail(
+          classifyUpstreamFailure(err, { certificateId: this.result.certificateId, freshConnection: true }),
+        );
+    }, ms);
   }
 
   private disarm(): void {
@@ -304,9 +374,30 @@ class Exchange {
     if (this.done) return;
     this.done = true;
     this.disarm();
+    this.clearBodyTimer();
+    // Frees the pool slot (or leaves the queue), letting the next client in turn send.
+    this.ticket?.release();
+    this.ticket = null;
     this.result.durationMs = performance.now() - this.startedAt;
     this.resolve(this.result);
   }
+}
+
+/**
+ * Whom a request counts against for pool fairness: its client's address, IPv6 by /64 (one host
+ * usually holds a whole /64, so counting single addresses would let it take many turns).
+ */
+export function clientKeyOf(req: http.IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? '';
+  if (!address.includes(':') || address.startsWith('::ffff:')) return address;
+  const [head = '', tail] = address.split('::');
+  const groups = head === '' ? [] : head.split(':');
+  if (tail !== undefined && groups.length < 4) {
+    const rest = tail === '' ? [] : tail.split(':');
+    const zeros = 8 - groups.length - rest.length;
+    groups.push(...Array<string>(Math.max(0, zeros)).fill('0'), ...rest);
+  }
+  return `${groups.slice(0, 4).join(':')}::/64`;
 }
 
 /**

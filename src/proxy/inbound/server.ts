@@ -89,6 +89,7 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
       {
         connectTimeoutMs: settings.upstreamConnectTimeoutMs,
         headersTimeoutMs: settings.upstreamResponseTimeoutMs,
+        bodyTimeoutMs: settings.requestBodyTimeoutMs,
       },
     ).then((result) => {
       requests({ outcome: result.errorCode ?? 'forwarded' });

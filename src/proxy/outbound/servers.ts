@@ -56,6 +56,7 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
     forwardOptions: {
       connectTimeoutMs: deps.settings.upstreamConnectTimeoutMs,
       headersTimeoutMs: deps.settings.upstreamResponseTimeoutMs,
+      bodyTimeoutMs: deps.settings.requestBodyTimeoutMs,
     },
     tunnels: new WeakMap(),
     openTunnels: new Set(),

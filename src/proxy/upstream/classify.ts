@@ -10,6 +10,8 @@ export type UpstreamFailureKind =
   | 'network_unreachable'
   | 'connection_reset'
   | 'pool_retired'
+  | 'tls_context'
+  | 'request_body_timeout'
   | 'blocked_address'
   | 'invalid_response'
   | 'client_certificate_required'
@@ -29,6 +31,9 @@ const CODE_OF: Readonly<Record<UpstreamFailureKind, ErrorCode>> = {
   network_unreachable: 'upstream_unreachable',
   connection_reset: 'upstream_unreachable',
   pool_retired: 'upstream_unreachable',
+  tls_context: 'upstream_tls_error',
+  // The client's fault, not the upstream's, but it ends the exchange the same way.
+  request_body_timeout: 'request_timeout',
   blocked_address: 'upstream_unreachable',
   invalid_response: 'upstream_unreachable',
   client_certificate_required: 'upstream_client_certificate_rejected',
@@ -73,6 +78,27 @@ export class PoolRetiredError extends Error {
   constructor() {
     super('the client certificate of this upstream pool was deleted');
     this.name = 'PoolRetiredError';
+  }
+}
+
+/**
+ * The TLS stack refused to build the client context for this pool (a SHA-1-signed certificate under
+ * OpenSSL's security level, a key that does not match, an unusable `ca_pem`). Raised instead of a
+ * connection, for every request of that pool, so one bad certificate answers 502 rather than
+ * crashing the process. The reason is OpenSSL's sentence; it never holds key material.
+ */
+export class TlsContextError extends Error {
+  readonly code = 'EVAULTGATE_TLS_CONTEXT';
+  constructor(
+    readonly certificateId: string | null,
+    readonly reason: string,
+  ) {
+    super(
+      certificateId === null
+        ? `vaultgate cannot build a TLS context toward this upstream (${reason}); check the route's upstream_tls.ca_pem and VAULTGATE_UPSTREAM_CA_FILE`
+        : `vaultgate cannot use the client certificate ${certificateId} toward the upstream: the TLS stack refuses it (${reason}); upload a replacement (SHA-256 or better signatures, matching key) and delete this one`,
+    );
+    this.name = 'TlsContextError';
   }
 }
 
@@ -190,6 +216,7 @@ export function classifyUpstreamFailure(err: unknown, ctx: FailureContext): Upst
     );
   }
   if (err instanceof BlockedAddressError) return describe('blocked_address', err.message);
+  if (err instanceof TlsContextError) return describe('tls_context', err.message);
   const code = errorCode(err);
   const hasCert = ctx.certificateId !== null;
   const requested = ctx.tls?.certificateRequested === true;

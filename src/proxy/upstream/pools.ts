@@ -1,12 +1,14 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import type { Logger } from '../../observability/logger.js';
 import type { RuntimeCertificate, RuntimeRoute } from '../../snapshot/types.js';
 import { blockingLookup, isLinkLocal } from './blocked-ranges.js';
-import { BlockedAddressError, PoolRetiredError } from './classify.js';
+import { BlockedAddressError, PoolRetiredError, TlsContextError } from './classify.js';
+import { FairGate } from './fair-gate.js';
+import { SecureContextCache } from './secure-context.js';
 import { noteServerFlight, trackTlsState } from './tls-state.js';
 
 /** Per-route trust settings toward the upstream (SPEC §2 `upstream_tls`). */
@@ -40,6 +42,15 @@ export interface UpstreamPoolsOptions {
    * an IP literal or by a DNS name that resolves there (blocked-ranges.ts). Default true.
    */
   blockLinkLocal?: boolean;
+  /**
+   * Pools kept at most. Past it, the least recently used idle pool is closed: anyone holding a proxy
+   * credential can name new origins, and each pool costs memory until dropped. Default 1,000.
+   */
+  maxPools?: number;
+  /** A pool unused for this long, with nothing in flight, is closed. Default 5 minutes. */
+  poolIdleMs?: number;
+  /** Where a TLS context that cannot be built is reported (once per certificate). */
+  logger?: Logger | undefined;
 }
 
 export interface UpstreamPoolStats {
@@ -64,11 +75,17 @@ interface Counters {
  */
 class TlsPoolAgent extends https.Agent {
   retired = false;
+  evicted = false;
+  lastUsed = performance.now();
 
   constructor(
     options: https.AgentOptions,
     readonly certificateId: string | null,
     private readonly counters: Counters,
+    readonly gate: FairGate,
+    readonly target: UpstreamTarget,
+    /** The shared context's key (released when the pool closes), or why there is no context. */
+    readonly context: string | TlsContextError,
   ) {
     super(options);
   }
@@ -81,6 +98,10 @@ class TlsPoolAgent extends https.Agent {
       // Only a request queued (maxSockets reached) before the certificate was deleted gets here;
       // opening a connection now would present a deleted certificate (SPEC §4), so it fails instead.
       callback?.(new PoolRetiredError(), undefined as unknown as Duplex);
+      return undefined;
+    }
+    if (this.context instanceof TlsContextError) {
+      callback?.(this.context, undefined as unknown as Duplex);
       return undefined;
     }
     const blocked = blockedLiteral(options);
@@ -112,6 +133,16 @@ class TlsPoolAgent extends https.Agent {
 
 class PlainPoolAgent extends http.Agent {
   readonly certificateId = null;
+  evicted = false;
+  lastUsed = performance.now();
+
+  constructor(
+    options: http.AgentOptions,
+    readonly gate: FairGate,
+    readonly target: UpstreamTarget,
+  ) {
+    super(options);
+  }
 
   override createConnection(
     options: http.ClientRequestArgs,
@@ -137,10 +168,37 @@ function blockedLiteral(options: http.ClientRequestArgs): BlockedAddressError | 
   return isIP(host) !== 0 && isLinkLocal(host) ? new BlockedAddressError(host, host) : null;
 }
 
+type PoolAgent = TlsPoolAgent | PlainPoolAgent;
+
+function isPoolAgent(agent: http.Agent): agent is PoolAgent {
+  return agent instanceof TlsPoolAgent || agent instanceof PlainPoolAgent;
+}
+
 /** The client certificate id a pool agent presents (null for none or a foreign agent). */
 export function certificateIdOf(agent: http.Agent): string | null {
   return agent instanceof TlsPoolAgent ? agent.certificateId : null;
 }
+
+/** The fair admission gate of a pool agent (null for a foreign agent). */
+export function gateOf(agent: http.Agent): FairGate | null {
+  return isPoolAgent(agent) ? agent.gate : null;
+}
+
+/**
+ * The agent to send through now. A caller may hold an agent across requests (a CONNECT tunnel keeps
+ * its choice for a snapshot); if the pool was closed for idleness meanwhile, the request goes through
+ * the pool now registered for the same target instead, so every live connection stays under
+ * `retainOnly`'s control (a deleted certificate is never presented again).
+ */
+export function currentAgent(agent: http.Agent): http.Agent {
+  if (!isPoolAgent(agent) || !agent.evicted) {
+    if (isPoolAgent(agent)) agent.lastUsed = performance.now();
+    return agent;
+  }
+  return owners.get(agent)?.agentFor(agent.target) ?? agent;
+}
+
+const owners = new WeakMap<PoolAgent, UpstreamPools>();
 
 /**
  * Keep-alive connection pools toward upstreams, keyed by (origin, client certificate, trust
@@ -148,41 +206,43 @@ export function certificateIdOf(agent: http.Agent): string | null {
  * extra CA never shares one with a route that does not.
  */
 export class UpstreamPools {
-  private readonly pools = new Map<string, TlsPoolAgent | PlainPoolAgent>();
-  private readonly contexts = new Map<string, { certificateId: string | null; context: tls.SecureContext }>();
+  /** In least-recently-used order: a hit moves its pool to the end. */
+  private readonly pools = new Map<string, PoolAgent>();
+  private readonly contexts: SecureContextCache;
   /** Trust settings object → short key; settings objects live as long as their snapshot. */
   private readonly trustKeys = new WeakMap<UpstreamTlsSettings, string>();
   private readonly trustIds = new Map<string, number>();
-  private readonly defaultCa: readonly string[];
   private readonly counters: Counters = { handshakes: 0, resumedSessions: 0 };
   private readonly agentOptions: http.AgentOptions;
   private readonly maxCachedSessions: number;
+  private readonly maxSockets: number;
+  private readonly maxPools: number;
+  private readonly poolIdleMs: number;
+  /** Certificate ids of the last snapshot; null until the first `retainOnly`. */
+  private live: ReadonlySet<string> | null = null;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(options: UpstreamPoolsOptions = {}) {
-    // Passing `ca` to a SecureContext replaces Node's default store, so the roots (and the bundle
-    // NODE_EXTRA_CA_CERTS names, which Node adds only to that default store) are concatenated here.
-    const ca = [...tls.rootCertificates];
-    const nodeExtra = process.env['NODE_EXTRA_CA_CERTS'];
-    if (nodeExtra) {
-      try {
-        ca.push(readFileSync(nodeExtra, 'utf8'));
-      } catch {
-        // Node has already warned about an unreadable NODE_EXTRA_CA_CERTS at start-up.
-      }
-    }
-    if (options.extraCaPem) ca.push(options.extraCaPem);
-    this.defaultCa = ca;
+    this.contexts = new SecureContextCache(options.extraCaPem, options.logger);
     this.maxCachedSessions = options.maxCachedSessions ?? 100;
+    this.maxSockets = options.maxSockets ?? 512;
+    this.maxPools = options.maxPools ?? 1_000;
+    this.poolIdleMs = options.poolIdleMs ?? 5 * 60_000;
     this.agentOptions = {
       keepAlive: true,
       keepAliveMsecs: 15_000,
-      maxSockets: options.maxSockets ?? 512,
+      maxSockets: this.maxSockets,
       maxFreeSockets: options.maxFreeSockets ?? 64,
       timeout: options.freeSocketTimeoutMs ?? 15_000,
       // LIFO keeps the warmest connections busy and lets the surplus idle out.
       scheduling: 'lifo',
       ...(options.blockLinkLocal === false ? {} : { lookup: markedBlockingLookup() }),
     };
+    this.sweeper = setInterval(
+      () => this.sweep(performance.now() - this.poolIdleMs),
+      Math.max(1_000, Math.min(60_000, this.poolIdleMs / 2)),
+    );
+    this.sweeper.unref();
   }
 
   agentFor(target: UpstreamTarget): http.Agent {
@@ -192,12 +252,27 @@ export class UpstreamPools {
     const trustKey = tlsOrigin && target.tls ? this.trustKey(target.tls) : '';
     const key = `${origin.protocol}//${origin.host}\n${certificateId}\n${trustKey}`;
     let agent = this.pools.get(key);
-    if (agent === undefined) {
-      agent = tlsOrigin
-        ? this.createTlsAgent(origin, target.certificate, target.tls)
-        : new PlainPoolAgent(this.agentOptions);
-      this.pools.set(key, agent);
+    if (agent !== undefined) {
+      // Least-recently-used order, kept by re-inserting.
+      this.pools.delete(key);
+    } else {
+      if (this.pools.size >= this.maxPools) this.evictOne();
+      agent = tlsOrigin ? this.createTlsAgent(target) : this.createPlainAgent(target);
+      owners.set(agent, this);
+      if (
+        tlsOrigin &&
+        certificateId !== '' &&
+        this.live !== null &&
+        !this.live.has(certificateId) &&
+        agent instanceof TlsPoolAgent
+      ) {
+        // Only a stale holder (an evicted pool brought back, see currentAgent) asks for a certificate
+        // the snapshot no longer has: it must fail rather than present it.
+        agent.retired = true;
+      }
     }
+    agent.lastUsed = performance.now();
+    this.pools.set(key, agent);
     return agent;
   }
 
@@ -208,24 +283,23 @@ export class UpstreamPools {
    * dropped too, so pools of edited trust settings do not accumulate.
    */
   retainOnly(liveCertificateIds: ReadonlySet<string>): void {
-    for (const [key, entry] of this.contexts) {
-      if (entry.certificateId !== null && !liveCertificateIds.has(entry.certificateId))
-        this.contexts.delete(key);
-    }
+    this.live = liveCertificateIds;
+    this.contexts.retainOnly(liveCertificateIds);
     for (const [key, agent] of this.pools) {
       const id = agent.certificateId;
       if (id !== null && !liveCertificateIds.has(id)) {
         this.pools.delete(key);
         retire(agent);
-      } else if (isEmpty(agent)) {
-        this.pools.delete(key);
-        agent.destroy();
+      } else if (isIdle(agent) && !hasIdleConnections(agent)) {
+        // Empty pools only: a swap happens on every API write, and must not cost warm connections.
+        this.drop(key, agent);
       }
     }
   }
 
   /** Shutdown: closes every connection, including those still in use. */
   close(): void {
+    clearInterval(this.sweeper);
     for (const agent of this.pools.values()) agent.destroy();
     this.pools.clear();
     this.contexts.clear();
@@ -233,6 +307,38 @@ export class UpstreamPools {
 
   stats(): UpstreamPoolStats {
     return { pools: this.pools.size, contexts: this.contexts.size, ...this.counters };
+  }
+
+  /**
+   * Closes the pools unused since `before` (a performance.now() instant) that have nothing in flight
+   * or queued. Runs on a timer; public so tests can run it without waiting.
+   */
+  sweep(before: number): void {
+    for (const [key, agent] of this.pools) {
+      // LRU order: once one pool is recent enough, all the following ones are too.
+      if (agent.lastUsed > before) break;
+      if (isIdle(agent)) this.drop(key, agent);
+    }
+  }
+
+  /** Makes room for one more pool: closes the least recently used one with nothing in flight. */
+  private evictOne(): void {
+    for (const [key, agent] of this.pools) {
+      if (isIdle(agent)) {
+        this.drop(key, agent);
+        return;
+      }
+    }
+    // Every pool is busy: going over the cap beats failing requests; the sweep trims it later.
+  }
+
+  private drop(key: string, agent: PoolAgent): void {
+    this.pools.delete(key);
+    agent.evicted = true;
+    // Only idle keep-alive connections are left: nothing in flight is cut.
+    agent.destroy();
+    if (agent instanceof TlsPoolAgent && typeof agent.context === 'string')
+      this.contexts.release(agent.context);
   }
 
   private trustKey(settings: UpstreamTlsSettings): string {
@@ -251,46 +357,20 @@ export class UpstreamPools {
     return key;
   }
 
-  /**
-   * One SecureContext per (client certificate, extra CA), shared by the pools of every origin that
-   * uses them: building one parses the ~140 root certificates of the trust store, which cost 74% of
-   * the CPU of a first request to a new host in the outbound-new-hosts benchmark. Server name checks
-   * and SNI are per connection, so sharing the context across origins changes nothing else.
-   */
-  private secureContextFor(
-    certificate: RuntimeCertificate | null,
-    caPem: string | undefined,
-  ): tls.SecureContext {
-    const key = `${certificate?.id ?? ''}\n${caPem ?? ''}`;
-    const cached = this.contexts.get(key);
-    if (cached === undefined) {
-      const context = tls.createSecureContext({
-        ca: (caPem ? [...this.defaultCa, caPem] : this.defaultCa) as string[],
-        // Sent whole: leaf then intermediates, so an upstream that trusts only our root can build the
-        // path. Node 20's TLS options take the key as PEM, not as a KeyObject, so it is exported here,
-        // once per context, straight into OpenSSL; the string is not kept.
-        ...(certificate
-          ? { cert: certificate.chainPem, key: certificate.key.export({ format: 'pem', type: 'pkcs8' }) }
-          : {}),
-      });
-      this.contexts.set(key, { certificateId: certificate?.id ?? null, context });
-      return context;
-    }
-    return cached.context;
+  private createPlainAgent(target: UpstreamTarget): PlainPoolAgent {
+    return new PlainPoolAgent(this.agentOptions, new FairGate(this.maxSockets), target);
   }
 
-  private createTlsAgent(
-    origin: URL,
-    certificate: RuntimeCertificate | null,
-    settings: UpstreamTlsSettings | undefined,
-  ): TlsPoolAgent {
-    const secureContext = this.secureContextFor(certificate, settings?.ca_pem);
+  private createTlsAgent(target: UpstreamTarget): TlsPoolAgent {
+    const { origin, certificate } = target;
+    const settings = target.tls;
+    const context = this.contexts.acquire(certificate, settings?.ca_pem);
     const host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
     return new TlsPoolAgent(
       {
         ...this.agentOptions,
         maxCachedSessions: this.maxCachedSessions,
-        secureContext,
+        ...(context instanceof TlsContextError ? {} : { secureContext: context.context }),
         // SNI names a host, never an address (RFC 6066 §3); '' tells Node to send none.
         servername: settings?.servername ?? (isIP(host) === 0 ? host : ''),
         // DANGEROUS when false: any server — including an attacker on the path — is accepted as the
@@ -299,6 +379,9 @@ export class UpstreamPools {
       },
       certificate?.id ?? null,
       this.counters,
+      new FairGate(this.maxSockets),
+      target,
+      context instanceof TlsContextError ? context : context.key,
     );
   }
 }
@@ -307,7 +390,7 @@ function markedBlockingLookup(): http.AgentOptions['lookup'] {
   return Object.assign(blockingLookup(), { blocksLinkLocal: true }) as http.AgentOptions['lookup'];
 }
 
-function retire(agent: TlsPoolAgent | PlainPoolAgent): void {
+function retire(agent: PoolAgent): void {
   if (agent instanceof TlsPoolAgent) agent.retired = true;
   // Runs before the agent's own 'free' handler, which would otherwise hand the connection to a
   // queued request or keep it: a destroyed socket is no longer writable, so that handler skips it.
@@ -317,9 +400,14 @@ function retire(agent: TlsPoolAgent | PlainPoolAgent): void {
   }
 }
 
-function isEmpty(agent: http.Agent): boolean {
+/** Nothing in flight or waiting, neither in the gate nor in the agent (idle connections may remain). */
+function isIdle(agent: PoolAgent): boolean {
+  if (agent.gate.inUse > 0 || agent.gate.waitingCount > 0) return false;
   const busy = Object.values(agent.sockets).some((list) => list !== undefined && list.length > 0);
-  const idle = Object.values(agent.freeSockets).some((list) => list !== undefined && list.length > 0);
   const queued = Object.values(agent.requests).some((list) => list !== undefined && list.length > 0);
-  return !busy && !idle && !queued;
+  return !busy && !queued;
+}
+
+function hasIdleConnections(agent: http.Agent): boolean {
+  return Object.values(agent.freeSockets).some((list) => list !== undefined && list.length > 0);
 }
