@@ -14,6 +14,7 @@ import { ConfigError, type Settings } from './config/settings.js';
 import { FailureThrottle } from './limits/throttle.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { OffloadPool } from './offload/pool.js';
 import { CredentialHasher } from './secrets/credentials.js';
 import { loadAdminToken, loadMasterKey } from './secrets/files.js';
 import { Keyring } from './secrets/keyring.js';
@@ -164,6 +165,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const snapshot = await SnapshotHolder.create(store, builder, logger);
     const metrics = new Metrics();
     const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
+    const offload = new OffloadPool();
 
     const bound: { ports?: Ports } = {};
     const ctx: ApiContext = {
@@ -175,6 +177,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       snapshot,
       logger,
       metrics,
+      offload,
       localCaPem: secrets.localCa.certPem,
       ready: async () => {
         try {
@@ -264,6 +267,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
           );
           outbound.close();
           pools.close();
+          await offload.close();
           await store.close();
         })();
         return stopping;

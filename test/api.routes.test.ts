@@ -97,7 +97,7 @@ describe('routes', () => {
       ],
       [{ destination_override_endpoint: '*', host_endpoint: '([a-z' }, 'invalid_field', 'host_endpoint'],
       [
-        { destination_override_endpoint: '*', host_endpoint: '([a-z-]+)+b' },
+        { destination_override_endpoint: '*', host_endpoint: '([a-z-]+)\\1' },
         'invalid_field',
         'host_endpoint',
       ],

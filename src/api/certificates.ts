@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { computeStatus, parseUpload, validateHosts } from '../certificates/index.js';
+import { computeStatus, validateHosts } from '../certificates/index.js';
 import { MAX_FIELD_CHARS, MAX_PASSPHRASE_CHARS } from '../certificates/upload.js';
 import { VaultgateError } from '../errors.js';
+import { JobTimeLimitError } from '../offload/pool.js';
 import { certificateKeyAad } from '../snapshot/build.js';
 import type { CertificateRecord, CertificateSummary, ProxyType, Repo } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
@@ -69,6 +70,31 @@ export const certificateSchema = {
     certificate_pem: { type: 'string', description: 'GET of one certificate only: the public chain' },
   },
 };
+
+/**
+ * parseUpload (src/certificates/upload.ts) in an offload thread: key derivation, PKCS#12 and PEM
+ * scanning cost what the upload asks for, and must not hold the event loop the proxies share. Past
+ * the time limit the thread is terminated and the upload refused on the field that asked for the
+ * work — key derivation is the only step whose cost the uploader controls.
+ */
+async function parseOffloaded(ctx: ApiContext, input: UploadBody) {
+  const { certificate, private_key, passphrase, pkcs12 } = input;
+  try {
+    return await ctx.offload.run('parseUpload', { certificate, private_key, passphrase, pkcs12 });
+  } catch (err) {
+    if (!(err instanceof JobTimeLimitError)) throw err;
+    const [code, field] =
+      pkcs12 !== undefined
+        ? (['invalid_pkcs12', 'pkcs12'] as const)
+        : (['invalid_private_key', private_key === undefined ? 'certificate' : 'private_key'] as const);
+    ctx.logger.warn('a certificate upload ran past the offload time limit', { field, limit_ms: err.limitMs });
+    throw new VaultgateError(
+      code,
+      `Reading the upload took longer than the ${err.limitMs} ms processing limit (its key derivation asks for too much work). Export the key or file again with default settings.`,
+      field,
+    );
+  }
+}
 
 /** The metadata of SPEC §2. The sealed key is never part of any answer. */
 export function presentCertificate(c: CertificateSummary, now = Date.now()): Record<string, unknown> {
@@ -229,7 +255,7 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
         }
         const hosts = input.hosts === undefined ? [] : validateHosts(input.hosts);
         await checkAssociation(ctx.store.read, vault.id, input);
-        const parsed = parseUpload(input);
+        const parsed = await parseOffloaded(ctx, input);
         const id = randomUUID();
         const record: CertificateRecord = {
           ...parsed.metadata,

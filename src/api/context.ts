@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { OffloadPool } from '../offload/pool.js';
 import type { CredentialHasher } from '../secrets/credentials.js';
 import type { Keyring } from '../secrets/keyring.js';
 import type { SnapshotHolder } from '../snapshot/holder.js';
@@ -16,6 +17,8 @@ export interface ApiContext {
   readonly snapshot: SnapshotHolder;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Threads for CPU-bound checks of user input (uploads, route regexes), off the event loop. */
+  readonly offload: OffloadPool;
   readonly localCaPem: string;
   /** The listeners' ports, once they are bound (for GET /info and the dashboard's proxy line). */
   ports(): { admin: number; inbound: number; outbound: number; outbound_tls: number } | undefined;

@@ -13,7 +13,18 @@ export const MAX_ITERATIONS = 1_000_000;
  * appendix B, and PBKDF2 with a forge digest), about 4 µs per iteration: 100,000 ≈ 0.4 s.
  */
 export const MAX_JS_ITERATIONS = 100_000;
-const MAX_SCRYPT_N = 1 << 20;
+/**
+ * scrypt (RFC 7914) costs N·r·p block mixes of 128·r bytes each; p runs the whole derivation again
+ * and again, so bounding N alone let `p = 100` hold the CPU for 10 s. `openssl pkcs8 -scrypt` writes
+ * N = 16384, r = 8, p = 1 (2^17); eight times that is about half a second here.
+ */
+export const MAX_SCRYPT_WORK = 1 << 20;
+/**
+ * OpenSSL's own default ceiling for the memory scrypt needs when it decrypts a PKCS#8 key
+ * (SCRYPT_MAX_MEM, 32 MiB); above it OpenSSL fails whatever the passphrase, which the user would
+ * otherwise be told is a wrong passphrase.
+ */
+export const MAX_SCRYPT_MEMORY = 32 * 1024 * 1024;
 
 const PBES2 = '1.2.840.113549.1.5.13';
 const PBKDF2 = '1.2.840.113549.1.5.12';
@@ -27,6 +38,9 @@ export interface KdfCost {
   readonly iterations: number;
   /** How many separate derivations a decryption runs (PKCS#12 PBE derives key and IV apart). */
   readonly derivations: number;
+  /** scrypt only: the block size r and parallelisation p (RFC 7914 §7.1). */
+  readonly blockSize?: number;
+  readonly parallelism?: number;
 }
 
 /**
@@ -43,8 +57,17 @@ export function kdfCost(algorithm: Node): KdfCost | null {
     const values = seq(kdfParams, 'KDF params');
     if (kdfId === PBKDF2)
       cost = { scheme: 'pbkdf2', iterations: smallInt(values[1], 'iterationCount'), derivations: 1 };
-    if (kdfId === SCRYPT)
-      cost = { scheme: 'scrypt', iterations: smallInt(values[1], 'scrypt N'), derivations: 1 };
+    if (kdfId === SCRYPT) {
+      cost = {
+        scheme: 'scrypt',
+        iterations: smallInt(values[1], 'scrypt N'),
+        derivations: 1,
+        blockSize: smallInt(values[2], 'scrypt r'),
+        parallelism: smallInt(values[3], 'scrypt p'),
+      };
+      if (cost.blockSize === 0 || cost.parallelism === 0)
+        throw new Asn1Error('scrypt r and p must be at least 1');
+    }
   } else if (id.startsWith(PKCS12_PBE_PREFIX)) {
     cost = {
       scheme: 'pkcs12',
@@ -66,11 +89,27 @@ export function kdfCost(algorithm: Node): KdfCost | null {
 export function excessiveKdfCost(algorithm: Node, max = MAX_ITERATIONS): string | null {
   const cost = kdfCost(algorithm);
   if (cost === null) return null;
-  if (cost.scheme === 'scrypt')
-    return cost.iterations > MAX_SCRYPT_N ? 'its scrypt cost parameter is too high' : null;
+  if (cost.scheme === 'scrypt') return excessiveScrypt(cost);
   return cost.iterations > max
     ? `its key-derivation iteration count (${cost.iterations}) is above the ${max} accepted`
     : null;
+}
+
+function excessiveScrypt(cost: KdfCost): string | null {
+  const n = cost.iterations;
+  const r = cost.blockSize ?? 1;
+  const p = cost.parallelism ?? 1;
+  // Products of values up to 2^48 stay exact enough in a double for a comparison against 2^20.
+  const work = n * r * p;
+  if (work > MAX_SCRYPT_WORK) {
+    return `its scrypt parameters (N=${n}, r=${r}, p=${p}) ask for N·r·p = ${work}, above the ${MAX_SCRYPT_WORK} accepted`;
+  }
+  // What OpenSSL allocates: V (128·r·(N+2) bytes) and B (128·r·p bytes), crypto/evp/pbe_scrypt.c.
+  const memory = 128 * r * (n + 2 + p);
+  if (memory > MAX_SCRYPT_MEMORY) {
+    return `its scrypt parameters (N=${n}, r=${r}) need ${Math.ceil(memory / 1048576)} MiB of memory, above the ${MAX_SCRYPT_MEMORY / 1048576} MiB accepted`;
+  }
+  return null;
 }
 
 /** The AlgorithmIdentifier at the front of an EncryptedPrivateKeyInfo (RFC 5958 §3). */

@@ -66,6 +66,11 @@ export function readPrivateKey(block: PemBlock, passphrase: string | undefined, 
     );
   }
   try {
+    // Encrypted PKCS#8 goes in as DER: from PEM, OpenSSL 3's decoder chain tries one decoder per key
+    // type and derives the key again for each, so a wrong passphrase cost three derivations (2 s at
+    // the PBKDF2 cap instead of 0.7 s).
+    if (block.label === 'ENCRYPTED PRIVATE KEY')
+      return createPrivateKey({ key: block.der, format: 'der', type: 'pkcs8', passphrase });
     return createPrivateKey({
       key: encodePem(block.label, block.der, block.headers),
       format: 'pem',

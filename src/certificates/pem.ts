@@ -15,9 +15,38 @@ export interface PemBlock {
   readonly der: Buffer;
 }
 
+// Every regex here is anchored and has no two adjacent quantifiers that can share a character, so
+// each runs in time linear in its input. (`[ \t]+$` unanchored at the front, or `[ \t]*` followed by a
+// class that includes the blank, retries from every position of a long blank run: quadratic.)
 const BASE64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
-const HEADER_LINE = /^([A-Za-z0-9-]{1,64}):[ \t]*([\x20-\x7e]{0,512})$/;
+const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/;
+const HEADER_VALUE = /^[\x20-\x7e]{0,512}$/;
 const LABEL = /^[A-Z0-9 ]{1,64}$/;
+
+const isBlank = (c: number): boolean => c === 0x20 || c === 0x09;
+
+/**
+ * Strips ASCII spaces and tabs from both ends, by index. String.prototype.trim would also eat
+ * U+00A0, U+FEFF and the other Unicode spaces, letting invisible characters pass inside a block
+ * unnoticed; and `/^[ \t]+|[ \t]+$/g` is quadratic on a long run of blanks followed by anything
+ * else (80 KB of spaces held the event loop for 6 s).
+ */
+export function trimBlanks(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isBlank(text.charCodeAt(start))) start++;
+  while (end > start && isBlank(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/** An RFC 1421 header line (`Name: value`), or null. */
+function parseHeader(line: string): [string, string] | null {
+  const colon = line.indexOf(':');
+  if (colon < 1) return null;
+  const name = line.slice(0, colon);
+  const value = trimBlanks(line.slice(colon + 1));
+  return HEADER_NAME.test(name) && HEADER_VALUE.test(value) ? [name, value] : null;
+}
 
 /**
  * Accept what people paste: CRLF or CR line endings, a UTF-8 byte-order mark, blank lines and
@@ -45,9 +74,7 @@ export function readPemBlocks(
   };
 
   for (const raw of lines) {
-    // ASCII blanks only: String.prototype.trim would also eat U+00A0, U+FEFF and the other Unicode
-    // spaces, letting invisible characters pass inside a block unnoticed.
-    const line = raw.replace(/^[ \t]+|[ \t]+$/g, '');
+    const line = trimBlanks(raw);
     if (label === null) {
       if (line.startsWith('-----BEGIN ')) {
         label = parseBoundary(line, 'BEGIN') ?? fail('a "-----BEGIN …-----" line is malformed');
@@ -68,9 +95,9 @@ export function readPemBlocks(
     }
     if (line.startsWith('-----')) fail(`the "${label}" block has no "-----END ${label}-----" line`);
     if (inHeaders) {
-      const header = HEADER_LINE.exec(line);
-      if (header !== null && line.includes(':')) {
-        headers.push([header[1] as string, (header[2] as string).trim()]);
+      const header = parseHeader(line);
+      if (header !== null) {
+        headers.push(header);
         continue;
       }
       inHeaders = false;
