@@ -71,7 +71,7 @@ describe('hostile key-derivation parameters', () => {
           expect(err.message).toMatch(
             work > MAX_SCRYPT_WORK ? /N·r·p = \d+, above the 1048576/ : /MiB accepted/,
           );
-          expect(performance.now() - started).toBeLessThan(1_000);
+          expect(performance.now() - started).toBeLessThan(3_000);
         } else {
           expect(['bad_passphrase', 'invalid_private_key']).toContain(err.code);
         }
@@ -144,7 +144,7 @@ describe('huge whitespace runs', () => {
         const started = performance.now();
         const result = outcome({ certificate: copy.join('\n') });
         // The quadratic trim took 6 s for 80 KB; linear code takes a few ms for 200 KB.
-        expect(performance.now() - started).toBeLessThan(1_000);
+        expect(performance.now() - started).toBeLessThan(3_000);
         if (result !== 'accepted') expect(result.code).toMatch(/^invalid_(certificate|private_key)$/);
       }),
       { numRuns: 40, seed: 1104 },
@@ -160,7 +160,7 @@ describe('many-certificate bundles', () => {
         const err = outcome({ certificate: leaf.certPem.repeat(copies) + leaf.keyPem }) as VaultgateError;
         expect(err.code).toBe('invalid_field');
         expect(err.message).toContain('at most 10');
-        expect(performance.now() - started).toBeLessThan(1_000);
+        expect(performance.now() - started).toBeLessThan(3_000);
       }),
       { numRuns: 20, seed: 1105 },
     );
@@ -173,7 +173,7 @@ describe('many-certificate bundles', () => {
     ]) {
       const started = performance.now();
       expect(() => readCaBundle(markers.repeat(9_000))).toThrow(VaultgateError);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(performance.now() - started).toBeLessThan(3_000);
     }
   });
 });

@@ -146,17 +146,4 @@ describe('chooseCertificate (SPEC §4)', () => {
       expected,
     );
   });
-
-  it('is fast enough to run per connection', () => {
-    const many = Array.from({ length: 50 }, (_, i) =>
-      cert(`c${i}`, {
-        hosts: i % 2 === 0 ? [`h${i}.example.com`, '*.other.example'] : [],
-        notBefore: NOW - i * DAY,
-      }),
-    );
-    const started = performance.now();
-    for (let i = 0; i < 100_000; i++) chooseCertificate(many, 'api.other.example', NOW);
-    // 5 million candidate checks; generous bound so a slow CI machine does not flake.
-    expect(performance.now() - started).toBeLessThan(2_000);
-  });
 });
