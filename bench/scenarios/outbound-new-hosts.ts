@@ -35,7 +35,7 @@ export async function runOutboundNewHosts(ctx: BenchContext): Promise<Scenario> 
     upstream: ctx.upstream,
     workers: 1,
     cpus: ctx.proxyCpus,
-    nodeArgs: ctx.vaultgateNodeArgs,
+    profileDir: ctx.profileDir('outbound-new-hosts-vaultgate'),
   };
   const systems: SystemHandle[] = [];
   try {
