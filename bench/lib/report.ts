@@ -236,7 +236,7 @@ function profileSection(results: BenchResults): string[] {
     out.push(
       `### ${p.label}`,
       '',
-      `\`${p.dir}\`: ${p.processes.map((q) => `pid ${q.pid} busy ${fmt(q.busy_ms)} of ${fmt(q.total_ms)} ms`).join('; ')}.`,
+      `\`${p.dir}\`, covering ${p.covers}: ${p.processes.map((q) => `pid ${q.pid} busy ${fmt(q.busy_ms)} of ${fmt(q.total_ms)} ms`).join('; ')}.`,
       '',
       '| self ms | % of busy | function | where |',
       '|--:|--:|---|---|',

@@ -48,6 +48,7 @@ export async function startNodeReference(opts: StartOptions): Promise<SystemHand
     name: 'node-reference',
     workers: opts.workers > 1 ? `${opts.workers} (cluster)` : '1 process',
     pids: () => processTree(pid),
+    profileDir: opts.profileDir,
     inbound: { port, hostHeader: HOST_HEADER, caPem: pki.caPem },
     stop: () => started.stop(),
   };

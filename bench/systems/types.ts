@@ -12,6 +12,8 @@ export interface SystemHandle {
   readonly inbound?: { port: number; hostHeader: string; caPem: string };
   /** Outbound (forward proxy) listener: plain HTTP proxy protocol, CONNECT with Basic credentials. */
   readonly outbound?: { port: number; username: string; password: string; caPem: string };
+  /** Where its processes write CPU profiles (--cpu-prof), so measured runs can be marked for them. */
+  readonly profileDir?: string | undefined;
   stop(): Promise<void>;
 }
 

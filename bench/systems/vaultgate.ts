@@ -183,6 +183,7 @@ export async function startVaultgate(opts: StartOptions): Promise<SystemHandle> 
     name: 'vaultgate',
     workers: describeWorkers(pid, opts.workers),
     pids: () => processTree(pid),
+    profileDir: opts.profileDir,
     inbound: { port: vg.ports.inbound, hostHeader: vault.inboundHost, caPem: localCaPem },
     outbound: {
       port: vg.ports.outbound,
