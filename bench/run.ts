@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   const cpus = os.cpus().length;
   // The proxy under test gets CPU 0 to itself; the load generator and the upstream share the rest.
   const proxyCpus = cpus >= 2 ? '0' : undefined;
-  const clientCpus = cpus >= 2 ? `1-${cpus - 1}` : undefined;
+  const clientCpus = cpus > 2 ? `1-${cpus - 1}` : cpus === 2 ? '1' : undefined;
   const profile = PROFILES[mode];
   const pki = makePki(dir, profile.newHosts);
   const upstream = await startUpstream(dir, pki, clientCpus);
