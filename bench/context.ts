@@ -10,6 +10,8 @@ export interface BenchContext {
   dir: string;
   pki: BenchPki;
   upstream: Upstream;
+  /** CPUs of the machine: the worker count of the all-cores runs and of vaultgate's default. */
+  cpus: number;
   rounds: number;
   /** Seconds per measured run. */
   durationS: number;
@@ -22,10 +24,15 @@ export interface BenchContext {
   /** taskset list for a system with one worker; the load generator and the upstream get the others. */
   proxyCpus: string | undefined;
   clientCpus: string | undefined;
+  /** How many CPUs clientCpus names (all of them when unpinned): a Go generator's GOMAXPROCS. */
+  clientCpuCount: number;
   /** LD_PRELOAD shim giving wrk a client certificate, or null when it could not be built. */
   wrkShim: string | null;
-  /** Extra node flags for vaultgate, e.g. --cpu-prof (from --cpu-prof DIR). */
-  vaultgateNodeArgs: string[];
-  has: { wrk: boolean; nginx: boolean; haproxy: boolean; mitmproxy: boolean };
+  /**
+   * With --cpu-prof: a new directory, named after `label`, for the CPU profiles of one start of a
+   * system (vaultgate, node-reference); without: undefined (no profiling).
+   */
+  profileDir(label: string): string | undefined;
+  has: { wrk: boolean; nginx: boolean; haproxy: boolean; mitmproxy: boolean; hey: boolean };
   log(line: string): void;
 }

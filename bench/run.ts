@@ -1,20 +1,26 @@
 /**
- * `npm run bench` (full, ≤ 20 min), `npm run bench -- --quick` (≤ 3 min), `--smoke` (seconds; npm test).
+ * `npm run bench` (full, ≤ 20 min), `npm run bench -- --quick` (≤ 4 min), `--smoke` (seconds; npm test).
  *
- * Installs what it needs from Debian (nginx, haproxy, mitmproxy, wrk) unless --no-install, starts an
- * nginx upstream that demands a client certificate, then runs the scenarios of issue 8 with every
- * system started and stopped here, configs in a temp dir. Results: <out>/latest.json and latest.md.
+ * Installs what it needs from Debian (nginx, haproxy, mitmproxy, wrk, hey) unless --no-install, starts
+ * an nginx upstream that demands a client certificate, then runs the scenarios of issues 8 and 12 with
+ * every system started and stopped here, configs in a temp dir. Results: <out>/latest.json and
+ * latest.md, with the CPU other processes used meanwhile (a run on a loaded machine says so).
  *
  * Options: --quick | --smoke, --out DIR (default bench/results), --only name,name, --no-install,
- * --keep (leave the temp dir), --cpu-prof DIR (vaultgate writes V8 CPU profiles there on exit).
+ * --keep (leave the temp dir), --cpu-prof [DIR] (vaultgate — every process of it — and node-reference
+ * write V8 CPU profiles under DIR, default <out>/profiles, one sub-directory per run and system
+ * start; a self-time summary goes into the results).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BenchContext, Mode } from './context.js';
+import { heyAvailable } from './load/hey.js';
 import { buildClientCertShim, wrkAvailable } from './load/wrk.js';
+import { cpuMark, foreignLoad } from './lib/machine-load.js';
 import { makePki } from './lib/pki.js';
+import { summarizeProfiles, type ProfileSummary } from './lib/profile.js';
 import { which } from './lib/proc.js';
 import { checkTargets, renderMarkdown } from './lib/report.js';
 import { round, type BenchResults, type Scenario } from './lib/results.js';
@@ -40,6 +46,7 @@ const PACKAGES: [string, () => boolean][] = [
   ['haproxy', () => haproxyBinary() !== null],
   ['mitmproxy', () => mitmdumpBinary() !== null],
   ['wrk', wrkAvailable],
+  ['hey', heyAvailable],
 ];
 
 function installMissing(log: (l: string) => void): void {
@@ -73,6 +80,9 @@ function machine(): BenchResults['machine'] {
   if (haproxyBinary()) tools['haproxy'] = version(haproxyBinary() as string, ['-v'], /version (\S+)/);
   if (mitmdumpBinary()) tools['mitmproxy'] = version('mitmdump', ['--version'], /Mitmproxy: (\S+)/);
   if (wrkAvailable()) tools['wrk'] = version('wrk', ['-v'], /wrk (\S+)/);
+  // hey prints no version of its own; the Debian package's is the one that matters.
+  if (heyAvailable())
+    tools['hey'] = version('dpkg-query', ['-W', '-f', '${Version}', 'hey'], /^(\S+)/) ?? 'unknown';
   return {
     cpus: os.cpus().length,
     cpu_model: os.cpus()[0]?.model.trim() ?? 'unknown',
@@ -96,6 +106,25 @@ async function main(): Promise<void> {
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
   const t0 = performance.now();
   const loadBefore = os.loadavg()[0] ?? 0;
+  let loadMax = loadBefore;
+  const runMark = cpuMark();
+
+  // --cpu-prof takes an optional directory (the next argument, unless it is another option).
+  let profileRoot: string | undefined;
+  if (args.includes('--cpu-prof')) {
+    const next = value('--cpu-prof');
+    const base = next !== undefined && !next.startsWith('--') ? next : join(outDir, 'profiles');
+    profileRoot = resolve(base, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    mkdirSync(profileRoot, { recursive: true });
+    log(`CPU profiles go to ${profileRoot}`);
+  }
+  let profileCount = 0;
+  const profileDir = (label: string): string | undefined => {
+    if (profileRoot === undefined) return undefined;
+    const dir = join(profileRoot, `${String(++profileCount).padStart(2, '0')}-${label}`);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
 
   if (!args.includes('--no-install') && mode !== 'smoke') installMissing(log);
   if (nginxBinary() === null) throw new Error('nginx is required (it is the upstream of every scenario)');
@@ -104,7 +133,7 @@ async function main(): Promise<void> {
   const cpus = os.cpus().length;
   // The proxy under test gets CPU 0 to itself; the load generator and the upstream share the rest.
   const proxyCpus = cpus >= 2 ? '0' : undefined;
-  const clientCpus = cpus >= 2 ? `1-${cpus - 1}` : undefined;
+  const clientCpus = cpus > 2 ? `1-${cpus - 1}` : cpus === 2 ? '1' : undefined;
   const profile = PROFILES[mode];
   const pki = makePki(dir, profile.newHosts);
   const upstream = await startUpstream(dir, pki, clientCpus);
@@ -113,30 +142,32 @@ async function main(): Promise<void> {
     dir,
     pki,
     upstream,
+    cpus,
     ...profile,
     concurrency: 64,
     proxyCpus,
     clientCpus,
-    vaultgateNodeArgs: value('--cpu-prof')
-      ? ['--cpu-prof', '--cpu-prof-dir', value('--cpu-prof') as string]
-      : [],
+    clientCpuCount: cpus >= 2 ? cpus - 1 : cpus,
+    profileDir,
     wrkShim: wrkAvailable() ? buildClientCertShim(dir) : null,
     has: {
       wrk: wrkAvailable(),
       nginx: nginxBinary() !== null,
       haproxy: haproxyBinary() !== null,
       mitmproxy: mitmdumpBinary() !== null,
+      hey: heyAvailable(),
     },
     log,
   };
   const scenarios: Scenario[] = [];
-  const plan: [string, () => Promise<Scenario>][] = [
+  const plan: [string, () => Promise<Scenario | Scenario[]>][] = [
     [
       'inbound-keepalive',
       () =>
         runInbound(ctx, {
           name: 'inbound-keepalive',
-          description: 'HTTPS to the proxy, mTLS to the upstream, keep-alive on both sides, one worker each',
+          description:
+            'HTTPS to the proxy, mTLS to the upstream, keep-alive on both sides, one worker each pinned to one CPU',
           workers: 1,
           newConnections: false,
         }),
@@ -146,7 +177,7 @@ async function main(): Promise<void> {
       () =>
         runInbound(ctx, {
           name: 'inbound-keepalive-all-cores',
-          description: `the same with as many workers as cores (${cpus})`,
+          description: `the same with as many workers as cores (${cpus}), unpinned`,
           workers: cpus,
           newConnections: false,
         }),
@@ -170,25 +201,51 @@ async function main(): Promise<void> {
     for (const [name, run] of plan) {
       if (only && !only.includes(name)) continue;
       log(`== ${name}`);
-      scenarios.push(await run());
+      const mark = cpuMark();
+      const produced = await run();
+      const load = foreignLoad(mark, cpuMark());
+      loadMax = Math.max(loadMax, os.loadavg()[0] ?? 0);
+      for (const scenario of Array.isArray(produced) ? produced : [produced]) {
+        scenarios.push({ ...scenario, load });
+      }
+      log(
+        `  other processes used ${(load.foreign_cpu_share * 100).toFixed(1)} % of the CPU during ${name}${load.loaded ? ' (LOADED)' : ''}`,
+      );
     }
   } finally {
     await upstream.stop();
     if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
   }
 
+  // Profiles are written as each process exits, so every system is stopped by now.
+  let profiles: ProfileSummary[] | undefined;
+  if (profileRoot !== undefined) {
+    const root = profileRoot;
+    profiles = readdirSync(root)
+      .sort()
+      .map((d) => summarizeProfiles(join(root, d), process.cwd()))
+      .filter((p): p is ProfileSummary => p !== null);
+    writeFileSync(join(root, 'summary.json'), `${JSON.stringify(profiles, null, 2)}\n`);
+  }
+
   const results: BenchResults = {
     machine: machine(),
     date: new Date().toISOString(),
     mode,
-    command: mode === 'full' ? 'npm run bench' : `npm run bench -- --${mode}`,
+    command: `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
     pinning: proxyCpus
-      ? `one-worker runs pin the system under test to CPU ${proxyCpus}; the load generator and the upstream (nginx, 1 worker) share CPU ${clientCpus}. All-cores runs leave the proxy unpinned.`
-      : 'none (one CPU)',
+      ? `one-worker runs pin the system under test (its whole process tree) to CPU ${proxyCpus}; the load generator and the upstream (nginx, 1 worker) share CPU ${clientCpus}. All-cores runs leave the proxy unpinned.`
+      : 'none (one CPU).',
     duration_s: round((performance.now() - t0) / 1000, 0),
-    load_average: { before: round(loadBefore, 2), after: round(os.loadavg()[0] ?? 0, 2) },
+    load_average: {
+      before: round(loadBefore, 2),
+      after: round(os.loadavg()[0] ?? 0, 2),
+      max: round(Math.max(loadMax, os.loadavg()[0] ?? 0), 2),
+    },
+    machine_load: foreignLoad(runMark, cpuMark()),
     scenarios,
     targets: checkTargets(scenarios),
+    ...(profiles === undefined ? {} : { profiles }),
   };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);

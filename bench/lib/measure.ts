@@ -6,6 +6,7 @@
 import type { SystemHandle } from '../systems/types.js';
 import type { Upstream } from '../upstream.js';
 import { cpuSeconds, rssMb } from './proc.js';
+import { monotonicUs, recordProfileWindow } from './profile.js';
 import { median, round, type SystemResult } from './results.js';
 
 export interface RunFigures {
@@ -40,7 +41,9 @@ export async function measureInterleaved(
       const pids = system.pids();
       const cpu0 = cpuSeconds(pids);
       const accepts0 = await opts.upstream.accepts();
+      const from = monotonicUs();
       const figures = await run(system, false);
+      recordProfileWindow(system.profileDir, from, monotonicUs());
       const cpu = cpuSeconds(system.pids()) - cpu0;
       const accepts = (await opts.upstream.accepts()) - accepts0;
       const rss = pids.length > 0 ? rssMb(system.pids()) : null;

@@ -1,4 +1,4 @@
-/** Targets of issue 8 checked against the results, and the Markdown table of latest.md. */
+/** Targets of issue 12 checked against the results, and the Markdown of latest.md. */
 import type { BenchResults, Scenario, SystemResult, TargetCheck } from './results.js';
 
 function sys(scenario: Scenario | undefined, name: string): SystemResult | undefined {
@@ -27,96 +27,158 @@ function check(
     : { scenario, target, value: show(value), met: ok(value) };
 }
 
+/** The targets of issue 12, in its table's order, checked against the medians of this run. */
 export function checkTargets(scenarios: readonly Scenario[]): TargetCheck[] {
   const by = (name: string): Scenario | undefined => scenarios.find((s) => s.name === name);
   const x = (v: number): string => `${v.toFixed(2)}×`;
+  const ms = (v: number): string => `${v.toFixed(2)} ms`;
+  const mb = (v: number): string => `${v.toFixed(0)} MB`;
   const out: TargetCheck[] = [];
-  for (const name of ['inbound-keepalive', 'inbound-keepalive-all-cores']) {
-    const s = by(name);
-    out.push(
-      check(
-        name,
-        'vaultgate req/s ≥ 0.8 × nginx',
-        ratio(sys(s, 'vaultgate')?.rps, sys(s, 'nginx')?.rps),
-        (v) => v >= 0.8,
-        x,
-      ),
-    );
-    out.push(
-      check(
-        name,
-        'vaultgate p99 ≤ 1.5 × nginx',
-        ratio(sys(s, 'vaultgate')?.p99_ms, sys(s, 'nginx')?.p99_ms),
-        (v) => v <= 1.5,
-        x,
-      ),
-    );
-  }
-  const nc = by('inbound-new-connections');
-  out.push(
+  const add = (t: TargetCheck): void => {
+    const loaded = by(t.scenario)?.load?.loaded;
+    out.push(loaded === undefined ? t : { ...t, loaded });
+  };
+  const rpsRatio = (s: Scenario | undefined, a: string, b: string): number | undefined =>
+    ratio(sys(s, a)?.rps, sys(s, b)?.rps);
+  /** A vaultgate that served from one process cannot be the "2 workers" the all-cores target means. */
+  const oneProcess = (s: Scenario | undefined): string | undefined =>
+    sys(s, 'vaultgate')?.workers.includes('not used')
+      ? 'vaultgate ran as one process (this build ignores VAULTGATE_WORKERS)'
+      : undefined;
+
+  const ka = by('inbound-keepalive');
+  add(
+    check(
+      'inbound-keepalive',
+      '1 worker pinned: vaultgate req/s ≥ 0.9 × node-reference',
+      rpsRatio(ka, 'vaultgate', 'node-reference'),
+      (v) => v >= 0.9,
+      x,
+    ),
+  );
+  add(
+    check(
+      'inbound-keepalive',
+      '1 worker pinned: vaultgate req/s ≥ 0.5 × nginx (1 worker)',
+      rpsRatio(ka, 'vaultgate', 'nginx'),
+      (v) => v >= 0.5,
+      x,
+    ),
+  );
+  add(
+    check(
+      'inbound-keepalive',
+      '1 worker pinned: vaultgate p99 ≤ 2 × nginx',
+      ratio(sys(ka, 'vaultgate')?.p99_ms, sys(ka, 'nginx')?.p99_ms),
+      (v) => v <= 2,
+      x,
+    ),
+  );
+  const all = by('inbound-keepalive-all-cores');
+  const allNote = oneProcess(all);
+  add({
+    ...check(
+      'inbound-keepalive-all-cores',
+      'all cores: vaultgate req/s ≥ 0.5 × nginx, a worker per core each',
+      rpsRatio(all, 'vaultgate', 'nginx'),
+      (v) => v >= 0.5,
+      x,
+    ),
+    ...(allNote ? { note: allNote } : {}),
+  });
+  add(
     check(
       'inbound-new-connections',
-      'vaultgate req/s ≥ 0.8 × nginx',
-      ratio(sys(nc, 'vaultgate')?.rps, sys(nc, 'nginx')?.rps),
-      (v) => v >= 0.8,
+      'new connection per request: vaultgate req/s ≥ 0.5 × nginx',
+      rpsRatio(by('inbound-new-connections'), 'vaultgate', 'nginx'),
+      (v) => v >= 0.5,
       x,
     ),
   );
   const oi = by('outbound-intercept');
-  out.push(
+  add(
     check(
       'outbound-intercept',
-      'vaultgate req/s ≥ 15 × mitmproxy',
-      ratio(sys(oi, 'vaultgate')?.rps, sys(oi, 'mitmproxy')?.rps),
-      (v) => v >= 15,
+      'interception: vaultgate req/s ≥ 12 × mitmproxy (tunnel worker)',
+      rpsRatio(oi, 'vaultgate', 'mitmproxy'),
+      (v) => v >= 12,
       x,
     ),
   );
-  out.push(
+  add(
     check(
-      'outbound-intercept',
-      'vaultgate req/s ≥ 0.8 × its inbound (same generator)',
-      ratio(sys(oi, 'vaultgate')?.rps, sys(oi, 'vaultgate-inbound')?.rps),
-      (v) => v >= 0.8,
+      'outbound-intercept-hey',
+      'interception: vaultgate req/s ≥ 6 × mitmproxy (hey -x)',
+      rpsRatio(by('outbound-intercept-hey'), 'vaultgate', 'mitmproxy'),
+      (v) => v >= 6,
       x,
     ),
   );
-  const nh = by('outbound-new-hosts');
-  out.push(
+  add(
+    check(
+      'outbound-intercept',
+      'interception: vaultgate req/s ≥ 1.0 × its own inbound (same generator)',
+      rpsRatio(oi, 'vaultgate', 'vaultgate-inbound'),
+      (v) => v >= 1,
+      x,
+    ),
+  );
+  add(
     check(
       'outbound-new-hosts',
-      'median added latency of a new host ≤ 5 ms',
-      num(nh, 'vaultgate', 'added_p50_ms'),
-      (v) => v <= 5,
-      (v) => `${v.toFixed(2)} ms`,
+      'first request to a never-seen host: added latency ≤ 3 ms (median)',
+      num(by('outbound-new-hosts'), 'vaultgate', 'added_p50_ms'),
+      (v) => v <= 3,
+      ms,
     ),
   );
   const sc = by('scale');
-  out.push(
+  add(
     check(
       'scale',
-      'GET …/certificates ≤ 100 ms (p50)',
+      'idle resident memory per worker ≤ 80 MB',
+      num(sc, 'vaultgate', 'idle_rss_worker_max_mb'),
+      (v) => v <= 80,
+      mb,
+    ),
+  );
+  // The loaded process, after the uploads or after traffic, whichever is larger.
+  const loaded = [num(sc, 'vaultgate', 'rss_mb'), num(sc, 'vaultgate', 'rss_after_traffic_mb')].filter(
+    (v): v is number => v !== undefined,
+  );
+  const certificates = num(sc, 'vaultgate', 'certificates') ?? 0;
+  const memory = check(
+    'scale',
+    '10,000 certificates: resident memory ≤ 300 MB over all processes',
+    loaded.length > 0 ? Math.max(...loaded) : undefined,
+    (v) => v <= 300,
+    mb,
+  );
+  add(
+    certificates >= 10_000 || memory.met === null
+      ? memory
+      : {
+          ...memory,
+          met: null,
+          note: `only ${certificates} certificates in this run; the full run has 10,000`,
+        },
+  );
+  add(
+    check(
+      'scale',
+      'GET …/certificates ≤ 100 ms (p50; issue 8)',
       num(sc, 'vaultgate', 'list_p50_ms'),
       (v) => v <= 100,
       (v) => `${v.toFixed(1)} ms`,
     ),
   );
-  out.push(
+  add(
     check(
       'scale',
-      'cold start ≤ 5 s',
+      'cold start ≤ 5 s (issue 8)',
       num(sc, 'vaultgate', 'cold_start_ms'),
       (v) => v <= 5000,
       (v) => `${(v / 1000).toFixed(2)} s`,
-    ),
-  );
-  out.push(
-    check(
-      'scale',
-      'resident memory ≤ 300 MB',
-      num(sc, 'vaultgate', 'rss_mb'),
-      (v) => v <= 300,
-      (v) => `${v.toFixed(0)} MB`,
     ),
   );
   return out;
@@ -128,17 +190,20 @@ const fmt = (v: number | null | undefined, digits = 0): string =>
     : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function throughputTable(s: Scenario): string[] {
-  const ref = sys(s, 'nginx') ?? sys(s, 'mitmproxy');
-  const refName = sys(s, 'nginx') ? 'nginx' : 'mitmproxy';
+  // Ratios to each reference present: nginx and node-reference inbound, mitmproxy outbound.
+  const refs = ['nginx', 'node-reference', 'mitmproxy'].filter((n) => sys(s, n) !== undefined);
   const lines = [
-    `| system | workers | req/s | p50 ms | p99 ms | CPU s / 10k req | RSS MB | upstream conns / 10k | vs ${refName} |`,
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
+    `| system | workers | req/s | p50 ms | p99 ms | CPU s / 10k req | RSS MB | upstream conns / 10k | rounds req/s |${refs.map((n) => ` vs ${n} |`).join('')}`,
+    `|---|---|--:|--:|--:|--:|--:|--:|--:|${refs.map(() => '--:|').join('')}`,
   ];
   for (const [name, raw] of Object.entries(s.results)) {
     const r = raw as SystemResult;
-    const vs = ref && ref.rps > 0 ? `${(r.rps / ref.rps).toFixed(2)}×` : '–';
+    const vs = refs.map((n) => {
+      const ref = sys(s, n) as SystemResult;
+      return ref.rps > 0 ? ` ${(r.rps / ref.rps).toFixed(2)}× |` : ' – |';
+    });
     lines.push(
-      `| ${name} | ${r.workers} | ${fmt(r.rps)} | ${fmt(r.p50_ms, 2)} | ${fmt(r.p99_ms, 2)} | ${fmt(r.cpu_s_per_10k, 2)} | ${fmt(r.rss_mb)} | ${fmt(r.upstream_conns_per_10k, 1)} | ${vs} |`,
+      `| ${name} | ${r.workers} | ${fmt(r.rps)} | ${fmt(r.p50_ms, 2)} | ${fmt(r.p99_ms, 2)} | ${fmt(r.cpu_s_per_10k, 2)} | ${fmt(r.rss_mb)} | ${fmt(r.upstream_conns_per_10k, 1)} | ${r.rounds_rps.map((v) => fmt(v)).join(' / ')} |${vs.join('')}`,
     );
   }
   return lines;
@@ -156,8 +221,41 @@ function keyValueTable(s: Scenario): string[] {
   return lines;
 }
 
+const pct = (share: number): string => `${(share * 100).toFixed(1)} %`;
+
+function loadLine(load: Scenario['load']): string {
+  if (load === undefined) return '';
+  return ` Other processes used ${pct(load.foreign_cpu_share)} of the machine's CPU meanwhile (the bench ${pct(load.bench_cpu_share)})${load.loaded ? ': **loaded**' : ''}.`;
+}
+
+function profileSection(results: BenchResults): string[] {
+  if (results.profiles === undefined) return [];
+  const out = [
+    '## CPU profiles (self time)',
+    '',
+    'Written with `--cpu-prof` (V8 sampling profiler in every Node process of the system: control plane and workers). Profiling costs throughput: the figures of a profiled run are not the official ones. Open the `.cpuprofile` files in Chrome DevTools (Performance → load) or speedscope.',
+    '',
+  ];
+  for (const p of results.profiles) {
+    out.push(
+      `### ${p.label}`,
+      '',
+      `\`${p.dir}\`, covering ${p.covers}: ${p.processes.map((q) => `pid ${q.pid} busy ${fmt(q.busy_ms)} of ${fmt(q.total_ms)} ms`).join('; ')}.`,
+      '',
+      '| self ms | % of busy | function | where |',
+      '|--:|--:|---|---|',
+      ...p.top.map(
+        (t) => `| ${fmt(t.self_ms)} | ${t.self_pct.toFixed(1)} | \`${t.function}\` | ${t.where} |`,
+      ),
+      '',
+    );
+  }
+  return out;
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const m = results.machine;
+  const ml = results.machine_load;
   const out = [
     `# vaultgate benchmarks (${results.mode} run)`,
     '',
@@ -167,15 +265,21 @@ export function renderMarkdown(results: BenchResults): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}.`,
     '',
-    `Pinning: ${results.pinning} 1-minute load average ${results.load_average.before} before, ${results.load_average.after} after.`,
+    `Pinning: ${results.pinning}`,
+    '',
+    ml.loaded
+      ? `**This run was on a loaded machine**: other processes used ${pct(ml.foreign_cpu_share)} of its CPU while it ran (1-minute load average ${results.load_average.before} before, up to ${results.load_average.max}). Its figures are not official; rerun on a quiet machine.`
+      : `Machine quiet: other processes used ${pct(ml.foreign_cpu_share)} of its CPU while the bench ran (1-minute load average ${results.load_average.before} before, ${results.load_average.after} after, the bench's own load included).`,
     '',
     '## Targets',
     '',
-    '| scenario | target | measured | met |',
-    '|---|---|--:|:-:|',
+    'Medians of interleaved rounds (every system of a scenario measured in turn, the order rotated each round).',
+    '',
+    '| scenario | target | measured | met | machine |',
+    '|---|---|--:|:-:|---|',
     ...results.targets.map(
       (t) =>
-        `| ${t.scenario} | ${t.target} | ${t.value} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`,
+        `| ${t.scenario} | ${t.target} | ${t.value}${t.note ? ` (${t.note})` : ''} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} | ${t.loaded === undefined ? '–' : t.loaded ? '**loaded**' : 'quiet'} |`,
     ),
     '',
   ];
@@ -183,7 +287,7 @@ export function renderMarkdown(results: BenchResults): string {
     out.push(
       `## ${s.name}`,
       '',
-      `${s.description}. Generator: ${s.generator}; concurrency ${s.concurrency}; ${s.rounds} round(s)${s.duration_s ? ` of ${s.duration_s} s` : ''}; medians.`,
+      `${s.description}. Generator: ${s.generator}; concurrency ${s.concurrency}; ${s.rounds} round(s)${s.duration_s ? ` of ${s.duration_s} s` : ''}; medians.${loadLine(s.load)}`,
       '',
     );
     const first = Object.values(s.results)[0];
@@ -193,5 +297,6 @@ export function renderMarkdown(results: BenchResults): string {
     for (const note of s.notes) out.push(`- ${note}`);
     out.push('');
   }
+  out.push(...profileSection(results));
   return `${out.join('\n').trimEnd()}\n`;
 }

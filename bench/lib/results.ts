@@ -1,4 +1,6 @@
-/** The shape of bench/results/latest.json (issue 8), and small statistics helpers. */
+/** The shape of bench/results/latest.json (issues 8 and 12), and small statistics helpers. */
+import type { ForeignLoad } from './machine-load.js';
+import type { ProfileSummary } from './profile.js';
 
 export interface SystemResult {
   rps: number;
@@ -28,6 +30,8 @@ export interface Scenario {
   /** Systems that could not run, with the reason. */
   skipped: Record<string, string>;
   notes: string[];
+  /** CPU used by other processes on the machine while this scenario ran. */
+  load?: ForeignLoad;
 }
 
 export interface TargetCheck {
@@ -35,6 +39,10 @@ export interface TargetCheck {
   target: string;
   value: string;
   met: boolean | null;
+  /** Why the figure is not the target's own condition (e.g. fewer certificates than 10,000). */
+  note?: string;
+  /** Other processes used more than bench/lib/machine-load.ts LOADED_SHARE of the CPU meanwhile. */
+  loaded?: boolean;
 }
 
 export interface BenchResults {
@@ -52,10 +60,14 @@ export interface BenchResults {
   command: string;
   pinning: string;
   duration_s: number;
-  /** 1-minute load average before and after: anything else running on the machine shows here. */
-  load_average: { before: number; after: number };
+  /** 1-minute load average before, after and the highest seen between scenarios. */
+  load_average: { before: number; after: number; max: number };
+  /** Over the whole run: the CPU others used (the load average cannot tell, the bench keeps every CPU busy). */
+  machine_load: ForeignLoad;
   scenarios: Scenario[];
   targets: TargetCheck[];
+  /** With --cpu-prof: one summary per profiled system start. */
+  profiles?: ProfileSummary[];
 }
 
 export function median(values: readonly number[]): number {

@@ -1,15 +1,21 @@
 /**
  * Scenarios 1 and 2: HTTPS to the proxy, mutual TLS to the upstream. Keep-alive on both sides, or a
  * new client connection (and so a full TLS handshake with the proxy) per request. wrk drives every
- * system; "direct" is wrk talking to the upstream with the client certificate.
+ * system; "direct" is wrk talking to the upstream with the client certificate; "node-reference" is
+ * the minimal Node proxy (systems/node-reference-server.ts), the ceiling of a Node data plane.
+ *
+ * One worker: every system runs one worker (vaultgate VAULTGATE_WORKERS=1 beside its control plane,
+ * nginx worker_processes 1, HAProxy nbthread 1, node-reference one process), its whole process tree
+ * pinned to one CPU. All cores: as many workers as CPUs, unpinned.
  */
 import type { BenchContext } from '../context.js';
 import { runWrk } from '../load/wrk.js';
 import { measureInterleaved } from '../lib/measure.js';
-import type { Scenario } from '../lib/results.js';
+import type { Scenario, SystemResult } from '../lib/results.js';
 import { directHandle } from '../systems/direct.js';
 import { startHaproxy } from '../systems/haproxy.js';
 import { startNginx } from '../systems/nginx.js';
+import { startNodeReference } from '../systems/node-reference.js';
 import type { StartOptions, SystemHandle } from '../systems/types.js';
 import { startVaultgate } from '../systems/vaultgate.js';
 
@@ -45,11 +51,10 @@ export async function runInbound(ctx: BenchContext, variant: InboundVariant): Pr
     upstream: ctx.upstream,
     workers: variant.workers,
     cpus,
-    nodeArgs: ctx.vaultgateNodeArgs,
   };
   const systems: SystemHandle[] = [];
   try {
-    systems.push(await startVaultgate(opts));
+    systems.push(await startVaultgate({ ...opts, profileDir: ctx.profileDir(`${variant.name}-vaultgate`) }));
     // A competitor that fails to start is reported as skipped, with its error, rather than ending the run.
     const tryStart = async (
       name: string,
@@ -65,6 +70,9 @@ export async function runInbound(ctx: BenchContext, variant: InboundVariant): Pr
         }
       }
     };
+    await tryStart('node-reference', true, () =>
+      startNodeReference({ ...opts, profileDir: ctx.profileDir(`${variant.name}-node-reference`) }),
+    );
     await tryStart('nginx', ctx.has.nginx, () => startNginx(opts));
     await tryStart('haproxy', ctx.has.haproxy, () => startHaproxy(opts));
     if (ctx.wrkShim !== null) systems.push(directHandle(opts));
@@ -94,9 +102,19 @@ export async function runInbound(ctx: BenchContext, variant: InboundVariant): Pr
   } finally {
     for (const system of systems) await system.stop();
   }
+  const vaultgate = scenario.results['vaultgate'] as SystemResult | undefined;
   if (variant.workers > 1) {
     scenario.notes.push(
-      `nginx with ${variant.workers} worker processes, HAProxy with ${variant.workers} threads; vaultgate is still ONE Node process (it does not use node:cluster yet), here merely allowed to run on every core.`,
+      `nginx with ${variant.workers} worker processes, HAProxy with ${variant.workers} threads, node-reference with ${variant.workers} node:cluster workers, vaultgate with VAULTGATE_WORKERS=${variant.workers}; nothing pinned.`,
+    );
+  } else {
+    scenario.notes.push(
+      `Each proxy's whole process tree (master or control plane included) pinned to CPU ${ctx.proxyCpus ?? '– (one CPU: no pinning)'}.`,
+    );
+  }
+  if (vaultgate?.workers.includes('not used')) {
+    scenario.notes.push(
+      'This vaultgate build ignores VAULTGATE_WORKERS: it served from a single process (no data-plane workers in its process tree).',
     );
   }
   return scenario;

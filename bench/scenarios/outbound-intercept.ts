@@ -1,11 +1,13 @@
 /**
  * Scenario 3: the client opens CONNECT with credentials, the proxy intercepts TLS and sends each
- * request over mutual TLS to the upstream; keep-alive inside the tunnel. One Node load generator
- * (load/tunnel-worker.ts) drives every system, since wrk cannot CONNECT. "vaultgate-inbound" is
- * vaultgate's inbound proxy driven by this same generator: the reference for "interception should
- * cost little more than reverse proxying".
+ * request over mutual TLS to the upstream; keep-alive inside the tunnel. Measured twice on the same
+ * running systems, each time with one generator for every system: bench/load/tunnel-worker (Node,
+ * minimal; also drives "direct") and hey -x (Go's net/http, a real client). "vaultgate-inbound" is
+ * vaultgate's inbound proxy driven by the same generator: the reference for "interception should
+ * cost no more than reverse proxying".
  */
 import type { BenchContext } from '../context.js';
+import { runHey } from '../load/hey.js';
 import { runTunnel } from '../load/tunnel.js';
 import type { TunnelLoadOptions } from '../load/tunnel-worker.js';
 import { measureInterleaved } from '../lib/measure.js';
@@ -15,7 +17,8 @@ import { startMitmproxy } from '../systems/mitmproxy.js';
 import type { StartOptions, SystemHandle } from '../systems/types.js';
 import { startVaultgate } from '../systems/vaultgate.js';
 
-export async function runOutboundIntercept(ctx: BenchContext): Promise<Scenario> {
+/** Returns the tunnel-worker scenario and the hey one (`outbound-intercept-hey`). */
+export async function runOutboundIntercept(ctx: BenchContext): Promise<Scenario[]> {
   const scenario: Scenario = {
     name: 'outbound-intercept',
     description:
@@ -27,7 +30,20 @@ export async function runOutboundIntercept(ctx: BenchContext): Promise<Scenario>
     results: {},
     skipped: {},
     notes: [
-      'vaultgate-inbound: vaultgate\'s inbound proxy measured with this scenario\'s generator, for the "≥ 0.8 × inbound" comparison.',
+      'vaultgate-inbound: vaultgate\'s inbound proxy measured with this scenario\'s generator, for the "≥ 1.0 × own inbound" comparison.',
+    ],
+  };
+  const heyScenario: Scenario = {
+    ...scenario,
+    name: 'outbound-intercept-hey',
+    description: `${scenario.description}; Go client`,
+    generator: `hey -x (Go net/http, one tunnel per connection; ${ctx.clientCpus === undefined ? 'unpinned' : `pinned to CPU ${ctx.clientCpus}`})`,
+    results: {},
+    skipped: {},
+    notes: [
+      'hey cannot present a client certificate, so there is no direct row; it does not verify the server certificate (no system gains from that).',
+      "vaultgate-inbound: hey against vaultgate's inbound listener (`-host` sets Host and SNI).",
+      'hey sets the TLS server name from the Host header, port included: its default SNI inside the tunnel is "127.0.0.1:<port>", not a host name (RFC 6066 §3). vaultgate refuses that handshake (mitmproxy accepts it), so the outbound runs pass `-host 127.0.0.1`: Host without the port, and no SNI, as for any IP literal.',
     ],
   };
   const opts: StartOptions = {
@@ -36,7 +52,7 @@ export async function runOutboundIntercept(ctx: BenchContext): Promise<Scenario>
     upstream: ctx.upstream,
     workers: 1,
     cpus: ctx.proxyCpus,
-    nodeArgs: ctx.vaultgateNodeArgs,
+    profileDir: ctx.profileDir('outbound-intercept-vaultgate'),
   };
   const systems: SystemHandle[] = [];
   const stoppers: SystemHandle[] = [];
@@ -93,8 +109,42 @@ export async function runOutboundIntercept(ctx: BenchContext): Promise<Scenario>
       },
       { rounds: ctx.rounds, warmup: ctx.warmupS > 0, upstream: ctx.upstream, log: ctx.log },
     );
+
+    if (!ctx.has.hey) heyScenario.skipped['*'] = 'hey is not installed';
+    else {
+      if (!ctx.has.mitmproxy) heyScenario.skipped['mitmproxy'] = 'mitmproxy is not installed';
+      ctx.log('  -- with hey -x');
+      heyScenario.results = await measureInterleaved(
+        systems.filter((s) => s.name !== 'direct'),
+        (system, warmup) => {
+          const base = {
+            connections: ctx.concurrency,
+            durationS: warmup ? ctx.warmupS : ctx.durationS,
+            cpus: ctx.clientCpus,
+            cpuCount: ctx.clientCpuCount,
+          };
+          if (system.name === 'vaultgate-inbound') {
+            const inbound = system.inbound as NonNullable<SystemHandle['inbound']>;
+            return runHey({
+              ...base,
+              url: `https://127.0.0.1:${inbound.port}/`,
+              hostHeader: inbound.hostHeader,
+            });
+          }
+          const outbound = system.outbound as NonNullable<SystemHandle['outbound']>;
+          return runHey({
+            ...base,
+            url: `https://${upstreamAuthority}/`,
+            // See the note: without it hey sends "127.0.0.1:<port>" as SNI.
+            hostHeader: '127.0.0.1',
+            proxy: { port: outbound.port, username: outbound.username, password: outbound.password },
+          });
+        },
+        { rounds: ctx.rounds, warmup: ctx.warmupS > 0, upstream: ctx.upstream, log: ctx.log },
+      );
+    }
   } finally {
     for (const system of stoppers) await system.stop();
   }
-  return scenario;
+  return [scenario, heyScenario];
 }

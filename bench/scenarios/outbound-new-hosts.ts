@@ -9,6 +9,7 @@
 import type { BenchContext } from '../context.js';
 import { oneRequest, type TunnelLoadOptions } from '../load/tunnel-worker.js';
 import { newHostAddress } from '../lib/pki.js';
+import { monotonicUs, recordProfileWindow } from '../lib/profile.js';
 import { median, percentile, round, type Scenario } from '../lib/results.js';
 import { startMitmproxy } from '../systems/mitmproxy.js';
 import type { StartOptions, SystemHandle } from '../systems/types.js';
@@ -35,7 +36,7 @@ export async function runOutboundNewHosts(ctx: BenchContext): Promise<Scenario> 
     upstream: ctx.upstream,
     workers: 1,
     cpus: ctx.proxyCpus,
-    nodeArgs: ctx.vaultgateNodeArgs,
+    profileDir: ctx.profileDir('outbound-new-hosts-vaultgate'),
   };
   const systems: SystemHandle[] = [];
   try {
@@ -55,6 +56,7 @@ export async function runOutboundNewHosts(ctx: BenchContext): Promise<Scenario> 
       });
       // Warm the seen host (its certificate minted, its upstream pool open) and the code paths.
       for (let i = 0; i < 20; i++) await oneRequest(request('127.0.0.1'));
+      const from = monotonicUs();
       const fresh: number[] = [];
       const seen: number[] = [];
       let errors = 0;
@@ -72,6 +74,7 @@ export async function runOutboundNewHosts(ctx: BenchContext): Promise<Scenario> 
           }
         }
       }
+      recordProfileWindow(system.profileDir, from, monotonicUs());
       scenario.results[system.name] = {
         hosts: ctx.newHosts,
         new_host_p50_ms: round(median(fresh), 2),

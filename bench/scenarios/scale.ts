@@ -2,7 +2,10 @@
  * Scenario 5: vaultgate holding many certificates (10,000 in the full run): time to upload them
  * through the API, `GET …/certificates` latency, resident memory, cold start, and how many upstream
  * TLS handshakes 10,000 keep-alive requests cause (pool reuse works when that stays near the number
- * of concurrent connections).
+ * of concurrent connections). vaultgate runs as `npm start` would on this machine: as many
+ * data-plane workers as CPUs (VAULTGATE_WORKERS), pinned to the proxy CPU like every system. Before
+ * the uploads, its idle resident memory is read per process (control plane, each worker); every
+ * memory figure after that is the sum over its whole process tree.
  *
  * The certificates are made in-process with @peculiar/x509 (each with its own P-256 key), spread over
  * credentials 100 to a credential and scoped to distinct hosts, as a large outbound user would have.
@@ -11,9 +14,15 @@ import { webcrypto } from 'node:crypto';
 import { join } from 'node:path';
 import type { BenchContext } from '../context.js';
 import { runTunnel } from '../load/tunnel.js';
-import { processTree, rssMb } from '../lib/proc.js';
+import { processTree, rssMb, sleep } from '../lib/proc.js';
 import { median, percentile, round, type Scenario } from '../lib/results.js';
-import { configureVault, spawnVaultgate, type VaultgateProcess } from '../systems/vaultgate.js';
+import {
+  configureVault,
+  dataPlanePids,
+  describeWorkers,
+  spawnVaultgate,
+  type VaultgateProcess,
+} from '../systems/vaultgate.js';
 
 type X509 = typeof import('@peculiar/x509');
 
@@ -89,9 +98,22 @@ export async function runScale(ctx: BenchContext): Promise<Scenario> {
   const dataDir = join(ctx.dir, 'vaultgate-scale');
   ctx.log(`  making ${n} certificates`);
   const material = await makeCertificates(n);
-  let vg = await spawnVaultgate(dataDir, ctx.pki.caFile, ctx.proxyCpus);
+  const workers = ctx.cpus;
+  const spawn = (): Promise<VaultgateProcess> =>
+    spawnVaultgate(dataDir, ctx.pki.caFile, ctx.proxyCpus, {
+      workers,
+      profileDir: ctx.profileDir('scale-vaultgate'),
+    });
+  let vg = await spawn();
   try {
     const vault = await configureVault(vg, ctx.pki, ctx.upstream.port);
+    // Idle: configured (one vault, route, credential, two certificates), no traffic yet. A moment for
+    // the workers to finish applying the configuration's snapshots.
+    await sleep(ctx.mode === 'smoke' ? 200 : 2000);
+    const root = vg.started.child.pid as number;
+    const idleWorkers = dataPlanePids(root).map((pid) => rssMb([pid]));
+    const idleTree = rssMb(processTree(root));
+    const workersSeen = describeWorkers(root, workers);
     const credentials: string[] = [];
     for (let i = 0; i < Math.ceil(n / 100); i++) {
       credentials.push((await vg.api<{ id: string }>('POST', `/vaults/${vault.id}/credentials`, {})).id);
@@ -123,6 +145,7 @@ export async function runScale(ctx: BenchContext): Promise<Scenario> {
 
     const list = await timeList(vg, vault.id, ctx.mode === 'smoke' ? 3 : 20);
     const rssLoaded = rssMb(processTree(vg.started.child.pid as number));
+    const rssLoadedWorkers = dataPlanePids(vg.started.child.pid as number).map((pid) => rssMb([pid]));
 
     // Pool reuse: 10,000 keep-alive requests over `concurrency` connections through the inbound proxy.
     const requests = ctx.mode === 'smoke' ? 1000 : 10_000;
@@ -143,12 +166,16 @@ export async function runScale(ctx: BenchContext): Promise<Scenario> {
     const rssAfterTraffic = rssMb(processTree(vg.started.child.pid as number));
 
     await vg.started.stop();
-    vg = await spawnVaultgate(dataDir, ctx.pki.caFile, ctx.proxyCpus);
+    vg = await spawn();
     const coldStartMs = vg.startMs;
     const rssCold = rssMb(processTree(vg.started.child.pid as number));
     const listCold = await timeList(vg, vault.id, 1);
 
     scenario.results['vaultgate'] = {
+      workers: workersSeen,
+      idle_rss_worker_max_mb: round(Math.max(...idleWorkers), 1),
+      idle_rss_control_plane_mb: round(idleTree - idleWorkers.reduce((a, b) => a + b, 0), 1),
+      idle_rss_total_mb: round(idleTree, 1),
       certificates: uploaded,
       upload_s: round(uploadS, 1),
       uploads_per_s: round(uploaded / uploadS, 0),
@@ -157,6 +184,7 @@ export async function runScale(ctx: BenchContext): Promise<Scenario> {
       list_first_after_start_ms: round(listCold[0] ?? NaN, 1),
       cold_start_ms: round(coldStartMs, 0),
       rss_mb: round(rssLoaded, 1),
+      rss_worker_max_mb: round(Math.max(...rssLoadedWorkers), 1),
       rss_after_traffic_mb: round(rssAfterTraffic, 1),
       rss_after_cold_start_mb: round(rssCold, 1),
       pool_check_requests: load.requests,
@@ -167,6 +195,7 @@ export async function runScale(ctx: BenchContext): Promise<Scenario> {
     };
     ctx.log(`  ${JSON.stringify(scenario.results['vaultgate'])}`);
     scenario.notes.push(
+      `vaultgate with VAULTGATE_WORKERS=${workers} (${workersSeen}). idle_*: resident memory after configuration, before any upload or traffic; idle_rss_control_plane_mb is the tree minus the workers (0 when one process does everything). rss_mb, rss_after_traffic_mb, rss_after_cold_start_mb: summed over the whole process tree.`,
       `cold_start_ms: from spawning the process until /readyz answers 200, with the ${uploaded} certificates stored. rss_mb: after the uploads; handshakes counted by the upstream (nginx stub_status accepts) for ${requests} requests on ${ctx.concurrency} keep-alive client connections.`,
     );
   } finally {

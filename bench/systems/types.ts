@@ -12,6 +12,8 @@ export interface SystemHandle {
   readonly inbound?: { port: number; hostHeader: string; caPem: string };
   /** Outbound (forward proxy) listener: plain HTTP proxy protocol, CONNECT with Basic credentials. */
   readonly outbound?: { port: number; username: string; password: string; caPem: string };
+  /** Where its processes write CPU profiles (--cpu-prof), so measured runs can be marked for them. */
+  readonly profileDir?: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -19,10 +21,10 @@ export interface StartOptions {
   dir: string;
   pki: BenchPki;
   upstream: Upstream;
-  /** Worker processes / threads (nginx, HAProxy); vaultgate always runs one process. */
+  /** Worker processes / threads: nginx and node-reference processes, HAProxy threads, VAULTGATE_WORKERS. */
   workers: number;
   /** taskset CPU list for the proxy, or undefined to leave it unpinned. */
   cpus: string | undefined;
-  /** Extra node flags for vaultgate (profiling). */
-  nodeArgs?: string[];
+  /** With --cpu-prof: the directory this start's Node processes write their V8 CPU profiles to. */
+  profileDir?: string | undefined;
 }

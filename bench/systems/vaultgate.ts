@@ -1,7 +1,9 @@
 /**
- * vaultgate as a system under test: the real entry point (`dist/src/main.js`) as a child process,
- * configured through the management API like a user would (SPEC §2). It runs as one Node process
- * whatever the worker count: it does not use node:cluster yet.
+ * vaultgate as a system under test: the real entry point (`dist/src/main.js`) as a child process —
+ * control plane and, where the build has them, its data-plane worker processes (SPEC §1a) —
+ * configured through the management API like a user would (SPEC §2). `VAULTGATE_WORKERS` is passed
+ * through; the worker count reported is the one observed in the process tree, so a build that does
+ * not fork workers yet shows as one process whatever was asked.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,15 @@ import type { StartOptions, SystemHandle } from './types.js';
 export const VAULTGATE_MAIN = join(import.meta.dirname, '../../src/main.js');
 const TOKEN = 'bench-admin-token-0123456789abcdef';
 
+/**
+ * Node flags that make a process (and the workers it forks: cluster.fork and child_process.fork
+ * inherit execArgv) write a V8 CPU profile on exit. Node 20 refuses --cpu-prof in NODE_OPTIONS, so
+ * these go on the command line.
+ */
+export function profileArgs(dir: string | undefined): string[] {
+  return dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
 export interface VaultgateProcess {
   started: Started;
   ports: { admin: number; inbound: number; outbound: number; outbound_tls: number };
@@ -21,20 +32,24 @@ export interface VaultgateProcess {
   startMs: number;
 }
 
-/** Starts vaultgate on free ports with `dataDir` and waits until it is ready. */
+/**
+ * Starts vaultgate on free ports with `dataDir` and `workers` data-plane workers and waits until it is
+ * ready.
+ */
 export async function spawnVaultgate(
   dataDir: string,
   caFile: string,
   cpus: string | undefined,
-  extra: { nodeArgs?: string[]; env?: Record<string, string> } = {},
+  extra: { workers: number; profileDir?: string | undefined; env?: Record<string, string> },
 ): Promise<VaultgateProcess> {
   if (!existsSync(VAULTGATE_MAIN)) throw new Error(`${VAULTGATE_MAIN} is missing: run npm run build first`);
   mkdirSync(dataDir, { recursive: true });
   const t0 = performance.now();
-  const started = startPinned(process.execPath, [...(extra.nodeArgs ?? []), VAULTGATE_MAIN], {
+  const started = startPinned(process.execPath, [...profileArgs(extra.profileDir), VAULTGATE_MAIN], {
     cpus,
     env: {
       ...process.env,
+      VAULTGATE_WORKERS: String(extra.workers),
       VAULTGATE_DATA_DIR: dataDir,
       VAULTGATE_ADMIN_PORT: '0',
       VAULTGATE_INBOUND_PORT: '0',
@@ -141,16 +156,34 @@ export async function configureVault(
   return { id: vault.id, inboundHost: vault.inbound_host, routeId: route.id, credential, outboundCaPem };
 }
 
+/** The data-plane processes of a vaultgate tree: its descendants, or the root itself when it has none. */
+export function dataPlanePids(root: number): number[] {
+  const tree = processTree(root);
+  return tree.length > 1 ? tree.slice(1) : tree;
+}
+
+/** How vaultgate runs, as seen in its process tree, for the tables. */
+export function describeWorkers(root: number, asked: number): string {
+  const tree = processTree(root);
+  if (tree.length === 1) return `1 process (VAULTGATE_WORKERS=${asked} not used by this build)`;
+  const n = tree.length - 1;
+  return `${n} worker${n === 1 ? '' : 's'} + control plane`;
+}
+
 export async function startVaultgate(opts: StartOptions): Promise<SystemHandle> {
   const dataDir = join(opts.dir, `vaultgate-${Date.now()}`);
-  const vg = await spawnVaultgate(dataDir, opts.pki.caFile, opts.cpus, { nodeArgs: opts.nodeArgs ?? [] });
+  const vg = await spawnVaultgate(dataDir, opts.pki.caFile, opts.cpus, {
+    workers: opts.workers,
+    profileDir: opts.profileDir,
+  });
   const vault = await configureVault(vg, opts.pki, opts.upstream.port);
   const localCaPem = await vg.api<string>('GET', '/local-ca');
   const pid = vg.started.child.pid as number;
   return {
     name: 'vaultgate',
-    workers: '1 process',
+    workers: describeWorkers(pid, opts.workers),
     pids: () => processTree(pid),
+    profileDir: opts.profileDir,
     inbound: { port: vg.ports.inbound, hostHeader: vault.inboundHost, caPem: localCaPem },
     outbound: {
       port: vg.ports.outbound,
