@@ -27,6 +27,8 @@ export const ERROR_STATUS = {
   key_mismatch: 422,
   certificate_expired: 422,
   weak_key: 422,
+  weak_signature: 422,
+  unusable_certificate: 422,
   invalid_association: 422,
   invalid_field: 422,
   unsupported_filter: 422,
