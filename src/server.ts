@@ -13,7 +13,7 @@ import { bootstrapDefaultVault, type DefaultVault } from './bootstrap.js';
 import { ConfigError, type Settings } from './config/settings.js';
 import { FailureThrottle } from './limits/throttle.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { Metrics } from './observability/metrics.js';
+import { Metrics, registerUnusableCertificatesGauge } from './observability/metrics.js';
 import { OffloadPool } from './offload/pool.js';
 import { CredentialHasher } from './secrets/credentials.js';
 import { loadAdminToken, loadMasterKey } from './secrets/files.js';
@@ -164,6 +164,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const builder = new SnapshotBuilder(keyring, settings.domain, (msg, fields) => logger.error(msg, fields));
     const snapshot = await SnapshotHolder.create(store, builder, logger);
     const metrics = new Metrics();
+    registerUnusableCertificatesGauge(metrics, () => builder.leftOutCounts());
     const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
     const offload = new OffloadPool();
 

@@ -32,7 +32,7 @@ describe('malformed uploads over HTTP', () => {
       .length;
     const codes = new Map<string, number>();
     let sent = 0;
-    for (const { name, input } of corpus) {
+    for (const { name, input, code } of corpus) {
       try {
         JSON.stringify(input);
       } catch {
@@ -47,6 +47,7 @@ describe('malformed uploads over HTTP', () => {
       expect(res.status, name).toBeGreaterThanOrEqual(400);
       expect(res.status, `${name}: ${res.text.slice(0, 200)}`).toBeLessThan(500);
       expect(res.json?.error?.code, name).toMatch(/^[a-z0-9_]+$/);
+      if (code !== undefined) expect(res.json.error.code, name).toBe(code);
       expect(typeof res.json.error.message).toBe('string');
       codes.set(res.json.error.code, (codes.get(res.json.error.code) ?? 0) + 1);
     }

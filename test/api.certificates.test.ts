@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainPem, makeCa, makeLeaf, makePkcs12 } from './helpers/pki-fixtures.js';
-import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
+import { startTestVaultgate, type ApiResult, type TestVaultgate } from './helpers/vaultgate.js';
 
 let t: TestVaultgate;
 let vault: { id: string };
@@ -222,5 +222,58 @@ describe('certificate upload', () => {
     expect((await t.api('DELETE', `/vaults/${vault.id}/credentials/${credential.id}`)).status).toBe(204);
     const audit = await t.api('GET', `/audit-events?vault_id=${vault.id}`);
     expect(audit.json.data.map((e: { action: string }) => e.action)).toContain('certificate.deleted');
+  });
+});
+
+describe('uploads checked against the TLS context the proxies build (SPEC §2)', () => {
+  const upload = async (body: Record<string, unknown>): Promise<ApiResult> => {
+    const cred = (await t.api('POST', `/vaults/${vault.id}/credentials`, {})).json.data;
+    return t.api('POST', `/vaults/${vault.id}/certificates`, {
+      proxy_type: 'outbound',
+      credential_id: cred.id,
+      ...body,
+    });
+  };
+  const root = makeCa({ cn: 'TLS Check Root' });
+  const intermediate = makeCa({ cn: 'TLS Check Intermediate', issuer: root });
+
+  it('refuses a leaf signed with SHA-1 as 422 weak_signature, storing nothing', async () => {
+    const before = await count();
+    const leaf = makeLeaf({ issuer: intermediate, cn: 'sha1.tls-check.example', digest: 'sha1' });
+    const res = await upload({ certificate: chainPem(leaf), private_key: leaf.keyPem });
+    expect(res.status, res.text).toBe(422);
+    expect(res.json.error).toMatchObject({ code: 'weak_signature', field: 'certificate' });
+    expect(res.json.error.message).toContain('SHA-1');
+    expect(await count()).toBe(before);
+  });
+
+  it('refuses a leaf under a SHA-1 intermediate as 422 weak_signature naming the intermediate', async () => {
+    const old = makeCa({ cn: 'TLS Check SHA-1 Intermediate', issuer: root, digest: 'sha1' });
+    const leaf = makeLeaf({ issuer: old, cn: 'under-sha1.tls-check.example' });
+    const res = await upload({ certificate: chainPem(leaf), private_key: leaf.keyPem });
+    expect(res.status, res.text).toBe(422);
+    expect(res.json.error.code).toBe('weak_signature');
+    expect(res.json.error.message).toContain('TLS Check SHA-1 Intermediate');
+  });
+
+  it('stores a PKCS#12 that carries extra certificates, with extra_certificates_dropped', async () => {
+    const leaf = makeLeaf({ issuer: intermediate, cn: 'p12-extra.tls-check.example' });
+    const p12 = makePkcs12(leaf, {
+      passphrase: 'pw',
+      extraCertsPem: [makeCa({ cn: 'TLS Check Unrelated CA' }).certPem, intermediate.certPem, root.certPem],
+    });
+    const res = await upload({ pkcs12: p12, passphrase: 'pw' });
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.data.warnings).toEqual(['extra_certificates_dropped']);
+    const stored = await t.api('GET', `/vaults/${vault.id}/certificates/${res.json.data.id}`);
+    expect(stored.json.data.certificate_pem).toBe(chainPem(leaf));
+  });
+
+  it('stores leaf + root with the intermediate missing, with incomplete_chain', async () => {
+    const leaf = makeLeaf({ issuer: intermediate, cn: 'gap.tls-check.example' });
+    const res = await upload({ certificate: leaf.certPem + root.certPem, private_key: leaf.keyPem });
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.data.warnings).toContain('incomplete_chain');
+    expect(res.json.data.chain).toEqual([]);
   });
 });

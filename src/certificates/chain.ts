@@ -1,7 +1,10 @@
 /**
  * Certificates in any order → the leaf (the one whose public key matches the private key) followed
  * by its issuers, each linked by name (X509Certificate.checkIssued, which applies OpenSSL's
- * X509_check_issued: names, key identifiers, keyCertSign) and by signature (verify).
+ * X509_check_issued: names, key identifiers, keyCertSign) and by signature (verify). Certificates
+ * that are not on that path (a CA bundle exported along with a PKCS#12, the root above a missing
+ * intermediate) are dropped and reported; a certificate whose issuer is in the upload but whose
+ * signature does not verify against it is damaged, and refused.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { VaultgateError } from '../errors.js';
@@ -18,6 +21,8 @@ export interface OrderedChain {
   /** Leaf first, then each issuer in turn. */
   readonly chain: ParsedCert[];
   readonly leafSelfSigned: boolean;
+  /** Uploaded certificates that are not part of the leaf's chain; not stored. */
+  readonly dropped: ParsedCert[];
 }
 
 export function readCertificate(der: Buffer, position: number, field: string): ParsedCert {
@@ -113,15 +118,36 @@ export function orderChain(
       field,
     );
   }
-  const stray = [...rest][0];
-  if (stray !== undefined) {
+  const damaged = unique.find((c) => !verifiesAgainstClaimedIssuer(c, unique));
+  if (damaged !== undefined) {
     throw new VaultgateError(
       'invalid_certificate',
-      `The certificate "${stray.fields.subject}" is not part of the chain that issued "${leaf.fields.subject}" (or its signature does not verify). Upload only the leaf and the CA certificates that issued it.`,
+      `The certificate "${damaged.fields.subject}" names "${damaged.fields.issuer}" as its issuer, which is in the upload, but its signature does not verify: one of them is damaged. Upload the certificates exactly as your CA issued them.`,
       field,
     );
   }
-  return { chain, leafSelfSigned: selfSigned(leaf) };
+  return { chain, leafSelfSigned: selfSigned(leaf), dropped: [...rest] };
+}
+
+/**
+ * Whether `cert` is signed by one of the uploaded certificates it claims as issuer (by name or by
+ * authority key identifier), or claims none of them. Without this, one flipped bit in an
+ * intermediate would unlink it from the chain, and it would be silently dropped instead of refused.
+ */
+function verifiesAgainstClaimedIssuer(cert: ParsedCert, all: readonly ParsedCert[]): boolean {
+  const { issuer, authorityKeyId } = cert.fields;
+  const claimed = all.filter(
+    (o) =>
+      o.fields.subject === issuer || (authorityKeyId !== null && o.fields.subjectKeyId === authorityKeyId),
+  );
+  if (claimed.length === 0) return true;
+  return claimed.some((o) => {
+    try {
+      return cert.x509.verify(o.x509.publicKey);
+    } catch {
+      return false;
+    }
+  });
 }
 
 function dedupe(certs: readonly ParsedCert[]): ParsedCert[] {

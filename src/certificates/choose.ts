@@ -15,6 +15,9 @@ import { hostMatches } from './hosts.js';
  *    hosts is never chosen.
  * 3. Among equals: the latest notBefore (a renewal uploaded early takes over once it is valid), then
  *    the newest createdAt, then the greater id, so the choice never depends on list order.
+ * 4. A certificate the TLS stack refuses (`usable` false: a stored row tampered with, or accepted
+ *    under an older rule) is never chosen; the next best one is. `usable` is read only for a
+ *    candidate about to win, so only certificates that would be presented are ever checked.
  */
 export function chooseCertificate(
   candidates: readonly RuntimeCertificate[],
@@ -31,7 +34,7 @@ export function chooseCertificate(
       for (let h = 0; h < c.hosts.length && !scoped; h++) scoped = hostMatches(c.hosts[h] as string, host);
       if (!scoped) continue;
     }
-    if (best === undefined || beats(c, scoped, best, bestScoped)) {
+    if ((best === undefined || beats(c, scoped, best, bestScoped)) && c.usable !== false) {
       best = c;
       bestScoped = scoped;
     }

@@ -24,8 +24,9 @@ describe('malformed uploads', () => {
     expect(corpus.length).toBeGreaterThanOrEqual(200);
   });
 
-  it.each(corpus.map((c) => [c.name, c.input] as const))('refuses %s', (_name, input) => {
+  it.each(corpus.map((c) => [c.name, c.input, c.code] as const))('refuses %s', (_name, input, code) => {
     const result = outcome(input);
+    if (code !== undefined) expect(result.code).toBe(code);
     expect(result.status).toBeGreaterThanOrEqual(400);
     expect(result.status).toBeLessThan(500);
     expect(result.ms).toBeLessThan(MAX_MS);

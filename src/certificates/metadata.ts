@@ -11,7 +11,12 @@ import type { KeyInfo } from './keys.js';
 import { EXPIRING_SOON_MS } from './status.js';
 
 export type CertificateWarning =
-  'expires_soon' | 'not_yet_valid' | 'missing_client_auth_usage' | 'incomplete_chain' | 'ca_certificate';
+  | 'expires_soon'
+  | 'not_yet_valid'
+  | 'missing_client_auth_usage'
+  | 'incomplete_chain'
+  | 'ca_certificate'
+  | 'extra_certificates_dropped';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 /** RFC 5280 §4.2.1.12: anyExtendedKeyUsage permits every purpose, client authentication included. */
@@ -48,7 +53,11 @@ export function collectWarnings(ordered: OrderedChain, now: number): Certificate
     // TLS servers that check EKU (OpenSSL's X509_PURPOSE_SSL_CLIENT, Java, Go) will refuse it.
     warnings.push('missing_client_auth_usage');
   }
+  // Only the leaf's own issuer counts: leaf + intermediate without the root is the usual, complete
+  // way to send a chain. Leaf + root with the intermediate missing lands here too (the root is
+  // dropped: nothing proves it belongs to this chain).
   if (ordered.chain.length === 1 && !ordered.leafSelfSigned) warnings.push('incomplete_chain');
   if (leaf.fields.isCa) warnings.push('ca_certificate');
+  if (ordered.dropped.length > 0) warnings.push('extra_certificates_dropped');
   return warnings;
 }

@@ -139,11 +139,35 @@ describe('parseUpload: chains', () => {
     expect(parsed.privateKeyPem).toBe(leaf.keyPem);
   });
 
-  it('rejects a certificate that is not part of the leaf chain', () => {
+  it('drops a certificate that is not part of the leaf chain, with extra_certificates_dropped', () => {
     const other = makeCa({ cn: 'Unrelated CA' });
-    const err = rejection({ certificate: leaf.certPem + other.certPem, private_key: leaf.keyPem });
+    const parsed = parseUpload({
+      certificate: other.certPem + leaf.certPem + intermediate.certPem,
+      private_key: leaf.keyPem,
+    });
+    expect(parsed.chainPem).toBe(leaf.certPem + intermediate.certPem);
+    expect(parsed.warnings).toEqual(['extra_certificates_dropped']);
+    expect(parsed.metadata.chain.map((c) => c.subject)).toEqual(['CN=Chain Intermediate, O=Acme']);
+  });
+
+  it('stores leaf + root with the intermediate missing, with incomplete_chain', () => {
+    const parsed = parseUpload({ certificate: leaf.certPem + root.certPem, private_key: leaf.keyPem });
+    // Nothing proves the root belongs to this chain without the intermediate: it is not stored.
+    expect(parsed.chainPem).toBe(leaf.certPem);
+    expect(parsed.warnings).toEqual(['incomplete_chain', 'extra_certificates_dropped']);
+  });
+
+  it('still refuses an intermediate whose signature does not verify against the uploaded root', () => {
+    // Changing one byte of the intermediate's subject unlinks it from the leaf; without the check
+    // it would be dropped quietly instead of reported as damaged.
+    const der = Buffer.from(intermediate.certPem.split('\n').slice(1, -2).join(''), 'base64');
+    const name = Buffer.from('Chain Intermediate');
+    const at = der.lastIndexOf(name);
+    der[at] = 'X'.charCodeAt(0);
+    const pem = `-----BEGIN CERTIFICATE-----\n${(der.toString('base64').match(/.{1,64}/g) ?? []).join('\n')}\n-----END CERTIFICATE-----\n`;
+    const err = rejection({ certificate: leaf.certPem + pem + root.certPem, private_key: leaf.keyPem });
     expect([err.code, err.field]).toEqual(['invalid_certificate', 'certificate']);
-    expect(err.message).toContain('Unrelated CA');
+    expect(err.message).toContain('does not verify');
   });
 
   it('rejects a key for another certificate as key_mismatch', () => {

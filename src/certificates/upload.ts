@@ -1,7 +1,9 @@
 /**
  * parseUpload: what a user sends to `POST …/certificates` (SPEC §2) → a normalised chain, an
  * unencrypted PKCS#8 key, metadata and warnings — or a VaultgateError naming the field at fault.
- * Messages never quote key material or the passphrase.
+ * Messages never quote key material or the passphrase. The last step builds the TLS context the
+ * proxies will build from the result (tls-context.ts), so what is accepted here is what OpenSSL
+ * loads. The result is plain data (structured-clone-able), so this can run in a worker thread.
  */
 import type { KeyObject } from 'node:crypto';
 import { VaultgateError } from '../errors.js';
@@ -12,6 +14,7 @@ import { buildMetadata, collectWarnings, type CertificateWarning } from './metad
 import { readCertificateBlocks, readKeyField, type PemUpload } from './pem-upload.js';
 import { decodeStrictBase64, encodePem } from './pem.js';
 import { readPkcs12 } from './pkcs12.js';
+import { checkTlsMaterial } from './tls-context.js';
 
 export interface UploadInput {
   certificate?: string | undefined;
@@ -87,12 +90,45 @@ export function parseUpload(input: UploadInput, now: Date = new Date()): ParsedC
       read.certField,
     );
   }
+  refuseWeakSignatures(ordered.chain, read.certField);
+  const chainPem = ordered.chain.map((c) => encodePem('CERTIFICATE', c.der)).join('');
+  const privateKeyPem = toPkcs8Pem(read.key);
+  const refusal = checkTlsMaterial({ chainPem, keyPem: privateKeyPem });
+  if (refusal !== null) {
+    throw new VaultgateError(
+      refusal.code,
+      refusal.message,
+      refusal.code === 'key_mismatch' || refusal.code === 'weak_key' ? read.keyField : read.certField,
+    );
+  }
   return {
-    chainPem: ordered.chain.map((c) => encodePem('CERTIFICATE', c.der)).join(''),
-    privateKeyPem: toPkcs8Pem(read.key),
+    chainPem,
+    privateKeyPem,
     metadata: buildMetadata(ordered.chain, keyInfo),
     warnings: collectWarnings(ordered, now.getTime()),
   };
+}
+
+/**
+ * The leaf and every intermediate must be signed with a digest TLS still accepts. A self-signed
+ * root at the top is exempt: it is a trust anchor, whose own signature nobody checks. A self-signed
+ * leaf is not: SPEC §2 names the leaf, and peers that pin it still verify it. OpenSSL would refuse
+ * the intermediates too (checkTlsMaterial), but reading the algorithm names the certificate and
+ * the digest.
+ */
+function refuseWeakSignatures(chain: readonly ParsedCert[], field: string): void {
+  chain.forEach((cert, i) => {
+    const digest = cert.fields.weakDigest;
+    if (digest === null) return;
+    const isAnchor = i > 0 && i === chain.length - 1 && cert.fields.subject === cert.fields.issuer;
+    if (isAnchor) return;
+    const which = i === 0 ? 'The certificate' : `The intermediate certificate "${cert.fields.subject}"`;
+    throw new VaultgateError(
+      'weak_signature',
+      `${which} is signed with ${digest}, which TLS libraries no longer accept (they refuse to send it). Ask ${i === 0 ? 'your CA' : 'the CA'} for a certificate signed with SHA-256 or better.`,
+      field,
+    );
+  });
 }
 
 interface ReadUpload {

@@ -70,3 +70,20 @@ export class Metrics {
     return out.join('\n') + '\n';
   }
 }
+
+/**
+ * Stored certificates left out of the running configuration because they cannot be used
+ * (`reason`: `sealed_key` — the key does not open; `tls_refused` — the TLS stack refuses the chain
+ * and key, found on first use). Each one is also in the log with its id; nothing secret is in either.
+ */
+export function registerUnusableCertificatesGauge(
+  metrics: Metrics,
+  counts: () => Readonly<Record<string, number>>,
+): void {
+  metrics.collector(
+    'vaultgate_certificates_unusable',
+    'Stored certificates left out of the running configuration because they cannot be used, by reason.',
+    'gauge',
+    () => Object.entries(counts()).map(([reason, value]) => ({ labels: { reason }, value })),
+  );
+}

@@ -1,4 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { checkTlsMaterial } from '../certificates/tls-context.js';
 import type { Keyring } from '../secrets/keyring.js';
 import { routeMatchesHost } from './host-match.js';
 import {
@@ -24,6 +25,15 @@ export function inboundHost(vaultId: string, environment: string, domain: string
   return `${vaultId}.${environment}.${domain}`.toLowerCase();
 }
 
+interface CertificateEntry {
+  cert: RuntimeCertificate;
+  credentialId: string | null;
+  routeId: string | null;
+}
+
+/** Why a stored certificate is left out of the snapshot (the label of the metric). */
+export type LeftOutReason = 'sealed_key' | 'tls_refused';
+
 interface CertificateIndex {
   epoch: string;
   certificatesById: ReadonlyMap<string, RuntimeCertificate>;
@@ -39,10 +49,13 @@ interface CertificateIndex {
  */
 export class SnapshotBuilder {
   /** Every certificate ever loaded and still stored, with what it is tied to (immutable by id). */
-  readonly #certificates = new Map<
-    string,
-    { cert: RuntimeCertificate; credentialId: string | null; routeId: string | null }
-  >();
+  readonly #certificates = new Map<string, CertificateEntry>();
+  /**
+   * Certificates that are stored but cannot be used, by id: their key does not open, or the TLS stack
+   * refuses their chain and key (tampered rows, or rows accepted under an older rule — a SHA-1
+   * chain). Rows are immutable, so each is judged once and never retried.
+   */
+  readonly #leftOut = new Map<string, LeftOutReason>();
   readonly #caKeys = new Map<string, KeyObject>();
   #lastIndex: CertificateIndex | undefined;
 
@@ -52,6 +65,13 @@ export class SnapshotBuilder {
     /** Told about a stored record that cannot be used (it is left out; the rest still applies). */
     private readonly onProblem: (message: string, fields: Record<string, unknown>) => void = () => {},
   ) {}
+
+  /** Stored certificates currently left out, per reason (for the metric). */
+  leftOutCounts(): Record<LeftOutReason, number> {
+    const counts: Record<LeftOutReason, number> = { sealed_key: 0, tls_refused: 0 };
+    for (const reason of this.#leftOut.values()) counts[reason]++;
+    return counts;
+  }
 
   async build(repo: Repo, version: number): Promise<RuntimeConfig> {
     // Read before the certificates: a change racing this build then shows up as a new epoch next time.
@@ -112,7 +132,7 @@ export class SnapshotBuilder {
    */
   async #indexCertificates(repo: Repo, epoch: string): Promise<CertificateIndex> {
     const ids = await repo.listCertificateIds();
-    const unseen = ids.filter((id) => !this.#certificates.has(id));
+    const unseen = ids.filter((id) => !this.#certificates.has(id) && !this.#leftOut.has(id));
     if (unseen.length > 0) {
       const [summaries, materials] = await Promise.all([
         repo.getCertificateSummaries(unseen),
@@ -126,7 +146,8 @@ export class SnapshotBuilder {
     const byRoute = new Map<string, RuntimeCertificate[]>();
     for (const id of ids) {
       const entry = this.#certificates.get(id);
-      if (!entry) continue; // deleted between the two reads, or its key is unusable (reported)
+      // Deleted between the two reads, or found unusable on first use (reported then).
+      if (!entry || this.#leftOut.has(id)) continue;
       certificatesById.set(id, entry.cert);
       const [group, key] = entry.credentialId ? [byCredential, entry.credentialId] : [byRoute, entry.routeId];
       if (key) {
@@ -135,7 +156,9 @@ export class SnapshotBuilder {
         else group.set(key, [entry.cert]);
       }
     }
-    this.#forgetMissing(this.#certificates, certificatesById);
+    const stored = new Set(ids);
+    for (const id of this.#certificates.keys()) if (!stored.has(id)) this.#certificates.delete(id);
+    for (const id of this.#leftOut.keys()) if (!stored.has(id)) this.#leftOut.delete(id);
     return { epoch, certificatesById, byCredential, byRoute };
   }
 
@@ -147,6 +170,7 @@ export class SnapshotBuilder {
       // ciphertext leaves this one certificate out instead of stopping every later change.
       keyPem = this.keyring.open(material.private_key_sealed, certificateKeyAad(record.id));
     } catch (err) {
+      this.#leftOut.set(record.id, 'sealed_key');
       this.onProblem('a stored certificate key cannot be opened; the certificate is not presented', {
         certificate_id: record.id,
         vault_id: record.vault_id,
@@ -154,9 +178,28 @@ export class SnapshotBuilder {
       });
       return;
     }
-    // Parsing the key into a KeyObject costs ~0.5 ms; done on first use, so a start with thousands of
-    // certificates does not pay it for every one.
+    // Parsing the key into a KeyObject costs ~0.5 ms, and building the TLS context that proves the
+    // pair usable ~2 ms (tls-context.ts): both are done on first use, once, so a start with 10,000
+    // certificates does not pay 20 s for it.
     let key: KeyObject | undefined;
+    let usable: boolean | undefined;
+    const check = (): boolean => {
+      const refusal = checkTlsMaterial({ chainPem: material.certificate_pem, keyPem });
+      if (refusal === null) return true;
+      this.#leftOut.set(record.id, 'tls_refused');
+      // The next build re-indexes (an id read only) and leaves the certificate out of the snapshot.
+      this.#lastIndex = undefined;
+      this.onProblem(
+        'a stored certificate cannot be used by the TLS stack; it is left out and not presented',
+        {
+          certificate_id: record.id,
+          vault_id: record.vault_id,
+          code: refusal.code,
+          reason: refusal.message,
+        },
+      );
+      return false;
+    };
     const cert: RuntimeCertificate = Object.freeze({
       id: record.id,
       vaultId: record.vault_id,
@@ -171,6 +214,10 @@ export class SnapshotBuilder {
       get key(): KeyObject {
         key ??= createPrivateKey(keyPem);
         return key;
+      },
+      get usable(): boolean {
+        usable ??= check();
+        return usable;
       },
     });
     this.#certificates.set(record.id, { cert, credentialId: record.credential_id, routeId: record.route_id });
@@ -208,9 +255,5 @@ export class SnapshotBuilder {
       outboundRoutes: Object.freeze(routes.filter((r) => r.type === 'outbound')),
       outboundCa: Object.freeze({ certPem: record.outbound_ca_cert_pem, key }),
     });
-  }
-
-  #forgetMissing<T>(cache: Map<string, T>, live: ReadonlyMap<string, unknown>): void {
-    for (const id of cache.keys()) if (!live.has(id)) cache.delete(id);
   }
 }

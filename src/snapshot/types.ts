@@ -76,4 +76,11 @@ export interface RuntimeCertificate {
    * KeyObject there); when absent, the context builder exports `key`. Same secrecy as `key`.
    */
   readonly keyPem?: Buffer;
+  /**
+   * Whether the TLS stack loads this chain and key (certificates/tls-context.ts), judged once, on
+   * first read. A row that is not (tampered, or stored under an older rule such as a SHA-1 chain)
+   * is reported, never chosen (certificates/choose.ts), and left out of the next snapshot. Absent
+   * (certificates made by hand in tests) counts as usable.
+   */
+  readonly usable?: boolean;
 }

@@ -13,12 +13,23 @@
  * MAC can land in a friendly-name attribute that nothing reads.
  */
 import forge from 'node-forge';
-import { convertKey, makeCa, makeCsr, makeKey, makeLeaf, makePkcs12, publicKeyOf } from './pki-fixtures.js';
+import {
+  chainPem,
+  convertKey,
+  makeCa,
+  makeCsr,
+  makeKey,
+  makeLeaf,
+  makePkcs12,
+  publicKeyOf,
+} from './pki-fixtures.js';
 
 export interface MalformedUpload {
   readonly name: string;
   /** The upload as a JSON body would carry it (plus a few values JSON cannot express). */
   readonly input: Record<string, unknown>;
+  /** The code it must be refused with, where exactly one is right. */
+  readonly code?: string;
 }
 
 /** mulberry32: tiny, seedable, good enough to pick bits to flip. */
@@ -77,11 +88,56 @@ function patchInteger(der: Buffer, path: readonly number[], value: number): Buff
   return Buffer.from(forge.asn1.toDer(root).getBytes(), 'binary');
 }
 
+/** Replaces the OID found at `path` (child indexes) in a DER structure. */
+function patchOid(der: Buffer, path: readonly number[], value: string): Buffer {
+  const root = forge.asn1.fromDer(der.toString('binary'));
+  let node = root;
+  for (const index of path) node = (node.value as forge.asn1.Asn1[])[index] as forge.asn1.Asn1;
+  node.value = forge.asn1.oidToDer(value).getBytes();
+  return Buffer.from(forge.asn1.toDer(root).getBytes(), 'binary');
+}
+
+/**
+ * Keys encrypted (passphrase `pw`) with schemes OpenSSL 3 cannot run without its legacy provider or
+ * does not know at all — each must be refused as invalid_private_key, never as bad_passphrase (the
+ * passphrase is right; vaultgate cannot use the algorithm). Made without the legacy provider, which
+ * not every openssl build ships: a legacy PEM header naming DES, and PKCS#8 structures whose
+ * algorithm identifiers are swapped for ones OpenSSL refuses.
+ */
+export function unsupportedEncryptedKeys(keyPem: string): [name: string, pem: string][] {
+  const legacy = convertKey(keyPem, 'legacy-encrypted', 'pw');
+  const [, iv] = /DEK-Info: AES-128-CBC,([0-9A-F]+)/.exec(legacy) ?? [];
+  if (iv === undefined) throw new Error('unexpected legacy PEM header');
+  const pkcs8 = pemBody(convertKey(keyPem, 'encrypted-pkcs8', 'pw'));
+  // EncryptedPrivateKeyInfo → algorithm [0] → { PBES2 oid [0,0], params [0,1] → { KDF [0,1,0], cipher [0,1,1] } }
+  const kdfParams = (
+    (forge.asn1.fromDer(pkcs8.toString('binary')).value[0] as forge.asn1.Asn1).value[1] as forge.asn1.Asn1
+  ).value as forge.asn1.Asn1[];
+  const prfIndex =
+    (((kdfParams[0] as forge.asn1.Asn1).value[1] as forge.asn1.Asn1).value as unknown[]).length - 1;
+  const encrypted = (der: Buffer): string => armour('ENCRYPTED PRIVATE KEY', der);
+  return [
+    [
+      'legacy PEM encrypted with DES-CBC',
+      legacy.replace(/AES-128-CBC,[0-9A-F]+/, `DES-CBC,${iv.slice(0, 16)}`),
+    ],
+    ['legacy PEM naming an unknown cipher', legacy.replace('AES-128-CBC', 'FOO-128-CBC')],
+    ['PKCS#8 with an unknown encryption scheme', encrypted(patchOid(pkcs8, [0, 0], '1.2.3.4.7'))],
+    ['PKCS#8 PBES2 with DES-CBC', encrypted(patchOid(pkcs8, [0, 1, 1, 0], '1.3.14.3.2.7'))],
+    ['PKCS#8 PBES2 with an unknown cipher', encrypted(patchOid(pkcs8, [0, 1, 1, 0], '1.2.3.4.5'))],
+    ['PKCS#8 PBES2 with an unknown KDF', encrypted(patchOid(pkcs8, [0, 1, 0, 0], '1.2.3.4.6'))],
+    [
+      'PKCS#8 PBKDF2 with an unknown PRF',
+      encrypted(patchOid(pkcs8, [0, 1, 0, 1, prfIndex, 0], '1.2.840.113549.2.99')),
+    ],
+  ];
+}
+
 export function malformedUploads(seed = 20240229): MalformedUpload[] {
   const random = prng(seed);
   const out: MalformedUpload[] = [];
-  const add = (name: string, input: Record<string, unknown>): void => {
-    out.push({ name, input });
+  const add = (name: string, input: Record<string, unknown>, code?: string): void => {
+    out.push(code === undefined ? { name, input } : { name, input, code });
   };
 
   const root = makeCa({ cn: 'Malformed Root' });
@@ -176,6 +232,42 @@ export function malformedUploads(seed = 20240229): MalformedUpload[] {
   }
   // EncryptedPrivateKeyInfo → algorithm → PBES2 params → KDF → PBKDF2 params → iterationCount.
   const encrypted = pemBody(convertKey(leaf.keyPem, 'encrypted-pkcs8', 'pw'));
+  for (const [name, pem] of unsupportedEncryptedKeys(leaf.keyPem)) {
+    add(
+      `key encrypted with an unsupported algorithm: ${name}`,
+      { certificate: leaf.certPem, private_key: pem, passphrase: 'pw' },
+      'invalid_private_key',
+    );
+  }
+  // Certificates the TLS stack refuses to send (SPEC §2 weak_signature, unusable_certificate).
+  const sha1Leaf = makeLeaf({ issuer: intermediate, cn: 'sha1-leaf.example', digest: 'sha1' });
+  add(
+    'leaf signed with SHA-1',
+    { certificate: chainPem(sha1Leaf), private_key: sha1Leaf.keyPem },
+    'weak_signature',
+  );
+  const sha1Intermediate = makeCa({ cn: 'Malformed SHA-1 Intermediate', issuer: root, digest: 'sha1' });
+  const underSha1 = makeLeaf({ issuer: sha1Intermediate, cn: 'under-sha1.example' });
+  add(
+    'intermediate signed with SHA-1',
+    { certificate: chainPem(underSha1), private_key: underSha1.keyPem },
+    'weak_signature',
+  );
+  const md5Ca = makeCa({ cn: 'Malformed RSA CA', keyType: 'rsa2048' });
+  const md5Leaf = makeLeaf({ issuer: md5Ca, cn: 'md5-leaf.example', digest: 'md5' });
+  add(
+    'leaf signed with MD5',
+    { certificate: chainPem(md5Leaf), private_key: md5Leaf.keyPem },
+    'weak_signature',
+  );
+  const weakCa = makeCa({ cn: 'Malformed 512-bit CA', keyType: 'rsa512' });
+  const underWeakCa = makeLeaf({ issuer: weakCa, cn: 'under-weak-ca.example' });
+  add(
+    'chain whose CA key is 512 bits',
+    { certificate: chainPem(underWeakCa), private_key: underWeakCa.keyPem },
+    'unusable_certificate',
+  );
+
   add('encrypted PKCS#8 asking for 2^31-1 PBKDF2 iterations', {
     certificate: leaf.certPem,
     private_key: armour('ENCRYPTED PRIVATE KEY', patchInteger(encrypted, [0, 1, 0, 1, 1], 0x7fffffff)),

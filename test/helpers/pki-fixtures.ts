@@ -16,7 +16,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export type KeyKind = 'rsa2048' | 'rsa1024' | 'rsa3072' | 'p256' | 'p384' | 'p521' | 'secp256k1' | 'ed25519';
+export type KeyKind =
+  'rsa2048' | 'rsa1024' | 'rsa512' | 'rsa3072' | 'p256' | 'p384' | 'p521' | 'secp256k1' | 'ed25519';
 
 export interface Issued {
   /** The certificate alone, PEM. */
@@ -38,7 +39,12 @@ export interface CaOptions {
   days?: number;
   notBefore?: Date;
   notAfter?: Date;
+  /** The digest the issuer signs with (default sha256); md5 needs an RSA issuer. */
+  digest?: Digest;
 }
+
+/** What `openssl ca -md` accepts; sha1 and md5 make certificates TLS refuses to send. */
+export type Digest = 'sha256' | 'sha384' | 'sha1' | 'md5';
 
 export interface LeafOptions {
   /** Self-signed when omitted. */
@@ -59,6 +65,8 @@ export interface LeafOptions {
   days?: number;
   notBefore?: Date;
   notAfter?: Date;
+  /** The digest the issuer signs with (default sha256); md5 needs an RSA issuer. */
+  digest?: Digest;
 }
 
 let dir: string | undefined;
@@ -96,6 +104,7 @@ function writeTemp(name: string, content: string | Buffer): string {
 }
 
 const GENPKEY_ARGS: Readonly<Record<KeyKind, string[]>> = {
+  rsa512: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:512'],
   rsa1024: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'],
   rsa2048: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
   rsa3072: ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:3072'],
@@ -161,6 +170,7 @@ interface SignRequest {
   days: number | undefined;
   notBefore: Date | undefined;
   notAfter: Date | undefined;
+  digest: Digest | undefined;
 }
 
 function sign(req: SignRequest): string {
@@ -177,7 +187,7 @@ function sign(req: SignRequest): string {
       `database = ${join(caDir, 'index.txt')}`,
       `new_certs_dir = ${caDir}`,
       `serial = ${join(caDir, 'serial')}`,
-      'default_md = sha256',
+      `default_md = ${req.digest ?? 'sha256'}`,
       'policy = p',
       'unique_subject = no',
       '[p]',
@@ -225,6 +235,7 @@ export function makeCa(options: CaOptions = {}): Issued {
     days: options.days ?? 3650,
     notBefore: options.notBefore,
     notAfter: options.notAfter,
+    digest: options.digest,
   });
   const issuers = options.issuer === undefined ? [] : [options.issuer, ...options.issuer.issuers];
   return { certPem, keyPem, subject, issuers };
@@ -254,6 +265,7 @@ export function makeLeaf(options: LeafOptions = {}): Issued {
     days: options.days,
     notBefore: options.notBefore,
     notAfter: options.notAfter,
+    digest: options.digest,
   });
   const issuers = options.issuer === undefined ? [] : [options.issuer, ...options.issuer.issuers];
   return { certPem, keyPem, subject, issuers };

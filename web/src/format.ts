@@ -18,6 +18,8 @@ const WARNING_TEXT: Record<string, string> = {
   incomplete_chain:
     'The issuer’s certificate was not included; add the intermediate certificates if the third party needs them.',
   ca_certificate: 'This is a CA certificate, not a client certificate.',
+  extra_certificates_dropped:
+    'Certificates that are not part of this certificate’s chain were left out; only the chain is stored.',
 };
 
 export function statusBadge(status: CertificateStatus): HTMLElement {

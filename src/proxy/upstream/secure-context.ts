@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
+import { createTlsContext } from '../../certificates/tls-context.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RuntimeCertificate } from '../../snapshot/types.js';
 import { TlsContextError } from './classify.js';
@@ -13,11 +14,11 @@ export function buildClientContext(
   certificate: Pick<RuntimeCertificate, 'chainPem' | 'key' | 'keyPem'> | null,
   ca: readonly string[],
 ): tls.SecureContext {
-  return tls.createSecureContext({
-    ca: ca as string[],
-    // Sent whole: leaf then intermediates, so an upstream that trusts only our root can build the path.
-    ...(certificate ? { cert: certificate.chainPem, key: keyPemOf(certificate) } : {}),
-  });
+  // The same builder upload validation uses, so what was accepted is what the pools can load.
+  return createTlsContext(
+    certificate ? { chainPem: certificate.chainPem, keyPem: keyPemOf(certificate) } : null,
+    ca,
+  );
 }
 
 /**
