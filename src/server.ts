@@ -12,9 +12,9 @@ import { bootstrapDefaultVault, type DefaultVault } from './bootstrap.js';
 import { ConfigError, type LogLevel, type Settings } from './config/settings.js';
 import { bindSharedPort, type TcpHandle } from './dataplane/handles.js';
 import { PROXY_LISTENERS, type ProxyListenerName } from './dataplane/protocol.js';
+import { SharedThrottle } from './dataplane/shared-throttle.js';
 import { Workers, type WorkerInfo } from './dataplane/supervisor.js';
 import { ClientConnections, manageListener } from './listeners/lifecycle.js';
-import { FailureThrottle } from './limits/throttle.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics, registerProcessMemory } from './observability/metrics.js';
 import { CredentialHasher } from './secrets/credentials.js';
@@ -156,7 +156,10 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       ],
       ipAddresses: ['127.0.0.1', '::1'],
     });
-    const authThrottle = new FailureThrottle(settings.authFailuresPerMinute);
+    // One count per address over the admin port and every worker (src/dataplane/shared-throttle.ts).
+    const authThrottle = new SharedThrottle(settings.authFailuresPerMinute, (address) =>
+      workers?.relayAuthFailure(address),
+    );
     const dataPlane: DataPlaneDeps = {
       settings,
       authThrottle,
@@ -216,6 +219,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
           level: options.logLevel ?? (options.logger ? 'debug' : settings.logLevel),
         },
         testHooks: options.testHooks ?? false,
+        onAuthFailure: (address) => authThrottle.record(address),
       },
       snapshot.current.version,
     );
@@ -259,10 +263,12 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       },
       stop(graceMs = 10_000) {
         stopping ??= (async () => {
-          // Every worker drains its own connections; the control plane keeps the ports bound until
-          // they are done, so nothing the kernel queued meanwhile is accepted by no one.
-          await Promise.all([adminListener.drain(graceMs), running.stop(graceMs)]);
+          // Every worker drains its own connections. The ports close here at once, together with
+          // the workers' copies: a port kept open would go on completing handshakes the kernel then
+          // queues for no one, and reset those connections at the end instead of refusing them now.
+          const workersDone = running.stop(graceMs);
           for (const handle of handles) handle.close();
+          await Promise.all([adminListener.drain(graceMs), workersDone]);
           await store.close();
         })();
         return stopping;

@@ -38,6 +38,8 @@ export type ToWorker =
   | { type: 'metrics'; id: number }
   /** Stop accepting now, answer in-flight requests with Connection: close, exit when done. */
   | { type: 'drain'; graceMs: number }
+  /** An authentication failure another process saw (src/dataplane/shared-throttle.ts). */
+  | { type: 'auth-failure'; address: string }
   /** Test hook: acknowledge no refresh from now on (a stuck worker). */
   | { type: 'test:ignore-refresh' };
 
@@ -50,5 +52,6 @@ export type FromWorker =
   /** Sent as soon as the worker's listeners are closed: it accepts no connection any more. */
   | { type: 'draining' }
   | { type: 'log'; line: string }
+  | { type: 'auth-failure'; address: string }
   /** The worker cannot start (store unreachable, port refused…); it exits after this. */
   | { type: 'fatal'; message: string; code?: string | undefined };

@@ -51,6 +51,8 @@ export interface WorkersOptions {
   /** 'stdout': workers write their JSON lines to the inherited stdout; 'forward': through `logger`. */
   logs: { mode: 'stdout' | 'forward'; level: LogLevel };
   testHooks: boolean;
+  /** An authentication failure a worker saw (the others have been told already). */
+  onAuthFailure(address: string): void;
 }
 
 export interface WorkerInfo {
@@ -173,6 +175,12 @@ export class Workers {
     return replies.flatMap((r) => (r?.type === 'metrics' ? [r.families] : []));
   }
 
+  /** Tells every worker but `except` of an authentication failure (src/dataplane/shared-throttle.ts). */
+  relayAuthFailure(address: string, except?: Worker): void {
+    for (const w of this.#slots.values())
+      if (w !== except && w.state === 'serving') w.send({ type: 'auth-failure', address });
+  }
+
   /** Test hook (StartOptions.testHooks): the worker in `slot` acknowledges no refresh any more. */
   ignoreRefresh(slot: number): void {
     if (!this.#options.testHooks) throw new Error('test hooks are off');
@@ -228,6 +236,10 @@ export class Workers {
     switch (msg.type) {
       case 'log':
         this.#forwardLog(msg.line);
+        return;
+      case 'auth-failure':
+        this.relayAuthFailure(msg.address, worker);
+        this.#options.onAuthFailure(msg.address);
         return;
       case 'built':
         worker.version = msg.version;

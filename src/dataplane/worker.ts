@@ -5,7 +5,6 @@
  * control plane sends, and answers the control plane's refresh, metrics and drain requests.
  */
 import type { Settings } from '../config/settings.js';
-import { FailureThrottle } from '../limits/throttle.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics, registerProcessMemory } from '../observability/metrics.js';
 import { CredentialHasher } from '../secrets/credentials.js';
@@ -15,6 +14,7 @@ import { SnapshotHolder } from '../snapshot/holder.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { createDataPlane, type DataPlane } from './data-plane.js';
+import { SharedThrottle } from './shared-throttle.js';
 import { PROXY_LISTENERS, type FromWorker, type ToWorker } from './protocol.js';
 
 type Init = Extract<ToWorker, { type: 'init' }>;
@@ -26,6 +26,7 @@ interface Running {
   snapshot: SnapshotHolder;
   metrics: Metrics;
   plane: DataPlane;
+  authThrottle: SharedThrottle;
 }
 
 let running: Running | undefined;
@@ -67,17 +68,19 @@ async function start(init: Init): Promise<void> {
   const snapshot = await SnapshotHolder.create(store, builder, logger);
   const metrics = new Metrics();
   registerProcessMemory(metrics, String(workerId));
+  const authThrottle = new SharedThrottle(settings.authFailuresPerMinute, (address) =>
+    send({ type: 'auth-failure', address }),
+  );
   const plane = createDataPlane({
     settings,
     snapshot,
     hasher: new CredentialHasher(Buffer.from(init.serverSecret)),
     listenerTls: init.listenerTls,
-    // Per worker: an address spread over N workers may fail up to N times the limit (docs/architecture.md).
-    authThrottle: new FailureThrottle(settings.authFailuresPerMinute),
+    authThrottle,
     logger,
     metrics,
   });
-  running = { init, logger, store, snapshot, metrics, plane };
+  running = { init, logger, store, snapshot, metrics, plane, authThrottle };
   if (stopping) return; // a drain came while starting: nothing was accepted, nothing to wait for
   send({ type: 'built', version: snapshot.current.version });
 }
@@ -130,6 +133,9 @@ process.on('message', (msg: ToWorker, handle?: object) => {
       return;
     case 'drain':
       void drain(msg.graceMs);
+      return;
+    case 'auth-failure':
+      running?.authThrottle.record(msg.address);
       return;
     case 'test:ignore-refresh':
       if (running?.init.testHooks) ignoreRefresh = true;
