@@ -156,7 +156,8 @@ describe('shutdown with data-plane workers', () => {
       );
       await upstream.held(12);
       vg.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300)); // shutdown is under way
+      // Held past the 1 s a worker has to say it stopped accepting: draining workers must not be killed then.
+      await new Promise((r) => setTimeout(r, 1_500));
       upstream.release();
       const answers = await Promise.all(inFlight);
       expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));

@@ -346,17 +346,24 @@ export class Workers {
     killTimer.unref();
     void worker.exited.then(() => clearTimeout(killTimer));
     const stoppedAccepting = new Promise<void>((resolve) => {
-      worker.onDraining = resolve;
-      void worker.exited.then(resolve);
-      if (!wasServing) resolve(); // never had a handle: nothing to stop accepting
-      setTimeout(() => {
+      // Only for the step "stop accepting": once the worker says it did, it has the whole grace to
+      // finish its in-flight requests (a kill here would cut them).
+      const noAnswer = setTimeout(() => {
         if (worker.state === 'exited') return;
         this.#options.logger.error('a data-plane worker did not stop accepting; killing it', {
           worker: worker.id,
           pid: worker.child.pid,
         });
         worker.child.kill('SIGKILL');
-      }, STOP_ACCEPTING_MS).unref();
+      }, STOP_ACCEPTING_MS);
+      noAnswer.unref();
+      const done = (): void => {
+        clearTimeout(noAnswer);
+        resolve();
+      };
+      worker.onDraining = done;
+      void worker.exited.then(done);
+      if (!wasServing) done(); // never had a handle: nothing to stop accepting
     });
     worker.send({ type: 'drain', graceMs });
     // stop() waits for the exit (every request finished); a retirement only for accepting to stop.
