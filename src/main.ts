@@ -52,7 +52,8 @@ async function main(): Promise<void> {
   const logger = createLogger(settings.logLevel);
   let vg: Vaultgate;
   try {
-    vg = await startVaultgate(settings, { logger });
+    // Workers write their own JSON lines to the stdout they inherit: no log line crosses the IPC channel.
+    vg = await startVaultgate(settings, { logger, logLevel: settings.logLevel, workerLogs: 'stdout' });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof MasterKeyMismatchError) {
       process.stderr.write(`vaultgate: ${err.message}\n`);

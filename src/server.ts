@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type https from 'node:https';
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,10 +9,14 @@ import { dashboardFallback } from './api/dashboard.js';
 import { buildEndpoints } from './api/endpoints.js';
 import type { ApiContext } from './api/context.js';
 import { bootstrapDefaultVault, type DefaultVault } from './bootstrap.js';
-import { ConfigError, type Settings } from './config/settings.js';
-import { FailureThrottle } from './limits/throttle.js';
+import { ConfigError, type LogLevel, type Settings } from './config/settings.js';
+import { bindSharedPort, type TcpHandle } from './dataplane/handles.js';
+import { PROXY_LISTENERS, type ProxyListenerName } from './dataplane/protocol.js';
+import { SharedThrottle } from './dataplane/shared-throttle.js';
+import { Workers, type WorkerInfo } from './dataplane/supervisor.js';
+import { ClientConnections, manageListener } from './listeners/lifecycle.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { Metrics, registerUnusableCertificatesGauge } from './observability/metrics.js';
+import { Metrics, registerProcessMemory } from './observability/metrics.js';
 import { OffloadPool } from './offload/pool.js';
 import { CredentialHasher } from './secrets/credentials.js';
 import { loadAdminToken, loadMasterKey } from './secrets/files.js';
@@ -25,9 +28,6 @@ import { openStore } from './store/open.js';
 import { issueListenerCertificate, privateKeyFromPem } from './pki/index.js';
 import type { DataPlaneDeps } from './proxy/deps.js';
 import { clientTimeoutOptions } from './proxy/http/client-timeouts.js';
-import { createInboundServer } from './proxy/inbound/server.js';
-import { createOutboundServers } from './proxy/outbound/index.js';
-import { UpstreamPools } from './proxy/upstream/pools.js';
 import type { Store } from './store/types.js';
 
 export interface Ports {
@@ -41,16 +41,38 @@ export interface Vaultgate {
   readonly ports: Ports;
   readonly adminToken: { value: string; created: boolean };
   readonly defaultVault: DefaultVault | undefined;
+  /** The control plane's snapshot (each worker holds its own, built from the same store). */
   readonly snapshot: SnapshotHolder;
   readonly store: Store;
-  /** What the proxies are given: exposed so tests can build extra data-plane listeners. */
+  /**
+   * Test seam: what a data plane is given, built in this (control-plane) process from its own
+   * snapshot, so unit-level harnesses can run extra proxy listeners in-process
+   * (test/helpers/outbound-harness.ts). The real proxy ports are served by the worker processes.
+   */
   readonly dataPlane: DataPlaneDeps;
+  /** The data-plane workers, as the control plane sees them. */
+  readonly workers: {
+    list(): WorkerInfo[];
+    /** Workers replaced since the start. */
+    readonly restarts: number;
+    /** Test hook (StartOptions.testHooks): the worker in `slot` stops acknowledging changes. */
+    ignoreRefresh(slot: number): void;
+  };
   /** Stops accepting, lets in-flight requests finish (up to graceMs), closes the database. */
   stop(graceMs?: number): Promise<void>;
 }
 
 export interface StartOptions {
+  /**
+   * The control plane's log sink. Workers send their lines to it over IPC (`logLevel` says which
+   * lines it keeps), unless workerLogs is 'stdout'.
+   */
   logger?: Logger;
+  logLevel?: LogLevel;
+  /** 'stdout' (main.ts): workers write to the inherited stdout themselves, off the IPC channel. */
+  workerLogs?: 'stdout' | 'forward';
+  /** Honour test-only worker messages (Vaultgate.workers.ignoreRefresh). Never set by main.ts. */
+  testHooks?: boolean;
 }
 
 async function listen(server: net.Server, host: string, port: number): Promise<number> {
@@ -65,83 +87,9 @@ async function listen(server: net.Server, host: string, port: number): Promise<n
 }
 
 /**
- * Caps open connections per listener so idle or slow clients cannot exhaust file descriptors; Node
- * refuses connections over the cap and we say so in the log, at most once every 10 s per listener.
- */
-function limitConnections(server: net.Server, name: string, max: number, logger: Logger): void {
-  server.maxConnections = max;
-  let lastLog = 0;
-  let dropped = 0;
-  server.on('drop', () => {
-    dropped++;
-    const now = Date.now();
-    if (now - lastLog < 10_000) return;
-    lastLog = now;
-    logger.warn(
-      `the ${name} listener is at its limit of ${max} open connections; refusing new ones (raise VAULTGATE_MAX_CONNECTIONS)`,
-      {
-        listener: name,
-        dropped,
-      },
-    );
-  });
-}
-
-/**
- * Lets drain() reach the responses in flight. Node's close() closes only the keep-alive connections
- * idle at that instant: a client whose request was in flight then sends its next one on the same
- * connection, and so on, until the grace runs out and closeAllConnections() cuts requests that had
- * been accepted (found by the reliability suite: `npm run test:reliability -- --only=shutdown`).
- */
-function trackResponses(server: http.Server | https.Server): {
-  open: Set<http.ServerResponse>;
-  draining: boolean;
-} {
-  const state = { open: new Set<http.ServerResponse>(), draining: false };
-  const perSocket = new WeakMap<object, number>();
-  const track = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    // Answered with `Connection: close` once draining: the client will not reuse the connection.
-    if (state.draining) res.shouldKeepAlive = false;
-    const socket = req.socket;
-    state.open.add(res);
-    perSocket.set(socket, (perSocket.get(socket) ?? 0) + 1);
-    res.once('close', () => {
-      state.open.delete(res);
-      const left = (perSocket.get(socket) ?? 1) - 1;
-      perSocket.set(socket, left);
-      // A response already under way kept its connection alive. A client may reuse it at once (its
-      // next request will be told Connection: close); if none comes, end it gracefully, after what is
-      // still buffered (closeIdleConnections() would destroy a socket whose last bytes are unsent).
-      if (state.draining && left === 0)
-        setTimeout(() => {
-          if (perSocket.get(socket) === 0) socket.end();
-        }, 500).unref();
-    });
-  };
-  server.prependListener('request', track);
-  // Only where a handler exists: a checkContinue listener stops Node from answering 100 Continue itself.
-  if (server.listenerCount('checkContinue') > 0) server.prependListener('checkContinue', track);
-  return state;
-}
-
-/** Stops accepting, ends keep-alive connections after their current response, waits up to graceMs. */
-async function drain(
-  server: http.Server | https.Server,
-  inFlight: ReturnType<typeof trackResponses>,
-  graceMs: number,
-): Promise<void> {
-  inFlight.draining = true;
-  for (const res of inFlight.open) if (!res.headersSent) res.shouldKeepAlive = false;
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-  await closed;
-  clearTimeout(timer);
-}
-
-/**
- * The whole process, in the order data flows: settings → secrets → store → snapshot → listeners.
- * Shutdown runs the other way round.
+ * The control plane, in the order data flows: settings → secrets → store → snapshot → admin
+ * listener, then the proxy ports bound here and served by VAULTGATE_WORKERS worker processes
+ * (SPEC §1a, docs/architecture.md). Shutdown runs the other way round.
  */
 export async function startVaultgate(settings: Settings, options: StartOptions = {}): Promise<Vaultgate> {
   const logger = options.logger ?? createLogger(settings.logLevel);
@@ -156,7 +104,9 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     if (settings.databaseUrl) throw new ConfigError((err as Error).message);
     throw err;
   }
-  const servers: (http.Server | https.Server)[] = [];
+  const servers: http.Server[] = [];
+  const handles: TcpHandle[] = [];
+  let workers: Workers | undefined;
   try {
     const keyring = new Keyring(masterKey.value);
     const secrets = await loadServerSecrets(store, keyring);
@@ -164,14 +114,14 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const builder = new SnapshotBuilder(keyring, settings.domain, (msg, fields) => logger.error(msg, fields));
     const snapshot = await SnapshotHolder.create(store, builder, logger);
     const metrics = new Metrics();
-    registerUnusableCertificatesGauge(metrics, () => builder.leftOutCounts());
+    registerProcessMemory(metrics, 'control');
     const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
     const offload = new OffloadPool();
 
-    const bound: { ports?: Ports } = {};
+    const boundPorts: { ports?: Ports } = {};
     const ctx: ApiContext = {
       settings,
-      ports: () => bound.ports,
+      ports: () => boundPorts.ports,
       store,
       keyring,
       hasher,
@@ -180,6 +130,9 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       metrics,
       offload,
       localCaPem: secrets.localCa.certPem,
+      // Before the workers run (the default vault at first start) there is no one to wait for: each
+      // worker builds its first snapshot after that.
+      workers: { awaitVersion: (version) => workers?.awaitVersion(version) ?? Promise.resolve() },
       ready: async () => {
         try {
           await store.version();
@@ -206,7 +159,10 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       ],
       ipAddresses: ['127.0.0.1', '::1'],
     });
-    const authThrottle = new FailureThrottle(settings.authFailuresPerMinute);
+    // One count per address over the admin port and every worker (src/dataplane/shared-throttle.ts).
+    const authThrottle = new SharedThrottle(settings.authFailuresPerMinute, (address) =>
+      workers?.relayAuthFailure(address),
+    );
     const dataPlane: DataPlaneDeps = {
       settings,
       authThrottle,
@@ -217,16 +173,6 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       metrics,
     };
 
-    // One set of upstream pools for both proxies; a snapshot swap retires the pools of deleted
-    // certificates so they are never presented again (SPEC §4).
-    const pools = new UpstreamPools({
-      extraCaPem: settings.upstreamCaPem,
-      blockLinkLocal: settings.blockLinkLocal,
-      logger: logger.child({ component: 'upstream' }),
-    });
-    snapshot.onSwap((next) => pools.retainOnly(new Set(next.certificatesById.keys())));
-    const inbound = createInboundServer(dataPlane, pools);
-    const outbound = createOutboundServers(dataPlane, pools);
     // API bodies are at most 1 MiB: a minute to send one is generous, and slow heads are cut at 10 s.
     const admin = http.createServer(
       clientTimeoutOptions(60_000),
@@ -238,19 +184,69 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
         fallback: dashboardFallback(),
       }),
     );
-    servers.push(admin, inbound, outbound.plain, outbound.tls);
-    const inFlight = servers.map(trackResponses);
-    limitConnections(admin, 'admin', settings.maxConnections, logger);
-    limitConnections(inbound, 'inbound', settings.maxConnections, logger);
-    limitConnections(outbound.plain, 'outbound', settings.maxConnections, logger);
-    limitConnections(outbound.tls, 'outbound_tls', settings.maxConnections, logger);
-    const ports: Ports = {
-      admin: await listen(admin, settings.host, settings.adminPort),
-      inbound: await listen(inbound, settings.host, settings.inboundPort),
-      outbound: await listen(outbound.plain, settings.host, settings.outboundPort),
-      outbound_tls: await listen(outbound.tls, settings.host, settings.outboundTlsPort),
+    servers.push(admin);
+    const adminListener = manageListener(admin, {
+      name: 'admin',
+      maxConnections: settings.maxConnections,
+      perClient: new ClientConnections(settings.maxConnectionsPerClient, logger),
+      logger,
+    });
+
+    // The proxy ports are bound here and served by the workers (src/dataplane/handles.ts).
+    const bound = {} as Record<ProxyListenerName, { handle: TcpHandle; port: number }>;
+    const wanted = {
+      inbound: settings.inboundPort,
+      outbound: settings.outboundPort,
+      outbound_tls: settings.outboundTlsPort,
     };
-    bound.ports = ports;
+    for (const name of PROXY_LISTENERS) {
+      bound[name] = await bindSharedPort(settings.host, wanted[name]);
+      handles.push(bound[name].handle);
+    }
+    const adminPort = await listen(admin, settings.host, settings.adminPort);
+    workers = await Workers.start(
+      {
+        count: settings.workers,
+        settings,
+        masterKey: masterKey.value,
+        serverSecret: secrets.serverSecret,
+        listenerTls: { certPem: listenerTls.certPem, keyPem: listenerTls.keyPem },
+        handles: {
+          inbound: bound.inbound.handle,
+          outbound: bound.outbound.handle,
+          outbound_tls: bound.outbound_tls.handle,
+        },
+        logger,
+        logs: {
+          mode: options.workerLogs ?? 'forward',
+          level: options.logLevel ?? (options.logger ? 'debug' : settings.logLevel),
+        },
+        testHooks: options.testHooks ?? false,
+        onAuthFailure: (address) => authThrottle.record(address),
+      },
+      snapshot.current.version,
+    );
+    const running = workers;
+    metrics.addSource(() => running.collectMetrics());
+    metrics.collector(
+      'vaultgate_workers',
+      'Data-plane worker processes serving the proxy ports.',
+      'gauge',
+      () => [{ labels: {}, value: running.list().filter((w) => w.state === 'serving').length }],
+    );
+    metrics.collector(
+      'vaultgate_worker_restarts_total',
+      'Data-plane workers replaced because they died or did not confirm a change in time.',
+      'counter',
+      () => [{ labels: {}, value: running.restarts }],
+    );
+    const ports: Ports = {
+      admin: adminPort,
+      inbound: bound.inbound.port,
+      outbound: bound.outbound.port,
+      outbound_tls: bound.outbound_tls.port,
+    };
+    boundPorts.ports = ports;
     writeFileSync(join(settings.dataDir, 'ports.json'), JSON.stringify(ports) + '\n');
 
     let stopping: Promise<void> | undefined;
@@ -261,13 +257,21 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       snapshot,
       store,
       dataPlane,
+      workers: {
+        list: () => running.list(),
+        get restarts() {
+          return running.restarts;
+        },
+        ignoreRefresh: (slot) => running.ignoreRefresh(slot),
+      },
       stop(graceMs = 10_000) {
         stopping ??= (async () => {
-          await Promise.all(
-            servers.map((s, i) => drain(s, inFlight[i] as ReturnType<typeof trackResponses>, graceMs)),
-          );
-          outbound.close();
-          pools.close();
+          // Every worker drains its own connections. The ports close here at once, together with
+          // the workers' copies: a port kept open would go on completing handshakes the kernel then
+          // queues for no one, and reset those connections at the end instead of refusing them now.
+          const workersDone = running.stop(graceMs);
+          for (const handle of handles) handle.close();
+          await Promise.all([adminListener.drain(graceMs), workersDone]);
           await offload.close();
           await store.close();
         })();
@@ -275,7 +279,9 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       },
     };
   } catch (err) {
+    await workers?.stop(0);
     for (const s of servers) s.close();
+    for (const handle of handles) handle.close();
     await store.close();
     throw err;
   }

@@ -3,6 +3,9 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { inboundRequest } from './helpers/inbound-fixture.js';
+import { startUpstream } from './helpers/inbound-upstream.js';
+import { makeCa, makeLeaf } from './helpers/pki-fixtures.js';
 import { runToExit, startProcess } from './helpers/process.js';
 
 const dirs: string[] = [];
@@ -110,5 +113,59 @@ describe('first and later starts', () => {
     });
     expect(code).toBe(2);
     expect(output).toMatch(/master key does not match this data/);
+  });
+});
+
+describe('shutdown with data-plane workers', () => {
+  it('SIGTERM lets every accepted request of every worker finish, then exits 0', async () => {
+    const root = makeCa({ cn: 'Process Drain Root' });
+    const upstream = await startUpstream({
+      server: makeLeaf({
+        issuer: root,
+        cn: 'localhost',
+        eku: ['serverAuth'],
+        sans: ['DNS:localhost', 'IP:127.0.0.1'],
+      }),
+      holdPrefix: '/hold',
+    });
+    const dataDir = tempDir();
+    const vg = await startProcess(dataDir, { VAULTGATE_WORKERS: '2' });
+    try {
+      const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON answers
+      const api = async (method: string, path: string, body?: unknown): Promise<any> => {
+        const res = await fetch(`http://127.0.0.1:${vg.ports.admin}/api/v1${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        return res.status === 204 ? undefined : res.json();
+      };
+      const vault = (await api('POST', '/vaults', { name: 'drain', environment: 'sandbox' })).data;
+      await api('POST', `/vaults/${vault.id}/routes`, {
+        destination_override_endpoint: upstream.url.origin,
+        host_endpoint: '(.*)',
+        upstream_tls: { ca_pem: root.certPem },
+      });
+      const localCa = await fetch(`http://127.0.0.1:${vg.ports.admin}/api/v1/local-ca`, {
+        headers: { authorization: `Bearer ${token}` },
+      }).then((r) => r.text());
+      // Each on its own connection, so both workers may hold some; all reach the upstream first.
+      const inFlight = Array.from({ length: 12 }, (_, i) =>
+        inboundRequest(vg.ports.inbound, localCa, vault.inbound_host, { path: `/hold/${i}` }),
+      );
+      await upstream.held(12);
+      vg.child.kill('SIGTERM');
+      // Held past the 1 s a worker has to say it stopped accepting: draining workers must not be killed then.
+      await new Promise((r) => setTimeout(r, 1_500));
+      upstream.release();
+      const answers = await Promise.all(inFlight);
+      expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
+      expect(answers.every((a) => a.headers.connection === 'close')).toBe(true);
+      expect(await vg.exited).toBe(0);
+    } finally {
+      vg.child.kill('SIGKILL');
+      await upstream.close();
+    }
   });
 });

@@ -22,6 +22,12 @@ export interface ApiContext {
   readonly localCaPem: string;
   /** The listeners' ports, once they are bound (for GET /info and the dashboard's proxy line). */
   ports(): { admin: number; inbound: number; outbound: number; outbound_tls: number } | undefined;
+  /**
+   * The data-plane workers: resolves once every worker serves a snapshot of at least `version` (a
+   * worker that does not confirm within 5 s is replaced; the call still resolves). Absent when no
+   * worker runs (unit-level harnesses).
+   */
+  readonly workers?: { awaitVersion(version: number): Promise<void> };
   /** Resolves once vaultgate can serve (database reachable, snapshot built). */
   ready(): Promise<boolean>;
 }
@@ -35,7 +41,8 @@ export interface AuditEntry {
 
 /**
  * The one way the API changes anything: the write and its audit event commit together, and the
- * answer waits until the data plane's snapshot includes the change (SPEC §4 "Changes apply at once").
+ * answer waits until the control plane's snapshot and then every data-plane worker's include the
+ * change (SPEC §4 "Changes apply at once", §1a).
  */
 export async function commit<T>(
   ctx: ApiContext,
@@ -47,6 +54,7 @@ export async function commit<T>(
     await repo.insertAuditEvent({ id: randomUUID(), at: new Date().toISOString(), ...audit });
     return value;
   });
-  await ctx.snapshot.refresh();
+  const next = await ctx.snapshot.refresh();
+  await ctx.workers?.awaitVersion(next.version);
   return result;
 }

@@ -21,9 +21,10 @@ export function systemEndpoints(ctx: ApiContext): Endpoint[] {
     (await ctx.ready())
       ? { status: 200, body: { status: 'ready' } }
       : { status: 503, body: { status: 'not_ready' } };
-  const metrics: Endpoint['handler'] = () => ({
+  // Summed over the data-plane workers, asked at each scrape (src/observability/metrics.ts).
+  const metrics: Endpoint['handler'] = async () => ({
     status: 200,
-    raw: ctx.metrics.render(),
+    raw: await ctx.metrics.renderAll(),
     headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
   });
   return [

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 /**
@@ -28,8 +29,12 @@ export interface Settings {
   readonly requestBodyTimeoutMs: number;
   /** Failed authentications per client address per minute before it gets 429 (0 turns this off). */
   readonly authFailuresPerMinute: number;
-  /** Open connections per listener before new ones are refused. */
+  /** Open connections per listener (in each process) before new ones are refused. */
   readonly maxConnections: number;
+  /** Open connections from one client address per process, over all its listeners (SPEC §1a). */
+  readonly maxConnectionsPerClient: number;
+  /** Data-plane worker processes (SPEC §1a); at least 1, the data plane never runs in the control plane. */
+  readonly workers: number;
   /**
    * Refuse upstreams whose address is link-local (169.254.0.0/16, fe80::/10): the cloud metadata
    * services live there, and a route or CONNECT target pointing at them would hand out credentials.
@@ -158,6 +163,19 @@ export const DEFINITIONS = {
     default: '10000',
     help: 'open connections per listener before new ones are refused',
   },
+  maxConnectionsPerClient: {
+    env: 'VAULTGATE_MAX_CONNECTIONS_PER_CLIENT',
+    flag: '--max-connections-per-client',
+    default: '1000',
+    help: 'open connections from one client address (per process) before new ones are refused',
+  },
+  workers: {
+    env: 'VAULTGATE_WORKERS',
+    flag: '--workers',
+    // What the process may use (cgroup/affinity aware), not the machine's core count.
+    default: String(availableParallelism()),
+    help: 'data-plane worker processes serving the proxy ports',
+  },
   blockLinkLocal: {
     env: 'VAULTGATE_BLOCK_LINK_LOCAL',
     flag: '--block-link-local',
@@ -211,6 +229,16 @@ function count(name: Name, raw: string, min: number): number {
     );
   }
   return Number(raw);
+}
+
+/** More workers than this only adds memory and snapshot rebuilds: no machine this targets has the cores. */
+const MAX_WORKERS = 256;
+
+function workerCount(raw: string): number {
+  const n = count('workers', raw, 1);
+  if (n > MAX_WORKERS)
+    throw new ConfigError(`VAULTGATE_WORKERS must be at most ${MAX_WORKERS}, not "${raw}".`);
+  return n;
 }
 
 function bool(name: Name, raw: string): boolean {
@@ -310,6 +338,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     requestBodyTimeoutMs: positiveMs('requestBodyTimeoutMs', need('requestBodyTimeoutMs')),
     authFailuresPerMinute: count('authFailuresPerMinute', need('authFailuresPerMinute'), 0),
     maxConnections: count('maxConnections', need('maxConnections'), 1),
+    maxConnectionsPerClient: count('maxConnectionsPerClient', need('maxConnectionsPerClient'), 1),
+    workers: workerCount(need('workers')),
     blockLinkLocal: bool('blockLinkLocal', need('blockLinkLocal')),
   });
 }

@@ -59,6 +59,16 @@ export class SnapshotHolder {
     return queued;
   }
 
+  /**
+   * Resolves with a snapshot of at least `version`: the current one when it already is (a change
+   * from another instance may have brought it), else a refresh(). Data-plane workers answer the
+   * control plane's "serve version N" with this (src/dataplane/worker.ts).
+   */
+  refreshTo(version: number): Promise<RuntimeConfig> {
+    if (this.#current.version >= version) return Promise.resolve(this.#current);
+    return this.refresh();
+  }
+
   async #rebuild(): Promise<RuntimeConfig> {
     const version = await this.store.version();
     const next = await this.builder.build(this.store.read, version);

@@ -23,7 +23,17 @@ export interface ApiResult {
   text: string;
 }
 
-/** Starts a real vaultgate in this process on free ports, with its own data dir. */
+/**
+ * How many data-plane workers a test vaultgate runs, unless a test sets VAULTGATE_WORKERS itself:
+ * VAULTGATE_TEST_WORKERS (the suite runs the proxy tests with 1 and with 2, see vitest.config.ts),
+ * else 1 — the machines the suite runs on have few cores.
+ */
+export const TEST_WORKERS = process.env.VAULTGATE_TEST_WORKERS ?? '1';
+
+/**
+ * Starts a real vaultgate on free ports, with its own data dir: the control plane in this process,
+ * its data-plane workers as real child processes running the compiled dist/ entry.
+ */
 export async function startTestVaultgate(
   env: Record<string, string> = {},
   options: { logLines?: string[] } = {},
@@ -35,11 +45,16 @@ export async function startTestVaultgate(
     VAULTGATE_INBOUND_PORT: '0',
     VAULTGATE_OUTBOUND_PORT: '0',
     VAULTGATE_OUTBOUND_TLS_PORT: '0',
+    VAULTGATE_WORKERS: TEST_WORKERS,
     ...env,
   });
   const { logLines } = options;
   const logger = logLines ? createLogger('debug', {}, (line) => logLines.push(line)) : silentLogger;
-  const vg = await startVaultgate(settings, { logger });
+  const vg = await startVaultgate(settings, {
+    logger,
+    logLevel: logLines ? 'debug' : 'error',
+    testHooks: true,
+  });
   const adminUrl = `http://127.0.0.1:${vg.ports.admin}`;
   const token = vg.adminToken.value;
   return {

@@ -18,7 +18,8 @@ export interface OutboundServers {
   /**
    * Stops taking new tunnels and requests: idle tunnels close now, busy ones after their current
    * response (which carries `Connection: close`), the rest after 10 s. Call it when shutdown starts,
-   * before or together with closing `plain` and `tls`: their close() waits for tunnels too.
+   * before or together with closing `plain` and `tls`: their close() waits for tunnels too (the
+   * listener lifecycle, src/listeners/lifecycle.ts, calls it as its onDrain hook).
    */
   close(): void;
 }
@@ -128,16 +129,6 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
     }, CLOSE_GRACE_MS).unref();
     tunnelServer.close(); // stops its timeout sweep (enforceTimeoutsWithoutListening)
   };
-  // So that a caller draining these like any http.Server (close, then wait for the callback) is not
-  // held up by open tunnels, which only shutdown() knows about.
-  for (const server of [plain, overTls]) {
-    const close = server.close.bind(server);
-    server.close = (callback?: (err?: Error) => void) => {
-      shutdown();
-      return close(callback);
-    };
-  }
-
   return { plain, tls: overTls, close: shutdown };
 
   function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
