@@ -58,6 +58,12 @@ export interface Vaultgate {
     /** Test hook (StartOptions.testHooks): the worker in `slot` stops acknowledging changes. */
     ignoreRefresh(slot: number): void;
   };
+  /**
+   * Applies changes written to the store outside the API (tools, tests) on the control plane and
+   * on every worker, resolving once all of them serve the new snapshot — what an API call does
+   * after its commit.
+   */
+  refresh(): Promise<void>;
   /** Stops accepting, lets in-flight requests finish (up to graceMs), closes the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -263,6 +269,10 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
           return running.restarts;
         },
         ignoreRefresh: (slot) => running.ignoreRefresh(slot),
+      },
+      async refresh() {
+        const next = await snapshot.refresh();
+        await running.awaitVersion(next.version);
       },
       stop(graceMs = 10_000) {
         stopping ??= (async () => {
