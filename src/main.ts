@@ -81,6 +81,31 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+
+  // Decision (issue 11): an exception that reaches the process is outside every request — the
+  // request-path guards (src/proxy/http/errors.ts) end the requests that throw — so the state it
+  // leaves is unknown (a timer, a pool, the snapshot holder half-updated). Log it, let in-flight
+  // requests finish for a short grace, and exit 1 so the supervisor (systemd, Docker, and soon the
+  // control plane replacing a crashed data-plane worker) starts a clean process, rather than
+  // carrying on in a state nothing was designed for.
+  let crashing = false;
+  const crash = (kind: string, err: unknown): void => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    logger.error(`${kind} outside any request; stopping so that a clean process takes over`, {
+      err: e,
+      stack: e.stack
+        ?.split('\n')
+        .slice(1, 9)
+        .map((l) => l.trim()),
+    });
+    if (crashing) return;
+    crashing = true;
+    // A hard deadline: a process in an unknown state may not manage a graceful stop.
+    setTimeout(() => process.exit(1), 3_000);
+    vg.stop(2_000).finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', (err) => crash('uncaught exception', err));
+  process.on('unhandledRejection', (reason) => crash('unhandled promise rejection', reason));
 }
 
 main().catch((err: unknown) => {

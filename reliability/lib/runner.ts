@@ -17,6 +17,8 @@ export const ORDER = [
   'client-abuse',
   'auth-abuse',
   'fuzz',
+  'event-loop',
+  'resource-flood',
   'soak',
   'secrets',
 ];

@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type net from 'node:net';
 import type { Logger } from '../observability/logger.js';
+import { spareFlushingResponses } from '../proxy/http/idle-sweep.js';
 
 /**
  * The life of every vaultgate listener, in one place: how many connections it takes (in total and
@@ -170,6 +171,9 @@ function trackResponses(server: http.Server | https.Server): InFlight {
   server.prependListener('request', track);
   // Only where a handler exists: a checkContinue listener stops Node from answering 100 Continue itself.
   if (server.listenerCount('checkContinue') > 0) server.prependListener('checkContinue', track);
+  // drain()'s close() and closeIdleConnections() would otherwise destroy a connection whose response
+  // has been end()ed but not yet flushed (idle-sweep.ts): the requests SIGTERM lost (issue 11).
+  spareFlushingResponses(server);
   return state;
 }
 

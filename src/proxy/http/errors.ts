@@ -1,5 +1,7 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
+import type { LogFields, Logger } from '../../observability/logger.js';
 
 /**
  * Answers a data-plane request with a SPEC §5 error: the code's status, `{"error":{code,message}}` and
@@ -21,4 +23,175 @@ export function sendError(res: ServerResponse, code: ErrorCode, message: string)
     'x-vaultgate-error': code,
   });
   res.end(body);
+}
+
+/**
+ * Thrown (by `upstreamTlsSetup`) when building the TLS side toward the upstream failed: the client
+ * certificate's chain and key, or the route's trust settings, could not be turned into a TLS context.
+ * The guard answers it with 502 upstream_tls_error instead of a generic 500.
+ */
+export class UpstreamTlsSetupError extends Error {
+  constructor(
+    readonly reason: string,
+    options: { cause: unknown },
+  ) {
+    super(`could not set up TLS toward the upstream: ${reason}`, options);
+    this.name = 'UpstreamTlsSetupError';
+  }
+}
+
+/** OpenSSL's one-line reason (`ca md too weak`, `key values mismatch`), never key material. */
+function reasonOf(err: unknown): string {
+  const e = err as { reason?: unknown; message?: unknown };
+  const text =
+    typeof e?.reason === 'string' ? e.reason : typeof e?.message === 'string' ? e.message : String(err);
+  return text.replace(/\s+/g, ' ').slice(0, 200);
+}
+
+/** An error raised by OpenSSL (Node sets `library`, and codes ERR_OSSL_* / ERR_SSL_*). */
+function isOpenSslError(err: unknown): boolean {
+  const e = err as { library?: unknown; code?: unknown } | null;
+  if (e === null || typeof e !== 'object') return false;
+  return typeof e.library === 'string' || (typeof e.code === 'string' && /^ERR_(OSSL|SSL)_/.test(e.code));
+}
+
+/**
+ * Runs the part of a request that builds the upstream TLS side (`pools.agentFor`, the certificate
+ * choice), so that whatever it throws is known to come from there. The upstream client is being
+ * rewritten to report such failures itself; this stays as the last line behind it.
+ */
+export function upstreamTlsSetup<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    throw new UpstreamTlsSetupError(reasonOf(err), { cause: err });
+  }
+}
+
+/** The SPEC §5 answer for an exception nobody expected while handling one request. */
+export function unexpectedFailure(err: unknown): { code: ErrorCode; message: string } {
+  if (err instanceof UpstreamTlsSetupError || isOpenSslError(err)) {
+    const reason = err instanceof UpstreamTlsSetupError ? err.reason : reasonOf(err);
+    return {
+      code: 'upstream_tls_error',
+      message: `vaultgate could not set up the TLS connection to the upstream (${reason}); the client certificate or upstream_tls settings for this destination cannot be used — replace the certificate or fix the route.`,
+    };
+  }
+  return {
+    code: 'internal_error',
+    message:
+      'vaultgate failed unexpectedly while handling this request and has logged why; other requests are not affected. Retry, and report it with the time of the request if it persists.',
+  };
+}
+
+/** The log fields of an unexpected error: name, message, code and where it was thrown. */
+function errorFields(err: unknown): LogFields {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const cause = e.cause instanceof Error ? e.cause : undefined;
+  // The stack's first line repeats the message; the frames are what a bug report needs.
+  const frames = (cause ?? e).stack
+    ?.split('\n')
+    .slice(1, 9)
+    .map((l) => l.trim());
+  return { err: e, cause, stack: frames };
+}
+
+/**
+ * Ends one request after an unexpected exception, and nothing else: a SPEC §5 answer if nothing has
+ * been sent yet, else the connection is cut (a truncated answer, never a silently wrong one).
+ */
+export function failRequest(
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+  fields: LogFields = {},
+): ErrorCode {
+  const { code, message } = unexpectedFailure(err);
+  const answered = !res.headersSent && !res.destroyed && !res.writableEnded;
+  logger.error('request failed unexpectedly; it was ended, the process goes on', {
+    ...fields,
+    method: req.method,
+    host: req.headers.host,
+    error: code,
+    answered,
+    ...errorFields(err),
+  });
+  // The upload, if any, is no longer wanted: drop what is left of it instead of leaving it unread.
+  req.unpipe();
+  req.resume();
+  try {
+    if (answered) sendError(res, code, message);
+    // An answer already complete (end() called, e.g. a stray write after it) is left to finish.
+    else if (!res.writableEnded) res.destroy();
+  } catch {
+    req.socket.destroy();
+  }
+  return code;
+}
+
+type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+/**
+ * The last-resort guard around a request handler: a synchronous throw, a rejected promise, or an
+ * 'error' emitted on the request or response without a listener of its own ends that request (see
+ * failRequest) and is logged — it never reaches the process, where it would take down every other
+ * request, the API and /healthz with it.
+ */
+export function guardRequests(
+  logger: Logger,
+  handler: RequestHandler,
+  counted?: (code: ErrorCode) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    // An 'error' with no listener is thrown by the emitter (e.g. a write after end()): caught here.
+    // Node's own errors on an aborted request (ECONNRESET) are not emitted without a listener.
+    const onError = (err: unknown): void => {
+      const code = failRequest(logger, req, res, err);
+      counted?.(code);
+    };
+    res.on('error', onError);
+    let failed = false;
+    const fail = (err: unknown): void => {
+      if (failed) return; // one answer and one log line per request
+      failed = true;
+      onError(err);
+    };
+    try {
+      const result = handler(req, res);
+      if (result instanceof Promise) result.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
+
+/**
+ * The same guard for listeners on connection-level events (CONNECT, TLS sessions, client errors):
+ * an exception ends that one socket and is logged.
+ */
+export function guardSocketListener<A extends unknown[]>(
+  logger: Logger,
+  what: string,
+  socketOf: (...args: A) => Duplex | undefined,
+  listener: (...args: A) => unknown,
+): (...args: A) => void {
+  return (...args: A) => {
+    const fail = (err: unknown): void => {
+      logger.error(`${what} failed unexpectedly; that connection was closed, the process goes on`, {
+        ...errorFields(err),
+      });
+      try {
+        socketOf(...args)?.destroy();
+      } catch {
+        // nothing more can be done for this connection
+      }
+    };
+    try {
+      const result = listener(...args);
+      if (result instanceof Promise) result.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
 }

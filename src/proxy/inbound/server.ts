@@ -1,10 +1,11 @@
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
 import https from 'node:https';
 import { chooseCertificate } from '../../certificates/choose.js';
 import type { DataPlaneDeps } from '../deps.js';
 import { forward } from '../http/forward.js';
 import { clientTimeoutOptions } from '../http/client-timeouts.js';
-import { sendError } from '../http/errors.js';
+import { guardRequests, guardSocketListener, sendError, upstreamTlsSetup } from '../http/errors.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 
 /** `Host: name:port` or `[v6]:port` → lower-case name without port or trailing dot. */
@@ -42,12 +43,12 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
     'Inbound proxy requests by outcome.',
   );
 
-  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> | undefined => {
     if (req.socket.writableEnded) {
       // Shutdown already ended this connection: an answer cannot be sent, so the request must not
       // reach the upstream either (see the outbound tunnel handler).
       req.socket.destroy();
-      return;
+      return undefined;
     }
     const started = performance.now();
     const host = hostOf(req.headers.host);
@@ -60,7 +61,7 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
         'vault_not_found',
         `No vault serves the host "${host}"; inbound hosts look like <vault_id>.<environment>.${settings.domain}.`,
       );
-      return;
+      return undefined;
     }
     // SPEC §3: the first inbound route (creation order) whose host_endpoint matches the host. The host
     // is the vault's own, so the snapshot has already worked that out; no regex runs here.
@@ -72,17 +73,22 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
         'route_not_found',
         `The vault ${vault.id} has no inbound route whose host_endpoint matches "${host}".`,
       );
-      return;
+      return undefined;
     }
     const url = route.upstream;
-    const certificate = chooseCertificate(route.certificates, url.hostname, Date.now()) ?? null;
-    forward(
+    // Choosing the certificate and building its TLS context is the upstream TLS side: a failure
+    // there is this request's 502 upstream_tls_error (via the guard), not the process's.
+    const agent = upstreamTlsSetup(() => {
+      const certificate = chooseCertificate(route.certificates, url.hostname, Date.now()) ?? null;
+      return pools.agentFor({ origin: url, certificate, tls: route.upstreamTls });
+    });
+    return forward(
       req,
       res,
       {
         url,
         path: upstreamTarget(url, req.url ?? '/'),
-        agent: pools.agentFor({ origin: route.upstream, certificate, tls: route.upstreamTls }),
+        agent,
         hostHeader: url.host,
         forwarded: { for: req.socket.remoteAddress ?? '', proto: 'https', host: req.headers.host ?? host },
       },
@@ -106,6 +112,9 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
     });
   };
 
+  // Whatever one request throws ends that request (502 upstream_tls_error or 500), not the process.
+  const guarded = guardRequests(log, handle, (code) => requests({ outcome: code }));
+
   const server = https.createServer(
     {
       cert: deps.listenerTls.certPem,
@@ -114,12 +123,20 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
       ...clientTimeoutOptions(0),
       keepAliveTimeout: 5_000,
     },
-    handle,
+    guarded,
   );
   // Forward Expect: 100-continue instead of answering it ourselves (see forward.ts).
-  server.on('checkContinue', handle);
-  server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
-    log.debug('inbound client TLS handshake failed', { code: err.code, reason: err.message });
-  });
+  server.on('checkContinue', guarded);
+  server.on(
+    'tlsClientError',
+    guardSocketListener(
+      log,
+      'handling a failed inbound TLS handshake',
+      (_err: NodeJS.ErrnoException, socket: Duplex) => socket,
+      (err: NodeJS.ErrnoException) => {
+        log.debug('inbound client TLS handshake failed', { code: err.code, reason: err.message });
+      },
+    ),
+  );
   return server;
 }

@@ -1,5 +1,7 @@
 import type http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { unexpectedFailure } from '../http/errors.js';
 import { AUTH_MESSAGE, PROXY_AUTHENTICATE, refuseConnect, throttledMessage } from './answers.js';
 import type { OutboundContext } from './context.js';
 import { intercept } from './intercept.js';
@@ -12,9 +14,35 @@ type ConnectListener = (req: http.IncomingMessage, socket: Duplex, head: Buffer)
  * intercept. Refusals are complete HTTP answers on the raw socket, which is then closed.
  */
 export function connectHandler(ctx: OutboundContext, tunnelServer: http.Server): ConnectListener {
+  const handle = connectRequest(ctx, tunnelServer);
   return (req, socket, head) => {
     // Node lets go of the socket for CONNECT: without a listener, a reset would be an uncaught error.
     socket.on('error', () => socket.destroy());
+    try {
+      handle(req, socket, head);
+    } catch (err) {
+      // The last-resort guard: one CONNECT that throws ends that tunnel, never the process.
+      const { code, message } = unexpectedFailure(err);
+      const untouched = (socket as Socket).bytesWritten === 0;
+      ctx.logger.error('outbound CONNECT failed unexpectedly; it was ended, the process goes on', {
+        host: req.url,
+        error: code,
+        answered: untouched,
+        err,
+        stack: (err as Error)?.stack
+          ?.split('\n')
+          .slice(1, 9)
+          .map((l) => l.trim()),
+      });
+      ctx.counters.requests({ kind: 'connect', status: code });
+      if (untouched) refuseConnect(socket, code, message);
+      else socket.destroy();
+    }
+  };
+}
+
+function connectRequest(ctx: OutboundContext, tunnelServer: http.Server): ConnectListener {
+  return (req, socket, head) => {
     const clientAddress = req.socket.remoteAddress ?? '';
     const auth = ctx.auth.authenticate(req.headers['proxy-authorization'], clientAddress);
     if (!auth.ok) {

@@ -55,29 +55,40 @@ export function intercept(ctx: OutboundContext, tunnelServer: http.Server, reque
   socket.once('end', onGone);
   socket.once('close', onGone);
 
-  context.then(
-    (secureContext) => {
-      socket.off('data', onData);
-      socket.off('end', onGone);
-      socket.off('close', onGone);
-      if (gone || socket.destroyed) {
+  context
+    .then(
+      (secureContext) => {
+        socket.off('data', onData);
+        socket.off('end', onGone);
+        socket.off('close', onGone);
+        if (gone || socket.destroyed) {
+          socket.destroy();
+          return;
+        }
+        socket.pause();
+        // TLSSocket feeds what is buffered on the socket to OpenSSL before reading on.
+        if (early.length > 0)
+          socket.unshift(early.length === 1 ? (early[0] as Buffer) : Buffer.concat(early));
+        terminate(ctx, tunnelServer, request, secureContext);
+      },
+      (err: unknown) => {
+        ctx.logger.error('could not mint an interception certificate', {
+          vault_id: principal.vault.id,
+          host: target.host,
+          err,
+        });
         socket.destroy();
-        return;
-      }
-      socket.pause();
-      // TLSSocket feeds what is buffered on the socket to OpenSSL before reading on.
-      if (early.length > 0) socket.unshift(early.length === 1 ? (early[0] as Buffer) : Buffer.concat(early));
-      terminate(ctx, tunnelServer, request, secureContext);
-    },
-    (err: unknown) => {
-      ctx.logger.error('could not mint an interception certificate', {
+      },
+    )
+    // Last resort: an exception while taking the tunnel over ends this tunnel, not the process.
+    .catch((err: unknown) => {
+      ctx.logger.error('setting up an intercepted tunnel failed unexpectedly; it was closed', {
         vault_id: principal.vault.id,
         host: target.host,
         err,
       });
       socket.destroy();
-    },
-  );
+    });
 }
 
 function terminate(
@@ -96,22 +107,22 @@ function terminate(
     ALPNProtocols: ['http/1.1'],
     SNICallback: (servername, done) => {
       sni = servername;
-      let name: string;
+      // Everything here runs inside OpenSSL's callback: a throw (bad name, minting) fails this
+      // handshake only.
       try {
-        name = normaliseHost(servername).name;
+        const name = normaliseHost(servername).name;
+        if (name === target.host) {
+          done(null, connectContext);
+          return;
+        }
+        // The client named a different host than it CONNECTed to: it verifies our leaf against SNI.
+        minter.contextFor(name).then(
+          (c) => done(null, c),
+          (err: Error) => done(err),
+        );
       } catch (err) {
-        done(err as Error);
-        return;
+        done(err instanceof Error ? err : new Error(String(err)));
       }
-      if (name === target.host) {
-        done(null, connectContext);
-        return;
-      }
-      // The client named a different host than it CONNECTed to: it verifies our leaf against SNI.
-      minter.contextFor(name).then(
-        (c) => done(null, c),
-        (err: Error) => done(err),
-      );
     },
   });
 
@@ -174,7 +185,19 @@ function terminate(
       response: null,
     };
     ctx.tunnels.set(tlsSocket, tunnel);
-    tunnelServer.emit('connection', tlsSocket);
+    try {
+      tunnelServer.emit('connection', tlsSocket);
+    } catch (err) {
+      // Last resort: a throw while handing the tunnel to the HTTP server ends this tunnel only.
+      ctx.logger.error(
+        'handing an intercepted tunnel to the HTTP server failed unexpectedly; it was closed',
+        {
+          ...fields(),
+          err,
+        },
+      );
+      tlsSocket.destroy();
+    }
   });
 }
 

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import { upstreamTlsSetup } from '../http/errors.js';
 import { forward, type ForwardResult } from '../http/forward.js';
 import { sendInvalidTarget, sendProxyAuthRequired, sendThrottled } from './answers.js';
 import type { Principal } from './auth.js';
@@ -7,7 +8,8 @@ import { choiceFor } from './choice.js';
 import type { OutboundContext } from './context.js';
 import { BadTargetError, parseAbsoluteTarget } from './target.js';
 
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+/** Returns the exchange's promise (or nothing when answered at once) for the guard in servers.ts. */
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | undefined;
 
 interface LogEntry {
   kind: 'tunnel' | 'absolute';
@@ -35,14 +37,14 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
     const tunnel = ctx.tunnels.get(req.socket as Socket);
     if (tunnel === undefined) {
       res.destroy(); // only sockets we emitted reach this server
-      return;
+      return undefined;
     }
     if (req.socket.writableEnded) {
       // Shutdown ended this tunnel after its previous answer, and the client sent another request
       // before it saw the close. Nothing can be answered any more, so it must not reach the upstream
       // either: dropped unseen, it is a plain connection close the client may retry, not a lost request.
       req.socket.destroy();
-      return;
+      return undefined;
     }
     tunnel.requests++;
     tunnel.active++;
@@ -67,7 +69,7 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
         startedAt,
         reason: 'credential_inactive_or_deleted',
       });
-      return;
+      return undefined;
     }
     tunnel.principal = principal;
 
@@ -78,12 +80,14 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
         res,
         `The request target ${JSON.stringify((req.url ?? '').slice(0, 200))} cannot be forwarded.`,
       );
-      return;
+      return undefined;
     }
-    const choice = choiceFor(ctx, tunnel, principal, Date.now());
+    // Certificate choice and its TLS context: a failure there is this request's 502
+    // upstream_tls_error (answered by the guard in servers.ts), not the process's.
+    const choice = upstreamTlsSetup(() => choiceFor(ctx, tunnel, principal, Date.now()));
     // Node then answers with `Connection: close` and closes after it (RFC 9112 §9.6).
     if (ctx.closing) res.shouldKeepAlive = false;
-    void forward(
+    return forward(
       req,
       res,
       {
@@ -131,7 +135,7 @@ export function absoluteRequestHandler(ctx: OutboundContext): Handler {
         startedAt,
         reason: auth.reason,
       });
-      return;
+      return undefined;
     }
     const { principal } = auth;
     let parsed;
@@ -150,11 +154,11 @@ export function absoluteRequestHandler(ctx: OutboundContext): Handler {
         startedAt,
         reason: 'invalid_target',
       });
-      return;
+      return undefined;
     }
     const { target, path } = parsed;
     if (ctx.closing) res.shouldKeepAlive = false;
-    void forward(
+    return forward(
       req,
       res,
       {

@@ -3,6 +3,8 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { DataPlaneDeps } from '../deps.js';
 import { clientTimeoutOptions, enforceTimeoutsWithoutListening } from '../http/client-timeouts.js';
+import { guardRequests, guardSocketListener } from '../http/errors.js';
+import { spareFlushingResponses } from '../http/idle-sweep.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 import { ProxyAuthenticator } from './auth.js';
 import { connectHandler } from './connect.js';
@@ -81,16 +83,26 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
   // Never listens: it only reads the decrypted sockets that intercept() hands it.
   const tunnelServer = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, ...clientTimeoutOptions(0) });
   enforceTimeoutsWithoutListening(tunnelServer);
-  const inTunnel = tunnelRequestHandler(ctx);
+  // The last-resort guards: whatever one request (or one CONNECT, one handshake) throws ends that
+  // request or connection with a SPEC §5 answer where one can still be sent, never the process.
+  const log = deps.logger.child({ component: 'outbound' });
+  const failed = (kind: string) => (code: string) => requests({ kind, status: code });
+  const inTunnel = guardRequests(log, tunnelRequestHandler(ctx), failed('tunnel'));
   tunnelServer.on('request', inTunnel);
   // forward() relays Expect: 100-continue only when it handles checkContinue itself (see forward.ts).
   tunnelServer.on('checkContinue', inTunnel);
-  tunnelServer.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    onClientError(err, socket);
-  });
+  const clientError = guardSocketListener(
+    log,
+    'answering a malformed request',
+    (_err: NodeJS.ErrnoException, socket: Duplex) => socket,
+    onClientError,
+  );
+  tunnelServer.on('clientError', clientError);
+  // Shutdown's idle sweep must not cut a tunnel whose last answer is still being written (idle-sweep.ts).
+  spareFlushingResponses(tunnelServer);
 
-  const absolute = absoluteRequestHandler(ctx);
-  const connect = connectHandler(ctx, tunnelServer);
+  const absolute = guardRequests(log, absoluteRequestHandler(ctx), failed('absolute'));
+  const connect = connectHandler(ctx, tunnelServer); // guarded inside
 
   // Bodies of absolute-form requests stream as long as they flow (requestTimeout 0), like the inbound's.
   const plain = http.createServer({ keepAliveTimeout: KEEP_ALIVE_MS, ...clientTimeoutOptions(0) });
@@ -107,9 +119,17 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
     server.on('checkContinue', absolute);
     server.on('connect', connect);
   }
-  overTls.on('tlsClientError', (err: NodeJS.ErrnoException) => {
-    deps.logger.info('TLS handshake with a client of the outbound TLS proxy port failed', { err });
-  });
+  overTls.on(
+    'tlsClientError',
+    guardSocketListener(
+      log,
+      'handling a failed TLS handshake',
+      (_err: NodeJS.ErrnoException, socket: Duplex) => socket,
+      (err: NodeJS.ErrnoException) => {
+        deps.logger.info('TLS handshake with a client of the outbound TLS proxy port failed', { err });
+      },
+    ),
+  );
 
   const shutdown = (): void => {
     if (ctx.closing) return;
