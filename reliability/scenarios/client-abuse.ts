@@ -94,6 +94,10 @@ export async function run(options: ScenarioOptions = {}): Promise<ScenarioResult
     vg = await startVaultgateProcess(
       {
         VAULTGATE_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
+        // The cap is counted by each worker process (docs/architecture.md); one worker makes
+        // "connection N + 1 is refused" a property of this listener rather than of how the kernel
+        // spread the first N connections over the workers.
+        VAULTGATE_WORKERS: '1',
         VAULTGATE_UPSTREAM_CA_FILE: join(caDir, 'root.pem'),
       },
       options.evidence,
