@@ -48,7 +48,11 @@ beforeAll(async () => {
   // The upstream trusts only the client root: a leaf issued by the intermediate is accepted only
   // when the intermediate travels with it in the handshake.
   upstream = await startUpstream({ server: serverLeaf, clientCa: [clientRoot.certPem], holdPrefix: '/slow' });
-  f = await startInbound();
+  // One worker: these tests watch one data-plane process's upstream pool connection by connection
+  // (reuse, a second connection for a concurrent request, which one closes on delete). With two
+  // workers each holds its own pool and the kernel picks the worker per client connection; that
+  // every worker follows a change before the API answers is tested in test/workers.test.ts.
+  f = await startInbound({ VAULTGATE_WORKERS: '1' });
   vault = await f.vault();
 });
 afterAll(async () => {

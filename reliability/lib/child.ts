@@ -186,11 +186,23 @@ export class VaultgateChild {
     return text;
   }
 
-  /** Resident set size in bytes and open file descriptors, from /proc. */
+  /**
+   * Resident set size in bytes and open file descriptors, from /proc, summed over vaultgate's
+   * process tree: the control plane and its data-plane workers, where proxy traffic is served.
+   */
   resources(): { rssBytes: number; fds: number } {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-    return { rssBytes: rssKb * 1024, fds: readdirSync(`/proc/${this.pid}/fd`).length };
+    let rssBytes = 0;
+    let fds = 0;
+    for (const pid of processTree(this.pid)) {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        rssBytes += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) * 1024;
+        fds += readdirSync(`/proc/${pid}/fd`).length;
+      } catch {
+        // The process exited between the listing and the read (a worker being replaced).
+      }
+    }
+    return { rssBytes, fds };
   }
 
   /** Sends a signal and waits (bounded) for the exit code; SIGKILLs if it does not come. */
@@ -208,4 +220,30 @@ export class VaultgateChild {
     this.child.kill('SIGKILL');
     await this.exited;
   }
+}
+
+/** `root` and all its descendants, from the parent ids in /proc/<pid>/stat. */
+function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name (field 2) is in parentheses and may hold spaces: parse after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // Gone already.
+    }
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const pid = queue.shift() as number;
+    out.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return out;
 }
