@@ -263,6 +263,35 @@ describe('forward', () => {
     expect(answer.headers['x-request-trailer']).toBe('yes');
   });
 
+  it('passes response trailers to the client for a bodiless request too (the undici path)', async () => {
+    upstreamHandler = (_req, res) => {
+      res.writeHead(200, { trailer: 'x-checksum' });
+      res.write('payload');
+      res.addTrailers({ 'x-checksum': 'def456' });
+      res.end();
+    };
+    const answer = await new Promise<{ body: string; trailers: NodeJS.Dict<string> }>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port: frontPort, agent: false, headers: { te: 'trailers' } }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ body, trailers: res.trailers }));
+        })
+        .on('error', reject);
+    });
+    expect(answer).toEqual({ body: 'payload', trailers: { 'x-checksum': 'def456' } });
+  });
+
+  it('forwards an empty Content-Length body and a bodiless POST with Content-Length: 0', async () => {
+    upstreamHandler = echo;
+    for (const headers of [{ 'content-length': '0' }, {}] as Record<string, string>[]) {
+      const res = await fetchLocal(frontPort, { method: 'POST', headers });
+      const seen = JSON.parse(res.body) as { headers: Record<string, string>; bytes: number };
+      expect(seen).toMatchObject({ bytes: 0, headers: { 'content-length': '0' } });
+      expect(seen.headers).not.toHaveProperty('transfer-encoding');
+    }
+  });
+
   it('answers 504 upstream_timeout when the upstream sends no headers in time', async () => {
     options = { headersTimeoutMs: 200 };
     let stalled: http.ServerResponse | null = null;

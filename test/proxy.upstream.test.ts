@@ -9,7 +9,7 @@ import type { SecureVersion } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forward, type ForwardResult } from '../src/proxy/http/forward.js';
 import type { LogFields, Logger } from '../src/observability/logger.js';
-import { gateOf, UpstreamPools, type UpstreamTlsSettings } from '../src/proxy/upstream/pools.js';
+import { gateOf, laneOf, UpstreamPools, type UpstreamTlsSettings } from '../src/proxy/upstream/pools.js';
 import type { RuntimeCertificate } from '../src/snapshot/types.js';
 import {
   closedPort,
@@ -669,5 +669,107 @@ describe('bounded and crash-free upstream side', () => {
     await f.close();
     pools.close();
     await closeServer(upstream);
+  });
+});
+
+/** Issue 12: two clients per pool — undici for plain requests, the agent for Expect and chunked ones. */
+describe('the two upstream clients of a pool', () => {
+  /** A front whose every request goes through `agent` (as a CONNECT tunnel holds its choice). */
+  async function frontVia(agent: () => http.Agent, url: URL) {
+    const results: ForwardResult[] = [];
+    const server = http.createServer((req, res) => {
+      const target = {
+        url: new URL(req.url ?? '/', url),
+        agent: agent(),
+        hostHeader: url.host,
+        forwarded: null,
+      };
+      void forward(req, res, target).then((r) => results.push(r));
+    });
+    server.on('checkContinue', (req, res) => server.emit('request', req, res));
+    return { port: await listenLocal(server), results, close: () => closeServer(server) };
+  }
+
+  const freeAgentSockets = (agent: http.Agent): number => Object.values(agent.freeSockets).flat().length;
+
+  it('sends bodiless and Content-Length requests through undici, chunked ones through the agent', async () => {
+    const upstream = await startTlsUpstream({ server: serverCert, clientCa: [root.certPem] });
+    const pools = new UpstreamPools();
+    const agent = pools.agentFor({
+      origin: upstream.url,
+      certificate: runtime('a', clientA),
+      tls: trustRoot(),
+    });
+    const f = await frontVia(() => agent, upstream.url);
+    expect(JSON.parse((await fetchLocal(f.port)).body)).toMatchObject({ clientCn: 'client-a' });
+    expect((await fetchLocal(f.port, { method: 'PUT', body: 'hello' })).status).toBe(200);
+    // Both went over one undici connection; the agent opened none.
+    expect(laneOf(agent)?.hasIdleConnections()).toBe(true);
+    expect(freeAgentSockets(agent)).toBe(0);
+    expect(f.results.map((r) => [r.certificateId, r.reusedConnection])).toEqual([
+      ['a', false],
+      ['a', true],
+    ]);
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: f.port, method: 'POST', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.write('a');
+      req.end('b');
+    });
+    expect(chunked).toBe(200);
+    await until(() => freeAgentSockets(agent) === 1); // the chunked request used the agent
+    expect(pools.stats().handshakes).toBe(2);
+    await f.close();
+    pools.close();
+    await upstream.close();
+  });
+
+  it('retirement covers the undici connections: idle ones close, in-flight ones finish, none is opened again', async () => {
+    let release: (() => void) | null = null;
+    const slow = await startTlsUpstream({
+      server: serverCert,
+      clientCa: [root.certPem],
+      handler: (req, res) => {
+        const answer = (): void => void res.end('done');
+        if (req.url === '/slow') release = answer;
+        else answer();
+      },
+    });
+    const pools = new UpstreamPools();
+    const idle = pools.agentFor({
+      origin: slow.url,
+      certificate: runtime('idle', clientA),
+      tls: trustRoot(),
+    });
+    const busy = pools.agentFor({
+      origin: slow.url,
+      certificate: runtime('busy', clientB),
+      tls: trustRoot(),
+    });
+    const idleFront = await frontVia(() => idle, slow.url);
+    const busyFront = await frontVia(() => busy, slow.url);
+    expect((await fetchLocal(idleFront.port)).body).toBe('done');
+    const inFlight = fetchLocal(busyFront.port, { path: '/slow' });
+    await until(() => release !== null && slow.open() === 2);
+    expect(freeAgentSockets(idle) + freeAgentSockets(busy)).toBe(0); // both over undici
+
+    pools.retainOnly(new Set());
+    await until(() => slow.open() === 1); // the idle undici connection is gone at once
+    (release as unknown as () => void)();
+    expect((await inFlight).body).toBe('done'); // the in-flight request completes…
+    await until(() => slow.open() === 0); // …and its connection is closed instead of kept
+    // A holder of the retired pool gets an error, and the deleted certificate is not presented again.
+    const again = await fetchLocal(busyFront.port);
+    expect(again.status).toBe(502);
+    expect(busyFront.results[1]).toMatchObject({ errorKind: 'pool_retired', certificateId: 'busy' });
+    expect(slow.open()).toBe(0);
+    expect(pools.stats().handshakes).toBe(2);
+    await idleFront.close();
+    await busyFront.close();
+    pools.close();
+    await slow.close();
   });
 });

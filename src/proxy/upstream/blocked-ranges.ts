@@ -62,3 +62,22 @@ export function blockingLookup(base: BaseLookup = dns.lookup as BaseLookup): Loo
     });
   };
 }
+
+/** A blocking lookup carries this marker, so the literal check below cannot disagree with it. */
+type MarkedLookup = LookupFunction & { blocksLinkLocal?: true };
+
+/** The lookup both upstream clients (pools.ts, lane.ts) resolve through when blocking is on. */
+export function markedBlockingLookup(): LookupFunction {
+  return Object.assign(blockingLookup(), { blocksLinkLocal: true as const });
+}
+
+/**
+ * net.connect skips `lookup` for an IP literal, so a blocking lookup never sees one: literals are
+ * checked here instead, before connecting. Only connections made with the marked lookup refuse
+ * literals (VAULTGATE_BLOCK_LINK_LOCAL=false builds none).
+ */
+export function refusedLiteral(host: string | null | undefined, lookup: unknown): BlockedAddressError | null {
+  if (!(lookup as MarkedLookup | undefined)?.blocksLinkLocal) return null;
+  const plain = (host ?? '').replace(/^\[|\]$/g, '');
+  return net.isIP(plain) !== 0 && isLinkLocal(plain) ? new BlockedAddressError(plain, plain) : null;
+}

@@ -1,15 +1,22 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { isIP } from 'node:net';
-import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
 import type { Logger } from '../../observability/logger.js';
 import type { RuntimeCertificate, RuntimeRoute } from '../../snapshot/types.js';
-import { blockingLookup, isLinkLocal } from './blocked-ranges.js';
-import { BlockedAddressError, PoolRetiredError, TlsContextError } from './classify.js';
+import {
+  hasIdleConnections,
+  isIdle,
+  isPoolAgent,
+  PlainPoolAgent,
+  retire,
+  TlsPoolAgent,
+  type PoolAgent,
+} from './agents.js';
+import { markedBlockingLookup, type LookupFunction } from './blocked-ranges.js';
+import { PoolRetiredError, TlsContextError } from './classify.js';
+import type { ConnectSettings, HandshakeCounters } from './connector.js';
 import { FairGate } from './fair-gate.js';
+import { Lane } from './lane.js';
 import { SecureContextCache } from './secure-context.js';
-import { noteServerFlight, trackTlsState } from './tls-state.js';
 
 /** Per-route trust settings toward the upstream (SPEC §2 `upstream_tls`). */
 export type UpstreamTlsSettings = RuntimeRoute['upstreamTls'];
@@ -63,120 +70,17 @@ export interface UpstreamPoolStats {
   resumedSessions: number;
 }
 
-interface Counters {
-  handshakes: number;
-  resumedSessions: number;
-}
-
-/**
- * One pool: an https.Agent bound to a single (origin, client certificate, trust) triple. Its
- * SecureContext — the parsed certificate chain, key and trust store — is built once here instead of
- * by `tls.connect` on every new connection, which would re-parse ~140 root certificates each time.
- */
-class TlsPoolAgent extends https.Agent {
-  retired = false;
-  evicted = false;
-  lastUsed = performance.now();
-
-  constructor(
-    options: https.AgentOptions,
-    readonly certificateId: string | null,
-    private readonly counters: Counters,
-    readonly gate: FairGate,
-    readonly target: UpstreamTarget,
-    /** The shared context's key (released when the pool closes), or why there is no context. */
-    readonly context: string | TlsContextError,
-  ) {
-    super(options);
-  }
-
-  override createConnection(
-    options: https.RequestOptions,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    if (this.retired) {
-      // Only a request queued (maxSockets reached) before the certificate was deleted gets here;
-      // opening a connection now would present a deleted certificate (SPEC §4), so it fails instead.
-      callback?.(new PoolRetiredError(), undefined as unknown as Duplex);
-      return undefined;
-    }
-    if (this.context instanceof TlsContextError) {
-      callback?.(this.context, undefined as unknown as Duplex);
-      return undefined;
-    }
-    const blocked = blockedLiteral(options);
-    if (blocked !== null) {
-      callback?.(blocked, undefined as unknown as Duplex);
-      return undefined;
-    }
-    // requestOCSP makes OpenSSL call back into Node at the end of the server's first flight, the one
-    // moment we can see whether a CertificateRequest arrived (tls-state.ts). Stapled responses are
-    // not evaluated; the server may simply send one more message.
-    const withOcsp: https.RequestOptions & Pick<tls.TLSSocketOptions, 'requestOCSP'> = {
-      ...options,
-      requestOCSP: true,
-    };
-    // https.Agent's createConnection is tls.connect, so the Duplex it returns is a TLSSocket.
-    const socket = super.createConnection(withOcsp, callback) as tls.TLSSocket;
-    const state = trackTlsState(socket);
-    socket.once('OCSPResponse', () => noteServerFlight(socket, state));
-    socket.once('secureConnect', () => {
-      noteServerFlight(socket, state);
-      state.secure = true;
-      state.protocol = socket.getProtocol();
-      this.counters.handshakes++;
-      if (socket.isSessionReused()) this.counters.resumedSessions++;
-    });
-    return socket;
-  }
-}
-
-class PlainPoolAgent extends http.Agent {
-  readonly certificateId = null;
-  evicted = false;
-  lastUsed = performance.now();
-
-  constructor(
-    options: http.AgentOptions,
-    readonly gate: FairGate,
-    readonly target: UpstreamTarget,
-  ) {
-    super(options);
-  }
-
-  override createConnection(
-    options: http.ClientRequestArgs,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const blocked = blockedLiteral(options);
-    if (blocked !== null) {
-      callback?.(blocked, undefined as unknown as Duplex);
-      return undefined;
-    }
-    return super.createConnection(options, callback);
-  }
-}
-
-/**
- * net.connect skips `lookup` for an IP literal, so the agents' lookup never sees one: literals are
- * checked here instead. Only agents built with blockLinkLocal carry the blocking lookup, and only
- * they refuse literals (the marker is the lookup function itself, so the two cannot disagree).
- */
-function blockedLiteral(options: http.ClientRequestArgs): BlockedAddressError | null {
-  if (!(options.lookup as { blocksLinkLocal?: boolean } | undefined)?.blocksLinkLocal) return null;
-  const host = (options.host ?? options.hostname ?? '').replace(/^\[|\]$/g, '');
-  return isIP(host) !== 0 && isLinkLocal(host) ? new BlockedAddressError(host, host) : null;
-}
-
-type PoolAgent = TlsPoolAgent | PlainPoolAgent;
-
-function isPoolAgent(agent: http.Agent): agent is PoolAgent {
-  return agent instanceof TlsPoolAgent || agent instanceof PlainPoolAgent;
-}
-
 /** The client certificate id a pool agent presents (null for none or a foreign agent). */
 export function certificateIdOf(agent: http.Agent): string | null {
   return agent instanceof TlsPoolAgent ? agent.certificateId : null;
+}
+
+/**
+ * The undici side of a pool agent (null for a foreign agent): forward() sends through it every request
+ * the undici client can carry faithfully, and through the agent the others (forward.ts).
+ */
+export function laneOf(agent: http.Agent): Lane | null {
+  return isPoolAgent(agent) ? agent.lane : null;
 }
 
 /** The fair admission gate of a pool agent (null for a foreign agent). */
@@ -212,10 +116,13 @@ export class UpstreamPools {
   /** Trust settings object → short key; settings objects live as long as their snapshot. */
   private readonly trustKeys = new WeakMap<UpstreamTlsSettings, string>();
   private readonly trustIds = new Map<string, number>();
-  private readonly counters: Counters = { handshakes: 0, resumedSessions: 0 };
+  private readonly counters: HandshakeCounters = { handshakes: 0, resumedSessions: 0 };
   private readonly agentOptions: http.AgentOptions;
   private readonly maxCachedSessions: number;
   private readonly maxSockets: number;
+  private readonly maxFreeSockets: number;
+  private readonly freeSocketTimeoutMs: number;
+  private readonly lookup: LookupFunction | undefined;
   private readonly maxPools: number;
   private readonly poolIdleMs: number;
   /** Certificate ids of the last snapshot; null until the first `retainOnly`. */
@@ -228,15 +135,19 @@ export class UpstreamPools {
     this.maxSockets = options.maxSockets ?? 512;
     this.maxPools = options.maxPools ?? 1_000;
     this.poolIdleMs = options.poolIdleMs ?? 5 * 60_000;
+    this.maxFreeSockets = options.maxFreeSockets ?? 64;
+    this.freeSocketTimeoutMs = options.freeSocketTimeoutMs ?? 15_000;
+    // One lookup for both clients of every pool, so they cannot disagree about what is blocked.
+    this.lookup = options.blockLinkLocal === false ? undefined : markedBlockingLookup();
     this.agentOptions = {
       keepAlive: true,
       keepAliveMsecs: 15_000,
       maxSockets: this.maxSockets,
-      maxFreeSockets: options.maxFreeSockets ?? 64,
-      timeout: options.freeSocketTimeoutMs ?? 15_000,
+      maxFreeSockets: this.maxFreeSockets,
+      timeout: this.freeSocketTimeoutMs,
       // LIFO keeps the warmest connections busy and lets the surplus idle out.
       scheduling: 'lifo',
-      ...(options.blockLinkLocal === false ? {} : { lookup: markedBlockingLookup() }),
+      ...(this.lookup === undefined ? {} : { lookup: this.lookup as http.AgentOptions['lookup'] }),
     };
     this.sweeper = setInterval(
       () => this.sweep(performance.now() - this.poolIdleMs),
@@ -300,7 +211,10 @@ export class UpstreamPools {
   /** Shutdown: closes every connection, including those still in use. */
   close(): void {
     clearInterval(this.sweeper);
-    for (const agent of this.pools.values()) agent.destroy();
+    for (const agent of this.pools.values()) {
+      agent.destroy();
+      agent.lane.close();
+    }
     this.pools.clear();
     this.contexts.clear();
   }
@@ -337,6 +251,7 @@ export class UpstreamPools {
     agent.evicted = true;
     // Only idle keep-alive connections are left: nothing in flight is cut.
     agent.destroy();
+    agent.lane.close();
     if (agent instanceof TlsPoolAgent && typeof agent.context === 'string')
       this.contexts.release(agent.context);
   }
@@ -358,7 +273,19 @@ export class UpstreamPools {
   }
 
   private createPlainAgent(target: UpstreamTarget): PlainPoolAgent {
-    return new PlainPoolAgent(this.agentOptions, new FairGate(this.maxSockets), target);
+    const agent = new PlainPoolAgent(this.agentOptions, new FairGate(this.maxSockets), target);
+    agent.lane = this.createLane(target.origin, null, () => null);
+    return agent;
+  }
+
+  private createLane(origin: URL, tlsSettings: ConnectSettings['tls'], refusal: () => Error | null): Lane {
+    const host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
+    const port = origin.port === '' ? (origin.protocol === 'https:' ? 443 : 80) : Number(origin.port);
+    return new Lane(
+      new URL(origin.origin),
+      { host, port, tls: tlsSettings, lookup: this.lookup, counters: this.counters },
+      { maxIdle: this.maxFreeSockets, idleTimeoutMs: this.freeSocketTimeoutMs, refusal },
+    );
   }
 
   private createTlsAgent(target: UpstreamTarget): TlsPoolAgent {
@@ -366,16 +293,18 @@ export class UpstreamPools {
     const settings = target.tls;
     const context = this.contexts.acquire(certificate, settings?.ca_pem);
     const host = origin.hostname.startsWith('[') ? origin.hostname.slice(1, -1) : origin.hostname;
-    return new TlsPoolAgent(
+    // SNI names a host, never an address (RFC 6066 §3); '' tells Node to send none.
+    const servername = settings?.servername ?? (isIP(host) === 0 ? host : '');
+    // DANGEROUS when false: any server — including an attacker on the path — is accepted as the
+    // upstream, and requests (with their secrets) go to it. Only for test upstreams the user owns.
+    const rejectUnauthorized = settings?.verify ?? true;
+    const agent = new TlsPoolAgent(
       {
         ...this.agentOptions,
         maxCachedSessions: this.maxCachedSessions,
         ...(context instanceof TlsContextError ? {} : { secureContext: context.context }),
-        // SNI names a host, never an address (RFC 6066 §3); '' tells Node to send none.
-        servername: settings?.servername ?? (isIP(host) === 0 ? host : ''),
-        // DANGEROUS when false: any server — including an attacker on the path — is accepted as the
-        // upstream, and requests (with their secrets) go to it. Only for test upstreams the user owns.
-        rejectUnauthorized: settings?.verify ?? true,
+        servername,
+        rejectUnauthorized,
       },
       certificate?.id ?? null,
       this.counters,
@@ -383,31 +312,20 @@ export class UpstreamPools {
       target,
       context instanceof TlsContextError ? context : context.key,
     );
+    // The same SecureContext, name check and refusals as the agent: both clients present the same
+    // identity and trust the same servers, and a retired pool opens no connection on either.
+    agent.lane = this.createLane(
+      origin,
+      context instanceof TlsContextError
+        ? null
+        : { secureContext: context.context, servername, rejectUnauthorized },
+      () =>
+        agent.retired
+          ? new PoolRetiredError()
+          : agent.context instanceof TlsContextError
+            ? agent.context
+            : null,
+    );
+    return agent;
   }
-}
-
-function markedBlockingLookup(): http.AgentOptions['lookup'] {
-  return Object.assign(blockingLookup(), { blocksLinkLocal: true }) as http.AgentOptions['lookup'];
-}
-
-function retire(agent: PoolAgent): void {
-  if (agent instanceof TlsPoolAgent) agent.retired = true;
-  // Runs before the agent's own 'free' handler, which would otherwise hand the connection to a
-  // queued request or keep it: a destroyed socket is no longer writable, so that handler skips it.
-  agent.prependListener('free', (socket: Duplex) => socket.destroy());
-  for (const sockets of Object.values(agent.freeSockets)) {
-    for (const socket of sockets ?? []) socket.destroy();
-  }
-}
-
-/** Nothing in flight or waiting, neither in the gate nor in the agent (idle connections may remain). */
-function isIdle(agent: PoolAgent): boolean {
-  if (agent.gate.inUse > 0 || agent.gate.waitingCount > 0) return false;
-  const busy = Object.values(agent.sockets).some((list) => list !== undefined && list.length > 0);
-  const queued = Object.values(agent.requests).some((list) => list !== undefined && list.length > 0);
-  return !busy && !queued;
-}
-
-function hasIdleConnections(agent: http.Agent): boolean {
-  return Object.values(agent.freeSockets).some((list) => list !== undefined && list.length > 0);
 }
