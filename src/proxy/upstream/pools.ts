@@ -134,7 +134,8 @@ export class UpstreamPools {
     this.maxCachedSessions = options.maxCachedSessions ?? 100;
     this.maxSockets = options.maxSockets ?? 512;
     this.maxPools = options.maxPools ?? 1_000;
-    this.poolIdleMs = options.poolIdleMs ?? 5 * 60_000;
+    // Past the 15 s idle-socket timeout a quiet pool holds no connection: keeping it longer only holds memory.
+    this.poolIdleMs = options.poolIdleMs ?? 30_000;
     this.maxFreeSockets = options.maxFreeSockets ?? 64;
     this.freeSocketTimeoutMs = options.freeSocketTimeoutMs ?? 15_000;
     // One lookup for both clients of every pool, so they cannot disagree about what is blocked.
