@@ -175,7 +175,8 @@ async function distinctOrigins(
   failures: string[],
 ): Promise<number> {
   const origins = numberOption(ctx, 'flood-origins', { quick: 2_000, full: 20_000 });
-  const idleSeconds = numberOption(ctx, 'flood-idle-seconds', { quick: 5, full: 60 });
+  // Longer than the pools' 30 s idle time even in quick mode, so the RSS target means the same thing.
+  const idleSeconds = numberOption(ctx, 'flood-idle-seconds', { quick: 45, full: 60 });
   const batch = 50;
   const dir = ctx.tempDir('vaultgate-rel-origins-');
   const vg = await VaultgateChild.start({
