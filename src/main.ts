@@ -85,8 +85,8 @@ async function main(): Promise<void> {
   // Decision (issue 11): an exception that reaches the process is outside every request — the
   // request-path guards (src/proxy/http/errors.ts) end the requests that throw — so the state it
   // leaves is unknown (a timer, a pool, the snapshot holder half-updated). Log it, let in-flight
-  // requests finish for a short grace, and exit 1 so the supervisor (systemd, Docker, and soon the
-  // control plane replacing a crashed data-plane worker) starts a clean process, rather than
+  // requests finish for a short grace, and exit 1 so the supervisor (systemd, Docker; for a
+  // data-plane worker, the control plane, which replaces it) starts a clean process, rather than
   // carrying on in a state nothing was designed for.
   let crashing = false;
   const crash = (kind: string, err: unknown): void => {
