@@ -152,7 +152,11 @@ class SqliteStore implements Store {
     return readVersion(this.#readDb);
   }
 
-  /** One SQLite file serves one process, so no other instance can change it: nothing to listen to. */
+  /**
+   * One SQLite file serves one vaultgate instance: its control plane writes, and its data-plane
+   * workers only read and are told of each change by the control plane (src/dataplane/). No other
+   * instance can change it, so there is nothing to listen to.
+   */
   onRemoteChange(_listener: () => void): void {}
 
   async close(): Promise<void> {
