@@ -73,6 +73,8 @@ export const MAX_ATTEMPTS = 3;
  * (a slot is held) and ends the exchange with `fail` or `finish`.
  */
 export abstract class Exchange {
+  /** Set by a subclass when the upstream broke mid-response (so a closing client is a consequence, not the cause). */
+  protected broke = false;
   private startedAt = performance.now();
   protected readonly connectTimeoutMs: number;
   protected readonly headersTimeoutMs: number;
@@ -222,12 +224,9 @@ export abstract class Exchange {
 
   private onClientClose(): void {
     if (this.res.writableFinished || this.done) return;
-    if (!this.upstreamBroke()) this.result.clientAborted = true;
+    if (!this.broke) this.result.clientAborted = true;
     this.abortForClient();
   }
-
-  /** The upstream broke mid-response (so a closing client is a consequence, not the cause). */
-  protected abstract upstreamBroke(): boolean;
 
   protected record(failure: UpstreamFailure): void {
     this.result.errorCode = failure.code;

@@ -24,7 +24,6 @@ export class NodeExchange extends Exchange {
   private upstream: http.ClientRequest | null = null;
   private socket: Socket | null = null;
   private attempts = 0;
-  private broke = false;
 
   constructor(
     req: http.IncomingMessage,
@@ -68,10 +67,6 @@ export class NodeExchange extends Exchange {
   protected abortForClient(): void {
     this.upstream?.destroy();
     if (!this.responded) this.finish();
-  }
-
-  protected upstreamBroke(): boolean {
-    return this.broke;
   }
 
   private send(): http.ClientRequest {

@@ -37,7 +37,6 @@ export class UndiciExchange extends Exchange implements Dispatcher.DispatchHandl
   private resumeUpstream: (() => void) | null = null;
   private attempts = 0;
   private reused = false;
-  private broke = false;
 
   constructor(
     req: http.IncomingMessage,
@@ -237,10 +236,6 @@ export class UndiciExchange extends Exchange implements Dispatcher.DispatchHandl
   protected abortForClient(): void {
     // finish() closes the connection (onFinish): undici's late error for it finds the exchange done.
     this.finish();
-  }
-
-  protected upstreamBroke(): boolean {
-    return this.broke;
   }
 
   protected override onFinish(): void {
