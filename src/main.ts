@@ -50,7 +50,26 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(settings.logLevel);
-  let vg: Vaultgate;
+  // The signal handlers go in before anything starts: a SIGTERM that arrives while the listeners
+  // open, or just after the banner, must still drain and exit 0 — not kill the process with the
+  // default action (and leave its workers to notice the broken IPC channel).
+  let vg: Vaultgate | undefined;
+  let stopSignal: string | undefined;
+  const shutdown = (signal: string): void => {
+    if (stopSignal) return;
+    stopSignal = signal;
+    if (!vg) return; // still starting: stopped as soon as it has started
+    logger.info('shutting down', { signal });
+    vg.stop(10_000).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   try {
     // Workers write their own JSON lines to the stdout they inherit: no log line crosses the IPC channel.
     vg = await startVaultgate(settings, { logger, logLevel: settings.logLevel, workerLogs: 'stdout' });
@@ -67,20 +86,15 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  if (stopSignal) {
+    // A signal came while starting: stop now, without a banner for a process that is going away.
+    const signal = stopSignal;
+    stopSignal = undefined;
+    shutdown(signal);
+    return;
+  }
   process.stdout.write(banner(settings, vg));
-
-  const shutdown = (signal: string): void => {
-    logger.info('shutting down', { signal });
-    vg.stop(10_000).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { err });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  const running = vg;
 
   // Decision (issue 11): an exception that reaches the process is outside every request — the
   // request-path guards (src/proxy/http/errors.ts) end the requests that throw — so the state it
@@ -102,7 +116,7 @@ async function main(): Promise<void> {
     crashing = true;
     // A hard deadline: a process in an unknown state may not manage a graceful stop.
     setTimeout(() => process.exit(1), 3_000);
-    vg.stop(2_000).finally(() => process.exit(1));
+    void running.stop(2_000).finally(() => process.exit(1));
   };
   process.on('uncaughtException', (err) => crash('uncaught exception', err));
   process.on('unhandledRejection', (reason) => crash('unhandled promise rejection', reason));

@@ -97,7 +97,7 @@ describe('first and later starts', () => {
     expect(second.output()).not.toContain(token);
     expect(second.output()).not.toContain(password);
     second.child.kill('SIGINT');
-    expect(await second.exited).toBe(0);
+    expect(await second.exited, second.output()).toBe(0);
     console.log(`start-up to banner: empty data dir ${coldMs} ms, existing data dir ${warmMs} ms`);
   });
 
@@ -117,7 +117,12 @@ describe('first and later starts', () => {
 });
 
 describe('shutdown with data-plane workers', () => {
-  it('SIGTERM lets every accepted request of every worker finish, then exits 0', async () => {
+  // Ctrl-C in a terminal and systemd's default KillMode=control-group signal every process of the
+  // group at once, workers included: each must drain, not die of the default action.
+  it.each([
+    ['the control plane', false],
+    ['the whole process group', true],
+  ])('SIGTERM to %s lets every accepted request of every worker finish, then exits 0', async (_, group) => {
     const root = makeCa({ cn: 'Process Drain Root' });
     const upstream = await startUpstream({
       server: makeLeaf({
@@ -129,7 +134,7 @@ describe('shutdown with data-plane workers', () => {
       holdPrefix: '/hold',
     });
     const dataDir = tempDir();
-    const vg = await startProcess(dataDir, { VAULTGATE_WORKERS: '2' });
+    const vg = await startProcess(dataDir, { VAULTGATE_WORKERS: '2' }, { processGroup: group });
     try {
       const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON answers
@@ -155,7 +160,8 @@ describe('shutdown with data-plane workers', () => {
         inboundRequest(vg.ports.inbound, localCa, vault.inbound_host, { path: `/hold/${i}` }),
       );
       await upstream.held(12);
-      vg.child.kill('SIGTERM');
+      if (group) process.kill(-vg.child.pid!, 'SIGTERM');
+      else vg.child.kill('SIGTERM');
       // Held past the 1 s a worker has to say it stopped accepting: draining workers must not be killed then.
       await new Promise((r) => setTimeout(r, 1_500));
       upstream.release();
@@ -164,7 +170,11 @@ describe('shutdown with data-plane workers', () => {
       expect(answers.every((a) => a.headers.connection === 'close')).toBe(true);
       expect(await vg.exited).toBe(0);
     } finally {
-      vg.child.kill('SIGKILL');
+      try {
+        process.kill(group ? -vg.child.pid! : vg.child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
       await upstream.close();
     }
   });

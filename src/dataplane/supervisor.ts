@@ -74,6 +74,8 @@ class Worker {
   readonly listening: Promise<void>;
   fatal: Error | undefined;
   onListening: () => void = () => undefined;
+  /** Set when the worker says it closed its listening handles (asked to, or signalled itself). */
+  stoppedAccepting = false;
   onDraining: () => void = () => undefined;
 
   constructor(
@@ -250,6 +252,7 @@ export class Workers {
         worker.onListening();
         return;
       case 'draining':
+        worker.stoppedAccepting = true;
         worker.onDraining();
         return;
       case 'fatal':
@@ -363,7 +366,8 @@ export class Workers {
       };
       worker.onDraining = done;
       void worker.exited.then(done);
-      if (!wasServing) done(); // never had a handle: nothing to stop accepting
+      // Never had a handle, or already closed them (signalled with its process group): nothing to wait for.
+      if (!wasServing || worker.stoppedAccepting) done();
     });
     worker.send({ type: 'drain', graceMs });
     // stop() waits for the exit (every request finished); a retirement only for accepting to stop.

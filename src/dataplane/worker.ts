@@ -151,3 +151,10 @@ process.on('message', (msg: ToWorker, handle?: object) => {
 // The control plane is gone (killed, crashed): finish what was accepted and leave; nobody would
 // replace the snapshot or collect the logs any more.
 process.on('disconnect', () => void drain(10_000));
+
+// A worker shares the control plane's process group, so Ctrl-C in a terminal and systemd's default
+// KillMode=control-group signal it too, at the same moment as the control plane: drain as the
+// control plane would ask (which then finds it already draining) instead of dying of the default
+// action with requests in flight. A worker signalled alone drains, exits and is replaced.
+process.on('SIGTERM', () => void drain(10_000));
+process.on('SIGINT', () => void drain(10_000));

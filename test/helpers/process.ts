@@ -53,9 +53,12 @@ export function runToExit(
 export async function startProcess(
   dataDir: string,
   env: Record<string, string> = {},
+  /** `processGroup`: in a process group of its own, so a test can signal it and its workers as a terminal or systemd does. */
+  options: { processGroup?: boolean } = {},
 ): Promise<RunningProcess> {
   const child = spawn(process.execPath, [MAIN], {
     env: { ...process.env, ...FREE_PORTS, VAULTGATE_DATA_DIR: dataDir, ...env },
+    detached: options.processGroup === true,
   });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
