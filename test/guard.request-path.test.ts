@@ -49,7 +49,7 @@ const onUncaught = (err: unknown): void => {
 let leafA: Issued;
 let leafB: Issued;
 
-function certificate(id: string, leaf: Issued, key: () => RuntimeCertificate['key']): RuntimeCertificate {
+function certificate(id: string, leaf: Issued, keyPem: () => Buffer): RuntimeCertificate {
   return {
     id,
     vaultId,
@@ -59,8 +59,8 @@ function certificate(id: string, leaf: Issued, key: () => RuntimeCertificate['ke
     notAfter: Date.now() + DAY,
     createdAt: Date.now(),
     chainPem: leaf.certPem,
-    get key() {
-      return key();
+    get keyPem() {
+      return keyPem();
     },
   };
 }
@@ -232,7 +232,7 @@ afterAll(async () => {
 
 describe('the last-resort guard on the request path', () => {
   it('inbound: a certificate whose key does not match it is a 502 upstream_tls_error, and the process serves on', async () => {
-    current = withCertificates([certificate('guard-mismatch', leafA, () => leafB.key)]);
+    current = withCertificates([certificate('guard-mismatch', leafA, () => Buffer.from(leafB.keyPem))]);
     const failed = await inbound();
     expect(failed.status).toBe(502);
     expect(failed.code).toBe('upstream_tls_error');
@@ -283,7 +283,7 @@ describe('the last-resort guard on the request path', () => {
   });
 
   it('inside a CONNECT tunnel: the same certificate fault is a 502 on that request, and the tunnel and proxy go on', async () => {
-    current = withCertificates([certificate('guard-mismatch-out', leafA, () => leafB.key)]);
+    current = withCertificates([certificate('guard-mismatch-out', leafA, () => Buffer.from(leafB.keyPem))]);
     const agent = tunnelAgent();
     const first = await tunnelled(agent);
     expect([first.status, first.code]).toEqual([502, 'upstream_tls_error']);

@@ -370,7 +370,7 @@ describe('forward over TLS', () => {
       notAfter: Number.MAX_SAFE_INTEGER,
       createdAt: 0,
       chainPem: client.certPem,
-      key: client.key,
+      keyPem: Buffer.from(client.keyPem),
     };
     const tlsPools = new UpstreamPools({ extraCaPem: root.certPem });
     const tlsResults: ForwardResult[] = [];

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -43,7 +43,7 @@ function runtime(id: string, leaf: Issued, ...chain: Issued[]): RuntimeCertifica
     notAfter: Number.MAX_SAFE_INTEGER,
     createdAt: 0,
     chainPem: [leaf, ...chain].map((c) => c.certPem).join(''),
-    key: leaf.key,
+    keyPem: Buffer.from(leaf.keyPem),
   };
 }
 
@@ -450,7 +450,7 @@ describe('bounded and crash-free upstream side', () => {
   }
 
   /** A client certificate signed with SHA-1 by a SHA-256 CA: OpenSSL refuses it ("ca md too weak"). */
-  function sha1Leaf(): { certPem: string; key: KeyObject } {
+  function sha1Leaf(): { certPem: string; keyPem: Buffer } {
     const dir = mkdtempSync(join(tmpdir(), 'vg-sha1-'));
     const run = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
     const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
@@ -475,9 +475,11 @@ describe('bounded and crash-free upstream side', () => {
       ],
       { cwd: dir },
     ).toString();
-    const key = createPrivateKey(readFileSync(join(dir, 'l.key')));
+    const keyPem = createPrivateKey(readFileSync(join(dir, 'l.key')))
+      .export({ format: 'pem', type: 'pkcs8' })
+      .toString();
     rmSync(dir, { recursive: true, force: true });
-    return { certPem, key };
+    return { certPem, keyPem: Buffer.from(keyPem) };
   }
 
   it('a certificate the TLS stack refuses answers 502 upstream_tls_error, is logged once and never thrown', async () => {
@@ -485,8 +487,8 @@ describe('bounded and crash-free upstream side', () => {
     const { logger, lines } = capture();
     const pools = new UpstreamPools({ logger });
     const weak = sha1Leaf();
-    const sha1 = { ...runtime('sha1cert', clientA), chainPem: weak.certPem, key: weak.key };
-    const mismatched = { ...runtime('mismatch', clientA), key: clientB.key };
+    const sha1 = { ...runtime('sha1cert', clientA), chainPem: weak.certPem, keyPem: weak.keyPem };
+    const mismatched = { ...runtime('mismatch', clientA), keyPem: Buffer.from(clientB.keyPem) };
     const good = runtime('good', clientA);
     let current: RuntimeCertificate = sha1;
     const f = await front(pools, () => ({ url: upstream.url, certificate: current, tls: trustRoot() }));

@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeLeaf } from './helpers/pki-fixtures.js';
 import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
@@ -55,9 +56,9 @@ describe('the runtime snapshot', () => {
     expect(t.vg.snapshot.current.credentialsByUsername.has(created.username)).toBe(true);
   });
 
-  it('builds the key object of a certificate only when it is first used', async () => {
+  it('holds the opened key of a certificate as the PKCS#8 PEM the TLS context takes', async () => {
     const cert = [...t.vg.snapshot.current.certificatesById.values()][0];
-    expect(cert?.key.asymmetricKeyType).toBeDefined();
-    expect(cert?.key).toBe(cert?.key);
+    expect(cert?.keyPem.toString()).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(cert && createPrivateKey(cert.keyPem).asymmetricKeyType).toBeDefined();
   });
 });

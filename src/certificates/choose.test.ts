@@ -1,11 +1,9 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { RuntimeCertificate } from '../snapshot/types.js';
 import { chooseCertificate } from './choose.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 0, 15);
-const { privateKey } = generateKeyPairSync('ed25519');
 
 function cert(id: string, fields: Partial<Omit<RuntimeCertificate, 'id'>> = {}): RuntimeCertificate {
   return {
@@ -17,7 +15,7 @@ function cert(id: string, fields: Partial<Omit<RuntimeCertificate, 'id'>> = {}):
     notAfter: NOW + 100 * DAY,
     createdAt: NOW - 50 * DAY,
     chainPem: '',
-    key: privateKey,
+    keyPem: Buffer.alloc(0),
     ...fields,
   };
 }

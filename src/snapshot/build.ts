@@ -178,10 +178,8 @@ export class SnapshotBuilder {
       });
       return;
     }
-    // Parsing the key into a KeyObject costs ~0.5 ms, and building the TLS context that proves the
-    // pair usable ~2 ms (tls-context.ts): both are done on first use, once, so a start with 10,000
-    // certificates does not pay 20 s for it.
-    let key: KeyObject | undefined;
+    // Building the TLS context that proves the pair usable costs ~2 ms (tls-context.ts): it is done
+    // on first use, once, so a start with 10,000 certificates does not pay 20 s for it.
     let usable: boolean | undefined;
     const check = (): boolean => {
       const refusal = checkTlsMaterial({ chainPem: material.certificate_pem, keyPem });
@@ -211,10 +209,6 @@ export class SnapshotBuilder {
       chainPem: material.certificate_pem,
       // The TLS context takes this PEM as is (proxy/upstream/secure-context.ts).
       keyPem,
-      get key(): KeyObject {
-        key ??= createPrivateKey(keyPem);
-        return key;
-      },
       get usable(): boolean {
         usable ??= check();
         return usable;

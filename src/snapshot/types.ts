@@ -69,13 +69,11 @@ export interface RuntimeCertificate {
   readonly createdAt: number;
   /** Leaf first, then intermediates: sent whole in the handshake. */
   readonly chainPem: string;
-  /** The decrypted private key; it exists only in memory, never in a log or a response. */
-  readonly key: KeyObject;
   /**
-   * The same key as the opened PKCS#8 PEM, the form the TLS context takes (Node 20 does not accept a
-   * KeyObject there); when absent, the context builder exports `key`. Same secrecy as `key`.
+   * The opened private key as PKCS#8 PEM, the form the TLS context takes (Node 20 does not accept a
+   * KeyObject there). It exists only in memory, never in a log or a response.
    */
-  readonly keyPem?: Buffer;
+  readonly keyPem: Buffer;
   /**
    * Whether the TLS stack loads this chain and key (certificates/tls-context.ts), judged once, on
    * first read. A row that is not (tampered, or stored under an older rule such as a SHA-1 chain)

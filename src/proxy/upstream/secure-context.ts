@@ -11,22 +11,14 @@ import { TlsContextError } from './classify.js';
  * use). Throws what OpenSSL throws.
  */
 export function buildClientContext(
-  certificate: Pick<RuntimeCertificate, 'chainPem' | 'key' | 'keyPem'> | null,
+  certificate: Pick<RuntimeCertificate, 'chainPem' | 'keyPem'> | null,
   ca: readonly string[],
 ): tls.SecureContext {
   // The same builder upload validation uses, so what was accepted is what the pools can load.
   return createTlsContext(
-    certificate ? { chainPem: certificate.chainPem, keyPem: keyPemOf(certificate) } : null,
+    certificate ? { chainPem: certificate.chainPem, keyPem: certificate.keyPem } : null,
     ca,
   );
-}
-
-/**
- * The key as the TLS stack takes it (PEM). The snapshot keeps the opened PEM (`keyPem`); a
- * certificate built without it (tests) has its KeyObject exported, once per context.
- */
-function keyPemOf(certificate: Pick<RuntimeCertificate, 'key' | 'keyPem'>): Buffer | string {
-  return certificate.keyPem ?? certificate.key.export({ format: 'pem', type: 'pkcs8' });
 }
 
 /** OpenSSL's reason without its error-queue prefix (`error:0A00018E:SSL routines::ca md too weak`). */
