@@ -36,9 +36,13 @@ const WORKER_ENTRY = fileURLToPath(
 );
 /**
  * Node flags every worker runs with, whatever started the control plane (main.js, or a test runner
- * whose own flags must not leak into workers). A flag the data plane needs goes here.
+ * whose own flags must not leak into workers): none of the control plane's, except the V8 CPU
+ * profiler's (`node --cpu-prof --cpu-prof-dir=D dist/src/main.js`, as `npm run bench -- --cpu-prof`
+ * does), so a profile covers the processes that serve the traffic.
  */
-const WORKER_NODE_FLAGS: string[] = [];
+const WORKER_NODE_FLAGS: string[] = process.execArgv.filter((flag) =>
+  /^--cpu-prof(-dir=|-interval=|$)/.test(flag),
+);
 
 export interface WorkersOptions {
   count: number;
