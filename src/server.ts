@@ -21,6 +21,7 @@ import { OffloadPool } from './offload/pool.js';
 import { CredentialHasher } from './secrets/credentials.js';
 import { loadAdminToken, loadMasterKey } from './secrets/files.js';
 import { Keyring } from './secrets/keyring.js';
+import { resealCertificateKeys } from './secrets/reseal.js';
 import { loadServerSecrets } from './secrets/server-secrets.js';
 import { SnapshotBuilder } from './snapshot/build.js';
 import { SnapshotHolder } from './snapshot/holder.js';
@@ -116,6 +117,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
   try {
     const keyring = new Keyring(masterKey.value);
     const secrets = await loadServerSecrets(store, keyring);
+    await resealCertificateKeys(store, keyring, logger);
     const hasher = new CredentialHasher(secrets.serverSecret);
     const builder = new SnapshotBuilder(keyring, settings.domain, (msg, fields) => logger.error(msg, fields));
     const snapshot = await SnapshotHolder.create(store, builder, logger);

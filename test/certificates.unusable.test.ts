@@ -13,7 +13,7 @@ import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring } from '../src/secrets/keyring.js';
 import { loadMasterKey } from '../src/secrets/files.js';
-import { certificateKeyAad } from '../src/snapshot/build.js';
+import { certificateKeyAad } from '../src/secrets/aad.js';
 import { basic } from './helpers/outbound-client.js';
 import { makeLeaf, type Issued as PkiIssued } from './helpers/pki-fixtures.js';
 import { issue, startTlsUpstream, type Issued, type TlsUpstream } from './helpers/tls-upstream.js';
@@ -108,7 +108,16 @@ async function insertRow(vg: TestVaultgate, chainPem: string, keyPem: string): P
       sans: [],
       chain: [],
       certificate_pem: chainPem,
-      private_key_sealed: keyring.seal(keyPem, certificateKeyAad(id)),
+      private_key_sealed: keyring.seal(
+        keyPem,
+        certificateKeyAad({
+          id,
+          vault_id: vaultId,
+          credential_id: credential.id,
+          route_id: null,
+          certificate_pem: chainPem,
+        }),
+      ),
       warnings: [],
       created_at: new Date().toISOString(),
     });

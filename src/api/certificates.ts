@@ -3,11 +3,11 @@ import { computeStatus, validateHosts } from '../certificates/index.js';
 import { MAX_FIELD_CHARS, MAX_PASSPHRASE_CHARS } from '../certificates/upload.js';
 import { VaultgateError } from '../errors.js';
 import { JobTimeLimitError } from '../offload/pool.js';
-import { certificateKeyAad } from '../snapshot/build.js';
 import type { CertificateRecord, CertificateSummary, ProxyType, Repo } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
 import { requireVault } from './vaults.js';
+import { certificateKeyAad } from '../secrets/aad.js';
 
 const uploadBody = {
   type: 'object',
@@ -256,18 +256,21 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
         const hosts = input.hosts === undefined ? [] : validateHosts(input.hosts);
         await checkAssociation(ctx.store.read, vault.id, input);
         const parsed = await parseOffloaded(ctx, input);
-        const id = randomUUID();
-        const record: CertificateRecord = {
-          ...parsed.metadata,
-          id,
+        const owner = {
+          id: randomUUID(),
           vault_id: vault.id,
-          proxy_type: input.proxy_type,
           credential_id: input.proxy_type === 'outbound' ? (input.credential_id ?? null) : null,
           route_id: input.proxy_type === 'inbound' ? (input.route_id ?? null) : null,
+          certificate_pem: parsed.chainPem,
+        };
+        const id = owner.id;
+        const record: CertificateRecord = {
+          ...parsed.metadata,
+          ...owner,
+          proxy_type: input.proxy_type,
           description: input.description ?? null,
           hosts,
-          certificate_pem: parsed.chainPem,
-          private_key_sealed: ctx.keyring.seal(parsed.privateKeyPem, certificateKeyAad(id)),
+          private_key_sealed: ctx.keyring.seal(parsed.privateKeyPem, certificateKeyAad(owner)),
           warnings: parsed.warnings,
           created_at: new Date().toISOString(),
         };

@@ -1,6 +1,7 @@
 import { createCa } from '../pki/ca.js';
 import { randomFrom } from '../secrets/credentials.js';
-import { inboundHost, outboundCaKeyAad } from '../snapshot/build.js';
+import { outboundCaKeyAad } from '../secrets/aad.js';
+import { inboundHost } from '../snapshot/build.js';
 import { VaultgateError } from '../errors.js';
 import type { Environment, Repo, VaultRecord } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createCa } from '../pki/ca.js';
 import type { Store } from '../store/types.js';
+import { metaSecretAad } from './aad.js';
 import { SealError, type Keyring } from './keyring.js';
 
 /** The master key given does not open this data: refuse to start rather than fail per request. */
@@ -21,9 +22,9 @@ export interface ServerSecrets {
 
 const CHECK = 'vaultgate master key check v1';
 const AAD = {
-  check: 'meta:master_key_check',
-  serverSecret: 'meta:server_secret',
-  localCaKey: 'meta:local_ca_key',
+  check: metaSecretAad('master_key_check'),
+  serverSecret: metaSecretAad('server_secret'),
+  localCaKey: metaSecretAad('local_ca_key'),
 };
 
 /**

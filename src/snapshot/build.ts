@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { checkTlsMaterial } from '../certificates/tls-context.js';
+import { certificateKeyAad, outboundCaKeyAad } from '../secrets/aad.js';
 import type { Keyring } from '../secrets/keyring.js';
 import { routeMatchesHost } from './host-match.js';
 import {
@@ -17,9 +18,6 @@ import type {
   RuntimeRoute,
   RuntimeVault,
 } from './types.js';
-
-export const certificateKeyAad = (id: string): string => `certificate:${id}:private_key`;
-export const outboundCaKeyAad = (vaultId: string): string => `vault:${vaultId}:outbound_ca_key`;
 
 export function inboundHost(vaultId: string, environment: string, domain: string): string {
   return `${vaultId}.${environment}.${domain}`.toLowerCase();
@@ -166,9 +164,13 @@ export class SnapshotBuilder {
     if (this.#certificates.has(record.id) || !material) return;
     let keyPem: Buffer;
     try {
-      // Opening is cheap (two AES-GCM operations) and proves the row is intact; a damaged or moved
-      // ciphertext leaves this one certificate out instead of stopping every later change.
-      keyPem = this.keyring.open(material.private_key_sealed, certificateKeyAad(record.id));
+      // Opening is cheap (two AES-GCM operations) and proves the row is intact and where it was
+      // sealed (secrets/aad.ts); a damaged or moved ciphertext leaves this one certificate out
+      // instead of stopping every later change.
+      keyPem = this.keyring.open(
+        material.private_key_sealed,
+        certificateKeyAad({ ...record, certificate_pem: material.certificate_pem }),
+      );
     } catch (err) {
       this.#leftOut.set(record.id, 'sealed_key');
       this.onProblem('a stored certificate key cannot be opened; the certificate is not presented', {

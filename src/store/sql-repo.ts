@@ -262,6 +262,13 @@ export class SqlRepo implements Repo {
     await this.#certificatesChanged();
   }
 
+  async replaceCertificateKeySealed(id: string, sealed: string): Promise<void> {
+    this.#assertWritable('replaceCertificateKeySealed');
+    await this.#db.run('UPDATE certificates SET private_key_sealed = ? WHERE id = ?', [sealed, id]);
+    // The snapshot builder caches opened keys by id; a new epoch makes it read the row again.
+    await this.#certificatesChanged();
+  }
+
   async deleteCertificate(vaultId: string, id: string): Promise<boolean> {
     this.#assertWritable('deleteCertificate');
     const deleted = await this.#deleteOne('certificates', vaultId, id);

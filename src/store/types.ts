@@ -91,7 +91,7 @@ export interface CertificateRecord extends CertificateMetadata {
   hosts: string[];
   /** The public chain, leaf first, as PEM. */
   certificate_pem: string;
-  /** PKCS#8 PEM private key, sealed with AAD `certificate:<id>:private_key`. */
+  /** PKCS#8 PEM private key, sealed under `certificateKeyAad` (src/secrets/aad.ts). */
   private_key_sealed: string;
   warnings: string[];
   created_at: string;
@@ -157,6 +157,8 @@ export interface Repo {
   getCertificateMaterial(ids: readonly string[]): Promise<CertificateMaterial[]>;
   getCertificate(vaultId: string, id: string): Promise<CertificateRecord | undefined>;
   insertCertificate(certificate: CertificateRecord): Promise<void>;
+  /** Replaces a certificate's sealed key (re-sealing under a new binding or master key); nothing else changes. */
+  replaceCertificateKeySealed(id: string, sealed: string): Promise<void>;
   deleteCertificate(vaultId: string, id: string): Promise<boolean>;
   countCertificatesFor(ref: { credentialId?: string; routeId?: string }): Promise<number>;
 
