@@ -3,11 +3,11 @@ import { computeStatus, validateHosts } from '../certificates/index.js';
 import { MAX_FIELD_CHARS, MAX_PASSPHRASE_CHARS } from '../certificates/upload.js';
 import { VaultgateError } from '../errors.js';
 import { JobTimeLimitError } from '../offload/pool.js';
+import { certificateKeyAad } from '../secrets/aad.js';
 import type { CertificateRecord, CertificateSummary, ProxyType, Repo } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
 import { requireVault } from './vaults.js';
-import { certificateKeyAad } from '../secrets/aad.js';
 
 const uploadBody = {
   type: 'object',
