@@ -195,7 +195,10 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     // VAULTGATE_ADMIN_TLS_*: HTTPS only, on the one port; a plain-HTTP client fails the handshake
     // and is never answered in clear (so a token it sent is not echoed back over plain text either).
     const admin: http.Server | https.Server = settings.adminTls
-      ? https.createServer({ ...clientTimeoutOptions(60_000), ...loadAdminTls(settings.adminTls) }, apiHandler)
+      ? https.createServer(
+          { ...clientTimeoutOptions(60_000), ...loadAdminTls(settings.adminTls) },
+          apiHandler,
+        )
       : http.createServer(clientTimeoutOptions(60_000), apiHandler);
     servers.push(admin);
     const adminListener = manageListener(admin, {

@@ -109,7 +109,12 @@ describe('per-listener addresses', () => {
     expect(await accepts('127.0.0.1', outbound_tls)).toBe(false);
     // The inbound listener on 127.0.0.2 really serves TLS (not merely a bound socket).
     const alpn = await new Promise<string>((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.2', port: inbound, servername: 'localhost', rejectUnauthorized: false });
+      const socket = tls.connect({
+        host: '127.0.0.2',
+        port: inbound,
+        servername: 'localhost',
+        rejectUnauthorized: false,
+      });
       socket.once('secureConnect', () => {
         resolve(socket.getProtocol() ?? '');
         socket.destroy();
@@ -118,7 +123,9 @@ describe('per-listener addresses', () => {
     });
     expect(alpn).toMatch(/^TLS/);
     expect(vg.output()).toContain(`Dashboard and API   http://127.0.0.1:${admin}/`);
-    expect(vg.output()).toMatch(new RegExp(`HTTPS_PROXY=http://US\\w+:[0-9a-f-]+@127\\.0\\.0\\.2:${outbound}`));
+    expect(vg.output()).toMatch(
+      new RegExp(`HTTPS_PROXY=http://US\\w+:[0-9a-f-]+@127\\.0\\.0\\.2:${outbound}`),
+    );
     expect(vg.output()).toContain(`inbound 127.0.0.2:${inbound}`);
     expect(vg.output()).toContain(`outbound TLS 127.0.0.2:${outbound_tls}`);
     await stop(vg);
@@ -136,7 +143,10 @@ describe('HTTPS for the management API', () => {
   const files = (dir: string) => {
     writeFileSync(join(dir, 'admin.crt'), leaf.certPem);
     writeFileSync(join(dir, 'admin.key'), leaf.keyPem);
-    return { VAULTGATE_ADMIN_TLS_CERT_FILE: join(dir, 'admin.crt'), VAULTGATE_ADMIN_TLS_KEY_FILE: join(dir, 'admin.key') };
+    return {
+      VAULTGATE_ADMIN_TLS_CERT_FILE: join(dir, 'admin.crt'),
+      VAULTGATE_ADMIN_TLS_KEY_FILE: join(dir, 'admin.key'),
+    };
   };
 
   it('serves the API and dashboard over HTTPS only, with a Secure session cookie', async () => {
@@ -146,7 +156,10 @@ describe('HTTPS for the management API', () => {
     const base = `https://127.0.0.1:${vg.ports.admin}`;
     expect(vg.output()).toContain(`Dashboard and API   ${base}/`);
 
-    const vaults = await call(`${base}/api/v1/vaults`, { headers: { authorization: `Bearer ${token}` }, ca: root.certPem });
+    const vaults = await call(`${base}/api/v1/vaults`, {
+      headers: { authorization: `Bearer ${token}` },
+      ca: root.certPem,
+    });
     expect(vaults.status).toBe(200);
     const dashboard = await call(`${base}/`, { ca: root.certPem });
     expect(dashboard.status).toBe(200);
@@ -155,14 +168,20 @@ describe('HTTPS for the management API', () => {
     // Plain HTTP on the same port gets no answer at all: the TLS server drops what is not a handshake.
     await expect(call(`http://127.0.0.1:${vg.ports.admin}/healthz`)).rejects.toThrow();
     await expect(
-      call(`http://127.0.0.1:${vg.ports.admin}/api/v1/vaults`, { headers: { authorization: `Bearer ${token}` } }),
+      call(`http://127.0.0.1:${vg.ports.admin}/api/v1/vaults`, {
+        headers: { authorization: `Bearer ${token}` },
+      }),
     ).rejects.toThrow();
 
     // Secure even though no X-Forwarded-Proto says so: the listener itself is HTTPS.
     const session = await signIn(base, token, root.certPem);
     expect(session.status).toBe(201);
     expect(session.headers['set-cookie']?.[0]).toMatch(/; HttpOnly; SameSite=Strict; Max-Age=28800; Secure$/);
-    const out = await call(`${base}/api/v1/session`, { method: 'DELETE', headers: { cookie: session.cookie }, ca: root.certPem });
+    const out = await call(`${base}/api/v1/session`, {
+      method: 'DELETE',
+      headers: { cookie: session.cookie },
+      ca: root.certPem,
+    });
     expect(out.headers['set-cookie']?.[0]).toMatch(/; Secure$/);
     await stop(vg);
   });
@@ -174,11 +193,26 @@ describe('HTTPS for the management API', () => {
     writeFileSync(join(dir, 'other.key'), other.keyPem);
     writeFileSync(join(dir, 'junk.pem'), 'not a certificate\n');
     const cases: [Record<string, string>, RegExp][] = [
-      [{ ...good, VAULTGATE_ADMIN_TLS_CERT_FILE: join(dir, 'missing.crt') }, /VAULTGATE_ADMIN_TLS_CERT_FILE cannot be read \(ENOENT\)/],
-      [{ ...good, VAULTGATE_ADMIN_TLS_KEY_FILE: join(dir, 'missing.key') }, /VAULTGATE_ADMIN_TLS_KEY_FILE cannot be read \(ENOENT\)/],
-      [{ ...good, VAULTGATE_ADMIN_TLS_CERT_FILE: join(dir, 'junk.pem') }, /VAULTGATE_ADMIN_TLS_CERT_FILE must hold a PEM certificate/],
-      [{ ...good, VAULTGATE_ADMIN_TLS_KEY_FILE: join(dir, 'other.key') }, /VAULTGATE_ADMIN_TLS_CERT_FILE and VAULTGATE_ADMIN_TLS_KEY_FILE are not a usable certificate and key/],
-      [{ VAULTGATE_ADMIN_TLS_CERT_FILE: good.VAULTGATE_ADMIN_TLS_CERT_FILE }, /VAULTGATE_ADMIN_TLS_KEY_FILE must be set too/],
+      [
+        { ...good, VAULTGATE_ADMIN_TLS_CERT_FILE: join(dir, 'missing.crt') },
+        /VAULTGATE_ADMIN_TLS_CERT_FILE cannot be read \(ENOENT\)/,
+      ],
+      [
+        { ...good, VAULTGATE_ADMIN_TLS_KEY_FILE: join(dir, 'missing.key') },
+        /VAULTGATE_ADMIN_TLS_KEY_FILE cannot be read \(ENOENT\)/,
+      ],
+      [
+        { ...good, VAULTGATE_ADMIN_TLS_CERT_FILE: join(dir, 'junk.pem') },
+        /VAULTGATE_ADMIN_TLS_CERT_FILE must hold a PEM certificate/,
+      ],
+      [
+        { ...good, VAULTGATE_ADMIN_TLS_KEY_FILE: join(dir, 'other.key') },
+        /VAULTGATE_ADMIN_TLS_CERT_FILE and VAULTGATE_ADMIN_TLS_KEY_FILE are not a usable certificate and key/,
+      ],
+      [
+        { VAULTGATE_ADMIN_TLS_CERT_FILE: good.VAULTGATE_ADMIN_TLS_CERT_FILE },
+        /VAULTGATE_ADMIN_TLS_KEY_FILE must be set too/,
+      ],
     ];
     for (const [env, message] of cases) {
       const dataDir = tempDir();
@@ -234,12 +268,21 @@ describe('secrets come from the environment or a file, never from a flag', () =>
         /Set either VAULTGATE_ADMIN_TOKEN or VAULTGATE_ADMIN_TOKEN_FILE, not both/,
       ],
       [
-        { VAULTGATE_MASTER_KEY: randomBytes(32).toString('base64'), VAULTGATE_MASTER_KEY_FILE: join(dir, 'token') },
+        {
+          VAULTGATE_MASTER_KEY: randomBytes(32).toString('base64'),
+          VAULTGATE_MASTER_KEY_FILE: join(dir, 'token'),
+        },
         /Set either VAULTGATE_MASTER_KEY or VAULTGATE_MASTER_KEY_FILE, not both/,
       ],
       [{ VAULTGATE_ADMIN_TOKEN_FILE: join(dir, 'empty') }, /VAULTGATE_ADMIN_TOKEN_FILE names an empty file/],
-      [{ VAULTGATE_MASTER_KEY_FILE: join(dir, 'nope') }, /VAULTGATE_MASTER_KEY_FILE cannot be read \(ENOENT\)/],
-      [{ VAULTGATE_MASTER_KEY_FILE: join(dir, 'token') }, /VAULTGATE_MASTER_KEY_FILE must name a file holding the base64 of exactly 32/],
+      [
+        { VAULTGATE_MASTER_KEY_FILE: join(dir, 'nope') },
+        /VAULTGATE_MASTER_KEY_FILE cannot be read \(ENOENT\)/,
+      ],
+      [
+        { VAULTGATE_MASTER_KEY_FILE: join(dir, 'token') },
+        /VAULTGATE_MASTER_KEY_FILE must name a file holding the base64 of exactly 32/,
+      ],
     ];
     for (const [env, message] of cases) {
       const { code, output } = await runToExit({ VAULTGATE_DATA_DIR: tempDir(), ...env });
@@ -253,8 +296,16 @@ describe('secrets come from the environment or a file, never from a flag', () =>
     const key = randomBytes(32).toString('base64');
     const token = `vgadm_${randomBytes(16).toString('hex')}`;
     const cases: [string[], RegExp, string][] = [
-      [['--master-key', key], /--master-key is refused.*VAULTGATE_MASTER_KEY or VAULTGATE_MASTER_KEY_FILE/, key],
-      [[`--admin-token=${token}`], /--admin-token is refused.*VAULTGATE_ADMIN_TOKEN or VAULTGATE_ADMIN_TOKEN_FILE/, token],
+      [
+        ['--master-key', key],
+        /--master-key is refused.*VAULTGATE_MASTER_KEY or VAULTGATE_MASTER_KEY_FILE/,
+        key,
+      ],
+      [
+        [`--admin-token=${token}`],
+        /--admin-token is refused.*VAULTGATE_ADMIN_TOKEN or VAULTGATE_ADMIN_TOKEN_FILE/,
+        token,
+      ],
     ];
     for (const [args, message, secret] of cases) {
       const dataDir = tempDir();
@@ -272,7 +323,9 @@ describe('unknown VAULTGATE_* variables', () => {
     const dataDir = tempDir();
     const typo = await runToExit({ VAULTGATE_DATA_DIR: dataDir, VAULTGATE_ADMN_PORT: '9999' });
     expect(typo.code, typo.output).toBe(2);
-    expect(typo.output).toMatch(/Unknown environment variable VAULTGATE_ADMN_PORT \(did you mean VAULTGATE_ADMIN_PORT\?\)/);
+    expect(typo.output).toMatch(
+      /Unknown environment variable VAULTGATE_ADMN_PORT \(did you mean VAULTGATE_ADMIN_PORT\?\)/,
+    );
     expect(typo.output.trim().split('\n')).toHaveLength(1);
     expect(existsSync(join(dataDir, 'master.key'))).toBe(false);
     const far = await runToExit({ VAULTGATE_DATA_DIR: tempDir(), VAULTGATE_SOMETHING_ELSE_ENTIRELY: '1' });
@@ -292,18 +345,24 @@ describe('unknown VAULTGATE_* variables', () => {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
         else if (/\.(ts|js|json|md|sh|yml|yaml)$|^run$/.test(entry.name))
-          for (const m of readFileSync(path, 'utf8').matchAll(/\bVAULTGATE_[A-Z0-9_]*[A-Z0-9]\b/g)) found.add(m[0]);
+          for (const m of readFileSync(path, 'utf8').matchAll(/\bVAULTGATE_[A-Z0-9_]*[A-Z0-9]\b/g))
+            found.add(m[0]);
       }
     };
     for (const top of ['src', 'test', 'bench', 'reliability', 'scripts', '.ci', 'docs', 'README.md']) {
       const path = join(root, top);
       if (!existsSync(path)) continue;
       if (top.endsWith('.md')) {
-        for (const m of readFileSync(path, 'utf8').matchAll(/\bVAULTGATE_[A-Z0-9_]*[A-Z0-9]\b/g)) found.add(m[0]);
+        for (const m of readFileSync(path, 'utf8').matchAll(/\bVAULTGATE_[A-Z0-9_]*[A-Z0-9]\b/g))
+          found.add(m[0]);
       } else walk(path);
     }
     // Identifiers in code, and the typos this very file uses on purpose.
-    const notVariables = new Set(['VAULTGATE_MAIN', 'VAULTGATE_ADMN_PORT', 'VAULTGATE_SOMETHING_ELSE_ENTIRELY']);
+    const notVariables = new Set([
+      'VAULTGATE_MAIN',
+      'VAULTGATE_ADMN_PORT',
+      'VAULTGATE_SOMETHING_ELSE_ENTIRELY',
+    ]);
     const known = knownVariables();
     const unknown = [...found].filter((name) => !known.has(name) && !notVariables.has(name));
     expect(unknown).toEqual([]);
@@ -317,7 +376,8 @@ describe('dashboard sessions end on the server', () => {
     const tokenB = `vgadm_${randomBytes(16).toString('hex')}`;
     let vg = await start(dataDir, { VAULTGATE_ADMIN_TOKEN: tokenA });
     let base = `http://127.0.0.1:${vg.ports.admin}`;
-    const list = (cookie: string) => call(`${base}/api/v1/vaults`, { headers: { cookie } }).then((a) => a.status);
+    const list = (cookie: string) =>
+      call(`${base}/api/v1/vaults`, { headers: { cookie } }).then((a) => a.status);
 
     const refused = await signIn(base, 'not-the-token-at-all');
     expect(refused.status).toBe(401);
@@ -341,14 +401,18 @@ describe('dashboard sessions end on the server', () => {
     expect(await list(second.cookie)).toBe(200);
 
     // Sign-ins, failed ones and sign-outs are audit events with the client address, never the token.
-    const audit = await call(`${base}/api/v1/audit-events`, { headers: { authorization: `Bearer ${tokenA}` } });
-    const events = (JSON.parse(audit.body) as { data: { action: string; client_address: string; actor: string }[] })
-      .data;
+    const audit = await call(`${base}/api/v1/audit-events`, {
+      headers: { authorization: `Bearer ${tokenA}` },
+    });
+    const events = (
+      JSON.parse(audit.body) as { data: { action: string; client_address: string; actor: string }[] }
+    ).data;
     const actions = events.map((e) => e.action);
     expect(actions.filter((a) => a === 'session.signed_in')).toHaveLength(2);
     expect(actions).toContain('session.sign_in_failed');
     expect(actions).toContain('session.signed_out');
-    for (const e of events.filter((e) => e.action.startsWith('session.'))) expect(e.client_address).toBe('127.0.0.1');
+    for (const e of events.filter((e) => e.action.startsWith('session.')))
+      expect(e.client_address).toBe('127.0.0.1');
     expect(audit.body).not.toContain(tokenA);
     expect(audit.body).not.toContain('not-the-token-at-all');
     expect(audit.body).not.toContain(second.cookie.split('=')[1]);

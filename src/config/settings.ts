@@ -309,7 +309,9 @@ function checkEnvironment(env: NodeJS.ProcessEnv): void {
       const d = distance(name, candidate);
       if (d < bestDistance) [best, bestDistance] = [candidate, d];
     }
-    return best !== undefined && bestDistance <= 3 ? `${name} (did you mean ${best}?)` : name;
+    // Close: a few edits, fewer than half of the name after the prefix (a short name is no typo of another).
+    const close = bestDistance <= 3 && bestDistance * 2 < name.length - 'VAULTGATE_'.length;
+    return best !== undefined && close ? `${name} (did you mean ${best}?)` : name;
   });
   throw new ConfigError(
     `Unknown environment variable${unknown.length > 1 ? 's' : ''} ${named.join(', ')}; unset ${unknown.length > 1 ? 'them' : 'it'} or fix the name (run with --help to list the settings).`,
@@ -409,7 +411,9 @@ export function loadAdminTls(files: { certFile: string; keyFile: string }): { ce
       `VAULTGATE_ADMIN_TLS_CERT_FILE must hold a PEM certificate: ${files.certFile} has none.`,
     );
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key))
-    throw new ConfigError(`VAULTGATE_ADMIN_TLS_KEY_FILE must hold a PEM private key: ${files.keyFile} has none.`);
+    throw new ConfigError(
+      `VAULTGATE_ADMIN_TLS_KEY_FILE must hold a PEM private key: ${files.keyFile} has none.`,
+    );
   try {
     createSecureContext({ cert, key });
   } catch (err) {
@@ -482,7 +486,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     );
   }
   const adminTls =
-    certFile !== undefined && keyFile !== undefined ? { certFile: resolve(certFile), keyFile: resolve(keyFile) } : undefined;
+    certFile !== undefined && keyFile !== undefined
+      ? { certFile: resolve(certFile), keyFile: resolve(keyFile) }
+      : undefined;
   if (adminTls) loadAdminTls(adminTls);
 
   const domain = need('domain').toLowerCase();
