@@ -3,30 +3,42 @@ import { createLogger } from './observability/logger.js';
 import { MasterKeyMismatchError } from './secrets/server-secrets.js';
 import { startVaultgate, type Vaultgate } from './server.js';
 
+/** A host for a URL: a wildcard bind is reached on loopback, an IPv6 literal goes in brackets. */
+function urlHost(bound: string): string {
+  if (bound === '0.0.0.0') return '127.0.0.1';
+  if (bound === '::') return '[::1]';
+  return bound.includes(':') ? `[${bound}]` : bound;
+}
+
 /** The start-up banner: where everything is, and the secrets this start just created (only those). */
 function banner(settings: Settings, vg: Vaultgate): string {
-  const host = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
+  const scheme = settings.adminTls ? 'https' : 'http';
   const lines = [
     '',
     'vaultgate is running',
-    `  Dashboard and API   http://${host}:${vg.ports.admin}/`,
+    `  Dashboard and API   ${scheme}://${urlHost(settings.adminHost)}:${vg.ports.admin}/`,
     vg.adminToken.created
       ? `  Admin token         ${vg.adminToken.value}   (shown once; also in ${settings.dataDir}/admin-token)`
-      : `  Admin token         in ${settings.dataDir}/admin-token or VAULTGATE_ADMIN_TOKEN`,
+      : `  Admin token         in ${settings.dataDir}/admin-token, VAULTGATE_ADMIN_TOKEN or VAULTGATE_ADMIN_TOKEN_FILE`,
   ];
   const dv = vg.defaultVault;
   if (dv) {
     lines.push(`  Default vault       ${dv.vaultId}`);
-    if (vg.ports.inbound) lines.push(`  Inbound URL         https://${dv.inboundHost}:${vg.ports.inbound}/`);
+    if (vg.ports.inbound)
+      lines.push(
+        `  Inbound URL         https://${dv.inboundHost}:${vg.ports.inbound}/   (listening on ${urlHost(settings.inboundHost)})`,
+      );
     if (vg.ports.outbound) {
       const password = dv.password ?? '<password shown at first start>';
       lines.push(
-        `  Outbound proxy      HTTPS_PROXY=http://${dv.username}:${password}@${host}:${vg.ports.outbound}`,
+        `  Outbound proxy      HTTPS_PROXY=http://${dv.username}:${password}@${urlHost(settings.outboundHost)}:${vg.ports.outbound}`,
       );
       lines.push(`                      (clients trust GET /api/v1/vaults/${dv.vaultId}/outbound-ca)`);
     }
   }
+  const at = (host: string, port: number): string => `${urlHost(host)}:${port}`;
   lines.push(
+    `  Listeners           admin ${scheme}://${at(settings.adminHost, vg.ports.admin)}, inbound ${at(settings.inboundHost, vg.ports.inbound)}, outbound ${at(settings.outboundHost, vg.ports.outbound)}, outbound TLS ${at(settings.outboundHost, vg.ports.outbound_tls)}`,
     `  Ports               ${JSON.stringify(vg.ports)} (also in ${settings.dataDir}/ports.json)`,
     '',
   );

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { dashboardFallback } from './api/dashboard.js';
 import { buildEndpoints } from './api/endpoints.js';
 import type { ApiContext } from './api/context.js';
 import { bootstrapDefaultVault, type DefaultVault } from './bootstrap.js';
-import { ConfigError, type LogLevel, type Settings } from './config/settings.js';
+import { ConfigError, loadAdminTls, type LogLevel, type Settings } from './config/settings.js';
 import { bindSharedPort, type TcpHandle } from './dataplane/handles.js';
 import { PROXY_LISTENERS, type ProxyListenerName } from './dataplane/protocol.js';
 import { SharedThrottle } from './dataplane/shared-throttle.js';
@@ -111,7 +112,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     if (settings.databaseUrl) throw new ConfigError((err as Error).message);
     throw err;
   }
-  const servers: http.Server[] = [];
+  const servers: (http.Server | https.Server)[] = [];
   const handles: TcpHandle[] = [];
   let workers: Workers | undefined;
   try {
@@ -123,7 +124,11 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const snapshot = await SnapshotHolder.create(store, builder, logger);
     const metrics = new Metrics();
     registerProcessMemory(metrics, 'control');
-    const auth = new AdminAuth(adminToken.value, secrets.serverSecret);
+    const auth = new AdminAuth(adminToken.value, secrets.serverSecret, {
+      store,
+      // Over HTTPS the session cookie is Secure (SPEC §1): never sent back over plain HTTP.
+      secureCookies: settings.adminTls !== undefined,
+    });
     const offload = new OffloadPool();
 
     const boundPorts: { ports?: Ports } = {};
@@ -182,16 +187,21 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     };
 
     // API bodies are at most 1 MiB: a minute to send one is generous, and slow heads are cut at 10 s.
-    const admin = http.createServer(
-      clientTimeoutOptions(60_000),
-      createApiHandler({
-        endpoints: buildEndpoints(ctx, auth),
-        auth,
-        logger,
-        throttle: authThrottle,
-        fallback: dashboardFallback(),
-      }),
-    );
+    const apiHandler = createApiHandler({
+      endpoints: buildEndpoints(ctx, auth),
+      auth,
+      logger,
+      throttle: authThrottle,
+      fallback: dashboardFallback(),
+    });
+    // VAULTGATE_ADMIN_TLS_*: HTTPS only, on the one port; a plain-HTTP client fails the handshake
+    // and is never answered in clear (so a token it sent is not echoed back over plain text either).
+    const admin: http.Server | https.Server = settings.adminTls
+      ? https.createServer(
+          { ...clientTimeoutOptions(60_000), ...loadAdminTls(settings.adminTls) },
+          apiHandler,
+        )
+      : http.createServer(clientTimeoutOptions(60_000), apiHandler);
     servers.push(admin);
     const adminListener = manageListener(admin, {
       name: 'admin',
@@ -203,15 +213,15 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     // The proxy ports are bound here and served by the workers (src/dataplane/handles.ts).
     const bound = {} as Record<ProxyListenerName, { handle: TcpHandle; port: number }>;
     const wanted = {
-      inbound: settings.inboundPort,
-      outbound: settings.outboundPort,
-      outbound_tls: settings.outboundTlsPort,
+      inbound: { host: settings.inboundHost, port: settings.inboundPort },
+      outbound: { host: settings.outboundHost, port: settings.outboundPort },
+      outbound_tls: { host: settings.outboundHost, port: settings.outboundTlsPort },
     };
     for (const name of PROXY_LISTENERS) {
-      bound[name] = await bindSharedPort(settings.host, wanted[name]);
+      bound[name] = await bindSharedPort(wanted[name].host, wanted[name].port);
       handles.push(bound[name].handle);
     }
-    const adminPort = await listen(admin, settings.host, settings.adminPort);
+    const adminPort = await listen(admin, settings.adminHost, settings.adminPort);
     workers = await Workers.start(
       {
         count: settings.workers,

@@ -11,7 +11,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface Authenticator {
   /** Returns the actor name, or undefined when the request carries no valid credential. */
-  authenticate(req: IncomingMessage): string | undefined;
+  authenticate(req: IncomingMessage): string | undefined | Promise<string | undefined>;
 }
 
 export interface AppOptions {
@@ -136,7 +136,7 @@ export function createApiHandler(options: AppOptions): RequestListener {
         `Too many failed authentication attempts from your address; try again in ${wait} s.`,
       );
     }
-    const actor = endpoint.noAuth ? 'anonymous' : auth.authenticate(req);
+    const actor = endpoint.noAuth ? 'anonymous' : await auth.authenticate(req);
     if (actor === undefined) {
       throw new VaultgateError(
         'unauthorized',

@@ -1,7 +1,8 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { VaultgateError } from '../errors.js';
 import { safeEqual } from '../secrets/credentials.js';
+import type { Store } from '../store/types.js';
 import type { Authenticator } from './app.js';
 import type { Endpoint } from './router.js';
 
@@ -9,39 +10,62 @@ export const SESSION_COOKIE = 'vaultgate_session';
 const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-interface SessionClaims {
-  exp: number;
+interface Session {
+  /** The public id audit events name (never the cookie). */
+  id: string;
   csrf: string;
 }
 
+export interface AdminAuthOptions {
+  /** Where sessions live: every instance sharing the database sees a sign-in and a sign-out. */
+  store: Store;
+  /** The listener speaks HTTPS (VAULTGATE_ADMIN_TLS_*): every session cookie is Secure. */
+  secureCookies?: boolean;
+}
+
 /**
- * Two ways in: `Authorization: Bearer <admin token>` (scripts), or the dashboard's session cookie,
- * which is stateless (HMAC-signed under a key derived from the server secret) so that every instance
- * sharing a database accepts it. Cookie-authenticated calls that change something must echo the
- * session's CSRF token in `x-csrf-token`: SameSite=Strict already stops cross-site posts, and the
- * token covers browsers or proxies that do not honour it.
+ * Two ways in: `Authorization: Bearer <admin token>` (scripts), or the dashboard's session cookie.
+ *
+ * Sessions are stored server-side (issue 13): a stateless signed cookie could not be revoked, so
+ * signing out only made the browser forget it, and one copied before kept working for 8 hours.
+ * Now the cookie is 256 random bits; the database keeps a keyed hash of it (a database reader
+ * cannot rebuild a cookie) and a keyed hash of the admin token that created it. Sign-out deletes
+ * the row; a session whose token hash is not the running token's is refused, so restarting with
+ * another VAULTGATE_ADMIN_TOKEN ends every session made with the old one. The keys derive from the
+ * server secret, so every instance sharing a database accepts the same sessions.
+ *
+ * Cookie-authenticated calls that change something must echo the session's CSRF token in
+ * `x-csrf-token` (derived from the cookie, not stored): SameSite=Strict already stops cross-site
+ * posts, and the token covers browsers or proxies that do not honour it.
  */
 export class AdminAuth implements Authenticator {
   readonly #sessionKey: Buffer;
+  readonly #tokenHash: string;
+  readonly #store: Store;
+  readonly #secureCookies: boolean;
 
   constructor(
     private readonly adminToken: string,
     serverSecret: Buffer,
+    options: AdminAuthOptions,
   ) {
-    this.#sessionKey = createHmac('sha256', serverSecret).update('vaultgate dashboard session v1').digest();
+    this.#sessionKey = createHmac('sha256', serverSecret).update('vaultgate dashboard session v2').digest();
+    this.#tokenHash = this.#mac(`admin-token\0${adminToken}`, 'hex');
+    this.#store = options.store;
+    this.#secureCookies = options.secureCookies ?? false;
   }
 
-  authenticate(req: IncomingMessage): string | undefined {
+  async authenticate(req: IncomingMessage): Promise<string | undefined> {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
       return m?.[1] !== undefined && safeEqual(m[1], this.adminToken) ? 'admin-token' : undefined;
     }
-    const claims = this.readSession(req);
-    if (!claims) return undefined;
+    const session = await this.readSession(req.headers);
+    if (!session) return undefined;
     if (!SAFE_METHODS.has(req.method ?? 'GET')) {
       const sent = req.headers['x-csrf-token'];
-      if (typeof sent !== 'string' || !safeEqual(sent, claims.csrf)) return undefined;
+      if (typeof sent !== 'string' || !safeEqual(sent, session.csrf)) return undefined;
     }
     return 'dashboard';
   }
@@ -50,52 +74,122 @@ export class AdminAuth implements Authenticator {
     return safeEqual(token, this.adminToken);
   }
 
+  /** Whether cookies get the Secure attribute (RFC 6265 §4.1.2.5) for a request with these headers. */
+  secureFor(headers: IncomingHttpHeaders): boolean {
+    return this.#secureCookies || cameOverHttps(headers);
+  }
+
   /**
-   * `secure` adds the cookie's Secure attribute (RFC 6265 §4.1.2.5): set it when the browser reached
-   * us over HTTPS (see `cameOverHttps`), so the session is never sent back over plain HTTP.
+   * Stores a new session (and its audit event, in the same transaction; expired sessions and those
+   * of another admin token are swept out on the way) and returns its cookie.
    */
-  issueSession(now = Date.now(), secure = false): { cookie: string; csrf: string; expiresAt: string } {
-    const claims: SessionClaims = { exp: now + SESSION_TTL_MS, csrf: randomBytes(24).toString('base64url') };
-    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    const value = `${payload}.${this.#sign(payload)}`;
+  async issueSession(
+    clientAddress: string,
+    secure: boolean,
+    now = Date.now(),
+  ): Promise<{ cookie: string; csrf: string; expiresAt: string }> {
+    // Hex, not base64url: the cookie has no padding bits, so every character counts.
+    const secret = randomBytes(32).toString('hex');
+    const id = randomUUID();
+    const expiresAt = new Date(now + SESSION_TTL_MS).toISOString();
+    const at = new Date(now).toISOString();
+    await this.#store.write(async (repo) => {
+      await repo.deleteStaleDashboardSessions(at, this.#tokenHash);
+      await repo.insertDashboardSession({
+        id_hash: this.#idHash(secret),
+        id,
+        token_hash: this.#tokenHash,
+        created_at: at,
+        expires_at: expiresAt,
+      });
+      await repo.insertAuditEvent(signInEvent('dashboard', 'session.signed_in', id, clientAddress, at));
+    });
+    const secureAttr = secure || this.#secureCookies ? '; Secure' : '';
     return {
-      cookie: `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}${secure ? '; Secure' : ''}`,
-      csrf: claims.csrf,
-      expiresAt: new Date(claims.exp).toISOString(),
+      cookie: `${SESSION_COOKIE}=${secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}${secureAttr}`,
+      csrf: this.#csrf(secret),
+      expiresAt,
     };
   }
 
-  readSession(req: IncomingMessage, now = Date.now()): SessionClaims | undefined {
-    const cookie = req.headers.cookie ?? '';
-    const raw = cookie
-      .split(';')
-      .map((c) => c.trim())
-      .find((c) => c.startsWith(`${SESSION_COOKIE}=`))
-      ?.slice(SESSION_COOKIE.length + 1);
-    if (!raw) return undefined;
-    const [payload, signature] = raw.split('.');
-    if (!payload || !signature) return undefined;
-    const expected = Buffer.from(this.#sign(payload));
-    const given = Buffer.from(signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
-    try {
-      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as SessionClaims;
-      return typeof claims.exp === 'number' && claims.exp > now && typeof claims.csrf === 'string'
-        ? claims
-        : undefined;
-    } catch {
-      return undefined;
-    }
+  /** A failed sign-in, for the audit trail: who tried from where (never what they sent). */
+  async recordFailedSignIn(clientAddress: string): Promise<void> {
+    const at = new Date().toISOString();
+    await this.#store.write((repo) =>
+      repo.insertAuditEvent(signInEvent('anonymous', 'session.sign_in_failed', null, clientAddress, at)),
+    );
   }
 
-  #sign(payload: string): string {
-    return createHmac('sha256', this.#sessionKey).update(payload).digest('base64url');
+  /** Sign-out: the stored session is deleted, so the cookie is refused from now on, wherever it is. */
+  async endSession(headers: IncomingHttpHeaders, clientAddress: string): Promise<void> {
+    const secret = sessionCookie(headers);
+    if (secret === undefined) return;
+    const at = new Date().toISOString();
+    await this.#store.write(async (repo) => {
+      const ended = await repo.deleteDashboardSession(this.#idHash(secret));
+      if (ended)
+        await repo.insertAuditEvent(
+          signInEvent('dashboard', 'session.signed_out', ended.id, clientAddress, at),
+        );
+    });
+  }
+
+  async readSession(headers: IncomingHttpHeaders, now = Date.now()): Promise<Session | undefined> {
+    const secret = sessionCookie(headers);
+    if (secret === undefined) return undefined;
+    const row = await this.#store.read.getDashboardSession(this.#idHash(secret));
+    if (!row) return undefined;
+    if (Date.parse(row.expires_at) <= now) return undefined;
+    // Made with another admin token (VAULTGATE_ADMIN_TOKEN changed since): refused (SPEC §2).
+    if (!safeEqual(row.token_hash, this.#tokenHash)) return undefined;
+    return { id: row.id, csrf: this.#csrf(secret) };
+  }
+
+  #idHash(secret: string): string {
+    return this.#mac(`session\0${secret}`, 'hex');
+  }
+
+  #csrf(secret: string): string {
+    return this.#mac(`csrf\0${secret}`, 'base64url');
+  }
+
+  #mac(data: string, encoding: 'hex' | 'base64url'): string {
+    return createHmac('sha256', this.#sessionKey).update(data).digest(encoding);
   }
 }
 
+function signInEvent(
+  actor: string,
+  action: string,
+  sessionId: string | null,
+  clientAddress: string,
+  at: string,
+) {
+  return {
+    id: randomUUID(),
+    at,
+    actor,
+    action,
+    vault_id: null,
+    target_id: sessionId,
+    client_address: clientAddress || null,
+  };
+}
+
+/** The session cookie's value, when it has the shape of one (64 hex digits); anything else is no session. */
+function sessionCookie(headers: IncomingHttpHeaders): string | undefined {
+  const raw = (headers.cookie ?? '')
+    .split(';')
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${SESSION_COOKIE}=`))
+    ?.slice(SESSION_COOKIE.length + 1);
+  return raw !== undefined && /^[0-9a-f]{64}$/.test(raw) ? raw : undefined;
+}
+
 /**
- * Whether the browser's request reached vaultgate over HTTPS. The management listener speaks plain
- * HTTP, so HTTPS means a TLS-terminating reverse proxy in front, which says so in X-Forwarded-Proto
+ * Whether the browser's request reached vaultgate over HTTPS. Without VAULTGATE_ADMIN_TLS_* the
+ * management listener speaks plain HTTP, so HTTPS means a TLS-terminating reverse proxy in front
+ * (with them, every cookie is Secure anyway: AdminAuth.secureFor), which says so in X-Forwarded-Proto
  * (the first value: the proxy nearest the browser). Trusting the header without a list of trusted
  * proxies is safe here because it can only *add* Secure, which narrows where the cookie is sent: a
  * client that lies gets a cookie its own browser will not send back over HTTP, and nobody else's
@@ -128,14 +222,15 @@ export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
         required: ['token'],
         properties: { token: { type: 'string', maxLength: 1024 } },
       },
-      handler: ({ body, headers }) => {
+      handler: async ({ body, headers, remoteAddress }) => {
         if (!auth.checkToken((body as { token: string }).token)) {
+          await auth.recordFailedSignIn(remoteAddress);
           throw new VaultgateError(
             'unauthorized',
             'That admin token is not correct; it was printed at first start and is in <data>/admin-token.',
           );
         }
-        const session = auth.issueSession(Date.now(), cameOverHttps(headers));
+        const session = await auth.issueSession(remoteAddress, auth.secureFor(headers));
         return {
           status: 201,
           body: { data: { csrf_token: session.csrf, expires_at: session.expiresAt } },
@@ -147,18 +242,21 @@ export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
       method: 'GET',
       path: '/session',
       summary: "The current dashboard session's CSRF token",
-      handler: ({ headers }) => {
-        const claims = auth.readSession({ headers } as IncomingMessage);
-        return { status: 200, body: { data: { csrf_token: claims?.csrf ?? null } } };
+      handler: async ({ headers }) => {
+        const session = await auth.readSession(headers);
+        return { status: 200, body: { data: { csrf_token: session?.csrf ?? null } } };
       },
     },
     {
       method: 'DELETE',
       path: '/session',
-      summary: 'Sign out of the dashboard',
+      summary: 'Sign out of the dashboard: the session ends on the server, not only in the browser',
       noAuth: true,
       status: 204,
-      handler: ({ headers }) => ({ status: 204, headers: { 'set-cookie': expired(cameOverHttps(headers)) } }),
+      handler: async ({ headers, remoteAddress }) => {
+        await auth.endSession(headers, remoteAddress);
+        return { status: 204, headers: { 'set-cookie': expired(auth.secureFor(headers)) } };
+      },
     },
   ];
 }

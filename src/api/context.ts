@@ -37,6 +37,8 @@ export interface AuditEntry {
   action: string;
   vault_id: string | null;
   target_id: string | null;
+  /** The caller's address (SPEC §2); the endpoints that pass it get it from the request. */
+  client_address?: string | null;
 }
 
 /**
@@ -51,7 +53,12 @@ export async function commit<T>(
 ): Promise<T> {
   const result = await ctx.store.write(async (repo) => {
     const value = await fn(repo);
-    await repo.insertAuditEvent({ id: randomUUID(), at: new Date().toISOString(), ...audit });
+    await repo.insertAuditEvent({
+      id: randomUUID(),
+      at: new Date().toISOString(),
+      ...audit,
+      client_address: audit.client_address ?? null,
+    });
     return value;
   });
   const next = await ctx.snapshot.refresh();

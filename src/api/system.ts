@@ -11,6 +11,7 @@ export const auditEventSchema = {
     action: { type: 'string', examples: ['certificate.created'] },
     vault_id: { type: ['string', 'null'] },
     target_id: { type: ['string', 'null'] },
+    client_address: { type: ['string', 'null'] },
   },
 };
 

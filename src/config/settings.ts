@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 
 /**
  * SPEC §1 settings. Each comes from a command-line flag, else its environment variable, else the
@@ -14,6 +15,16 @@ export interface Settings {
   readonly masterKey: Buffer | undefined;
   readonly adminToken: string | undefined;
   readonly host: string;
+  /** Per-listener addresses (SPEC §1), each VAULTGATE_HOST unless set: the API can stay on loopback. */
+  readonly adminHost: string;
+  readonly inboundHost: string;
+  /** The outbound proxy, plain and over TLS. */
+  readonly outboundHost: string;
+  /**
+   * The management listener's certificate and key files (validated at load); set → HTTPS only.
+   * Only the paths: the key is read again by the control plane and never travels to the workers.
+   */
+  readonly adminTls: { certFile: string; keyFile: string } | undefined;
   readonly adminPort: number;
   readonly inboundPort: number;
   readonly outboundPort: number;
@@ -57,6 +68,11 @@ interface Definition {
   flag: string;
   default: string | undefined;
   help: string;
+  /**
+   * A secret: accepted from the environment or from `file` (another setting naming a file), never
+   * as a flag, because every local user can read a process's command line (`ps`, /proc/<pid>/cmdline).
+   */
+  secret?: { file: string };
 }
 
 /** The table of SPEC §1, plus two timeouts SPEC §5 calls configurable. */
@@ -77,19 +93,63 @@ export const DEFINITIONS = {
     env: 'VAULTGATE_MASTER_KEY',
     flag: '--master-key',
     default: undefined,
-    help: 'base64 of 32 random bytes; encrypts private keys at rest',
+    help: 'base64 of 32 random bytes; encrypts private keys at rest (environment only)',
+    secret: { file: 'VAULTGATE_MASTER_KEY_FILE' },
+  },
+  masterKeyFile: {
+    env: 'VAULTGATE_MASTER_KEY_FILE',
+    flag: '--master-key-file',
+    default: undefined,
+    help: 'file holding VAULTGATE_MASTER_KEY (a trailing newline is ignored)',
   },
   adminToken: {
     env: 'VAULTGATE_ADMIN_TOKEN',
     flag: '--admin-token',
     default: undefined,
-    help: 'bearer token of the management API and dashboard',
+    help: 'bearer token of the management API and dashboard (environment only)',
+    secret: { file: 'VAULTGATE_ADMIN_TOKEN_FILE' },
+  },
+  adminTokenFile: {
+    env: 'VAULTGATE_ADMIN_TOKEN_FILE',
+    flag: '--admin-token-file',
+    default: undefined,
+    help: 'file holding VAULTGATE_ADMIN_TOKEN (a trailing newline is ignored)',
   },
   host: {
     env: 'VAULTGATE_HOST',
     flag: '--host',
     default: '127.0.0.1',
-    help: 'address every listener binds to',
+    help: 'address every listener binds to, unless its own setting below says otherwise',
+  },
+  adminHost: {
+    env: 'VAULTGATE_ADMIN_HOST',
+    flag: '--admin-host',
+    default: undefined,
+    help: 'address of the management API and dashboard alone (default VAULTGATE_HOST)',
+  },
+  inboundHost: {
+    env: 'VAULTGATE_INBOUND_HOST',
+    flag: '--inbound-host',
+    default: undefined,
+    help: 'address of the inbound proxy alone (default VAULTGATE_HOST)',
+  },
+  outboundHost: {
+    env: 'VAULTGATE_OUTBOUND_HOST',
+    flag: '--outbound-host',
+    default: undefined,
+    help: 'address of the outbound proxy, plain and TLS (default VAULTGATE_HOST)',
+  },
+  adminTlsCertFile: {
+    env: 'VAULTGATE_ADMIN_TLS_CERT_FILE',
+    flag: '--admin-tls-cert-file',
+    default: undefined,
+    help: 'PEM certificate (and chain): the management API and dashboard then speak HTTPS only',
+  },
+  adminTlsKeyFile: {
+    env: 'VAULTGATE_ADMIN_TLS_KEY_FILE',
+    flag: '--admin-tls-key-file',
+    default: undefined,
+    help: 'PEM private key of VAULTGATE_ADMIN_TLS_CERT_FILE',
   },
   adminPort: {
     env: 'VAULTGATE_ADMIN_PORT',
@@ -186,12 +246,76 @@ export const DEFINITIONS = {
 
 type Name = keyof typeof DEFINITIONS;
 
+/**
+ * VAULTGATE_* names that are not settings of this process but are known, so that the unknown-variable
+ * check below does not refuse them: the command-line client's own (SPEC §2), and the knobs of
+ * vaultgate's test suite, which the suite's processes inherit from the shell that runs it.
+ */
+export const OTHER_KNOWN_VARIABLES: readonly string[] = [
+  'VAULTGATE_URL',
+  'VAULTGATE_TOKEN',
+  'VAULTGATE_CA_FILE',
+  'VAULTGATE_BLOCKED_UPSTREAMS',
+  // test suite (test/helpers/vaultgate.ts, test/helpers/postgres.ts, test/dashboard.e2e.test.ts)
+  'VAULTGATE_TEST_WORKERS',
+  'VAULTGATE_TEST_DATABASE_URL',
+  'VAULTGATE_UPDATE_SCREENSHOTS',
+];
+
+export function knownVariables(): Set<string> {
+  return new Set([...Object.values(DEFINITIONS).map((d: Definition) => d.env), ...OTHER_KNOWN_VARIABLES]);
+}
+
 export function usage(): string {
-  const lines = Object.values(DEFINITIONS).map(
-    (d) =>
-      `  ${d.flag.padEnd(32)} ${d.env.padEnd(40)} ${d.help}${d.default ? ` (default ${d.default})` : ''}`,
-  );
+  const lines = Object.values(DEFINITIONS).map((d: Definition) => {
+    const flag = d.secret ? '(no flag: a secret)' : d.flag;
+    return `  ${flag.padEnd(32)} ${d.env.padEnd(40)} ${d.help}${d.default ? ` (default ${d.default})` : ''}`;
+  });
   return `usage: vaultgate [flags]\n\n${lines.join('\n')}\n`;
+}
+
+/** Levenshtein distance, for "did you mean" (names are short: the quadratic table is nothing). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/**
+ * An unknown VAULTGATE_* variable refuses the start, like an unknown flag (SPEC §1): a typo such as
+ * VAULTGATE_ADMN_PORT would otherwise silently leave the default in place — for a *_HOST, an API
+ * on the network that its operator believes is on loopback.
+ */
+function checkEnvironment(env: NodeJS.ProcessEnv): void {
+  const known = knownVariables();
+  const unknown = Object.keys(env)
+    .filter((k) => k.startsWith('VAULTGATE_') && !known.has(k))
+    .sort();
+  if (unknown.length === 0) return;
+  const named = unknown.map((name) => {
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const candidate of known) {
+      const d = distance(name, candidate);
+      if (d < bestDistance) [best, bestDistance] = [candidate, d];
+    }
+    // Close: a few edits, fewer than half of the name after the prefix (a short name is no typo of another).
+    const close = bestDistance <= 3 && bestDistance * 2 < name.length - 'VAULTGATE_'.length;
+    return best !== undefined && close ? `${name} (did you mean ${best}?)` : name;
+  });
+  throw new ConfigError(
+    `Unknown environment variable${unknown.length > 1 ? 's' : ''} ${named.join(', ')}; unset ${unknown.length > 1 ? 'them' : 'it'} or fix the name (run with --help to list the settings).`,
+  );
 }
 
 /** Parses `--flag value` and `--flag=value`; an unknown flag is an error, not ignored. */
@@ -205,6 +329,13 @@ function parseFlags(argv: readonly string[]): Map<Name, string> {
     const name = byFlag.get(flag);
     if (!name)
       throw new ConfigError(`Unknown command-line argument "${flag}"; run with --help to list the settings.`);
+    const secret = (DEFINITIONS[name] as Definition).secret;
+    if (secret) {
+      // Refused without reading the value, so the secret is not echoed anywhere either.
+      throw new ConfigError(
+        `The flag ${flag} is refused because a secret on the command line is visible to every local user (ps); set ${DEFINITIONS[name].env} or ${secret.file} instead.`,
+      );
+    }
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`The flag ${flag} needs a value.`);
     out.set(name, value);
@@ -257,21 +388,72 @@ function positiveMs(name: Name, raw: string): number {
   return Number(raw);
 }
 
+function readSettingFile(setting: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `${setting} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): ${path}.`,
+    );
+  }
+}
+
+/**
+ * The management listener's certificate and key, checked the way the TLS server will use them: a
+ * missing file, a file that is not PEM or a key that does not belong to the certificate stops the
+ * start here (exit 2), not at the first browser that connects.
+ */
+export function loadAdminTls(files: { certFile: string; keyFile: string }): { cert: string; key: string } {
+  const cert = readSettingFile('VAULTGATE_ADMIN_TLS_CERT_FILE', files.certFile);
+  const key = readSettingFile('VAULTGATE_ADMIN_TLS_KEY_FILE', files.keyFile);
+  if (!cert.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError(
+      `VAULTGATE_ADMIN_TLS_CERT_FILE must hold a PEM certificate: ${files.certFile} has none.`,
+    );
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key))
+    throw new ConfigError(
+      `VAULTGATE_ADMIN_TLS_KEY_FILE must hold a PEM private key: ${files.keyFile} has none.`,
+    );
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    // OpenSSL's reason (e.g. "key values mismatch") names no secret material.
+    throw new ConfigError(
+      `VAULTGATE_ADMIN_TLS_CERT_FILE and VAULTGATE_ADMIN_TLS_KEY_FILE are not a usable certificate and key (${(err as Error).message}).`,
+    );
+  }
+  return { cert, key };
+}
+
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = []): Settings {
   const flags = parseFlags(argv);
+  checkEnvironment(env);
   const raw = (name: Name): string | undefined => {
     const value = flags.get(name) ?? env[DEFINITIONS[name].env];
     return value === undefined || value === '' ? DEFINITIONS[name].default : value;
   };
   const need = (name: Name): string => raw(name) as string;
+  /** A secret from its variable or from its *_FILE (one trailing newline dropped), never both. */
+  const secret = (name: 'masterKey' | 'adminToken', fileName: 'masterKeyFile' | 'adminTokenFile') => {
+    const value = raw(name);
+    const file = raw(fileName);
+    const { env: valueEnv } = DEFINITIONS[name];
+    const { env: fileEnv } = DEFINITIONS[fileName];
+    if (value !== undefined && file !== undefined)
+      throw new ConfigError(`Set either ${valueEnv} or ${fileEnv}, not both.`);
+    if (file === undefined) return value === undefined ? undefined : { value, source: valueEnv };
+    const content = readSettingFile(fileEnv, file).replace(/\r?\n$/, '');
+    if (content === '') throw new ConfigError(`${fileEnv} names an empty file: ${file}.`);
+    return { value: content, source: fileEnv };
+  };
 
-  const masterKeyRaw = raw('masterKey');
+  const masterKeyGiven = secret('masterKey', 'masterKeyFile');
   let masterKey: Buffer | undefined;
-  if (masterKeyRaw !== undefined) {
-    masterKey = Buffer.from(masterKeyRaw, 'base64');
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(masterKeyRaw.trim()) || masterKey.length !== 32) {
+  if (masterKeyGiven !== undefined) {
+    masterKey = Buffer.from(masterKeyGiven.value, 'base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(masterKeyGiven.value.trim()) || masterKey.length !== 32) {
       throw new ConfigError(
-        'VAULTGATE_MASTER_KEY must be the base64 of exactly 32 random bytes (for example the output of `openssl rand -base64 32`).',
+        `${masterKeyGiven.source} must ${masterKeyGiven.source.endsWith('_FILE') ? 'name a file holding' : 'be'} the base64 of exactly 32 random bytes (for example the output of \`openssl rand -base64 32\`).`,
       );
     }
   }
@@ -283,10 +465,31 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     );
   }
 
-  const adminToken = raw('adminToken');
-  if (adminToken !== undefined && adminToken.length < 16) {
-    throw new ConfigError('VAULTGATE_ADMIN_TOKEN must be at least 16 characters long.');
+  const adminTokenGiven = secret('adminToken', 'adminTokenFile');
+  const adminToken = adminTokenGiven?.value;
+  if (adminTokenGiven !== undefined && adminTokenGiven.value.length < 16) {
+    throw new ConfigError(
+      `${adminTokenGiven.source} must ${adminTokenGiven.source.endsWith('_FILE') ? 'name a file holding a token of' : 'be'} at least 16 characters${adminTokenGiven.source.endsWith('_FILE') ? '' : ' long'}.`,
+    );
   }
+  if (adminToken !== undefined && /\s/.test(adminToken)) {
+    throw new ConfigError(
+      `${adminTokenGiven?.source ?? 'VAULTGATE_ADMIN_TOKEN'} must not contain spaces or line breaks (it is sent as "Authorization: Bearer <token>").`,
+    );
+  }
+
+  const certFile = raw('adminTlsCertFile');
+  const keyFile = raw('adminTlsKeyFile');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      `${certFile === undefined ? 'VAULTGATE_ADMIN_TLS_CERT_FILE' : 'VAULTGATE_ADMIN_TLS_KEY_FILE'} must be set too: HTTPS for the management API needs both VAULTGATE_ADMIN_TLS_CERT_FILE and VAULTGATE_ADMIN_TLS_KEY_FILE.`,
+    );
+  }
+  const adminTls =
+    certFile !== undefined && keyFile !== undefined
+      ? { certFile: resolve(certFile), keyFile: resolve(keyFile) }
+      : undefined;
+  if (adminTls) loadAdminTls(adminTls);
 
   const domain = need('domain').toLowerCase();
   if (
@@ -325,6 +528,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     masterKey,
     adminToken,
     host: need('host'),
+    adminHost: raw('adminHost') ?? need('host'),
+    inboundHost: raw('inboundHost') ?? need('host'),
+    outboundHost: raw('outboundHost') ?? need('host'),
+    adminTls,
     adminPort: port('adminPort', need('adminPort')),
     inboundPort: port('inboundPort', need('inboundPort')),
     outboundPort: port('outboundPort', need('outboundPort')),

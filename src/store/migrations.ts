@@ -99,6 +99,25 @@ const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX audit_events_at ON audit_events (at)',
     ],
   },
+  {
+    version: 2,
+    name: 'dashboard sessions and audit client addresses',
+    statements: [
+      // SPEC §2: audit events name the client address; rows from before stay NULL.
+      'ALTER TABLE audit_events ADD COLUMN client_address TEXT',
+      // Server-side sessions (issue 13): sign-out deletes the row, and token_hash binds a session to
+      // the admin token that created it. id_hash and token_hash are keyed hashes: the table holds
+      // nothing a cookie or the token could be rebuilt from.
+      `CREATE TABLE dashboard_sessions (
+        id_hash TEXT PRIMARY KEY,
+        id TEXT NOT NULL,
+        token_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX dashboard_sessions_expires_at ON dashboard_sessions (expires_at)',
+    ],
+  },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -30,6 +30,7 @@ import type {
   CertificateRecord,
   CertificateSummary,
   CredentialRecord,
+  DashboardSessionRecord,
   ProxyType,
   Repo,
   RouteRecord,
@@ -307,15 +308,15 @@ export class SqlRepo implements Repo {
   async insertAuditEvent(e: AuditEventRecord): Promise<void> {
     this.#assertWritable('insertAuditEvent');
     await this.#db.run(
-      'INSERT INTO audit_events (id, at, actor, action, vault_id, target_id) VALUES (?, ?, ?, ?, ?, ?)',
-      [e.id, e.at, e.actor, e.action, e.vault_id, e.target_id],
+      'INSERT INTO audit_events (id, at, actor, action, vault_id, target_id, client_address) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [e.id, e.at, e.actor, e.action, e.vault_id, e.target_id, e.client_address ?? null],
     );
   }
 
   /** Newest first; ties on `at` broken by id so pages are stable. */
   async listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]> {
     const params: SqlParam[] = [];
-    let sql = 'SELECT id, at, actor, action, vault_id, target_id FROM audit_events';
+    let sql = 'SELECT id, at, actor, action, vault_id, target_id, client_address FROM audit_events';
     if (query.vault_id !== undefined) {
       sql += ' WHERE vault_id = ?';
       params.push(query.vault_id);
@@ -326,6 +327,40 @@ export class SqlRepo implements Repo {
       params.push(Math.max(0, Math.floor(query.limit)));
     }
     return this.#db.all<AuditEventRecord>(sql, params);
+  }
+
+  async insertDashboardSession(session: DashboardSessionRecord): Promise<void> {
+    this.#assertWritable('insertDashboardSession');
+    await this.#db.run(
+      'INSERT INTO dashboard_sessions (id_hash, id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      [session.id_hash, session.id, session.token_hash, session.created_at, session.expires_at],
+    );
+  }
+
+  async getDashboardSession(idHash: string): Promise<DashboardSessionRecord | undefined> {
+    return this.#db.get<DashboardSessionRecord>(
+      'SELECT id_hash, id, token_hash, created_at, expires_at FROM dashboard_sessions WHERE id_hash = ?',
+      [idHash],
+    );
+  }
+
+  async deleteDashboardSession(idHash: string): Promise<DashboardSessionRecord | undefined> {
+    this.#assertWritable('deleteDashboardSession');
+    const found = await this.getDashboardSession(idHash);
+    if (found) await this.#db.run('DELETE FROM dashboard_sessions WHERE id_hash = ?', [idHash]);
+    return found;
+  }
+
+  async deleteStaleDashboardSessions(now: string, currentTokenHash?: string): Promise<number> {
+    this.#assertWritable('deleteStaleDashboardSessions');
+    const { changes } =
+      currentTokenHash === undefined
+        ? await this.#db.run('DELETE FROM dashboard_sessions WHERE expires_at <= ?', [now])
+        : await this.#db.run('DELETE FROM dashboard_sessions WHERE expires_at <= ? OR token_hash <> ?', [
+            now,
+            currentTokenHash,
+          ]);
+    return changes;
   }
 
   async #deleteOne(table: 'credentials' | 'routes' | 'certificates', vaultId: string, id: string) {

@@ -114,6 +114,18 @@ export interface AuditEventRecord {
   action: string;
   vault_id: string | null;
   target_id: string | null;
+  /** The caller's address (SPEC §2); null for events from before it was recorded. */
+  client_address: string | null;
+}
+
+/** A dashboard session (src/api/auth.ts): only keyed hashes of the cookie and of the token. */
+export interface DashboardSessionRecord {
+  id_hash: string;
+  /** A public id for audit events, unrelated to the cookie. */
+  id: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
 }
 
 export interface AuditQuery {
@@ -164,6 +176,12 @@ export interface Repo {
 
   insertAuditEvent(event: AuditEventRecord): Promise<void>;
   listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;
+
+  insertDashboardSession(session: DashboardSessionRecord): Promise<void>;
+  getDashboardSession(idHash: string): Promise<DashboardSessionRecord | undefined>;
+  deleteDashboardSession(idHash: string): Promise<DashboardSessionRecord | undefined>;
+  /** Sessions past expires_at, and (when given) those created with another admin token. */
+  deleteStaleDashboardSessions(now: string, currentTokenHash?: string): Promise<number>;
 }
 
 export interface Store {

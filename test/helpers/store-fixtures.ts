@@ -94,7 +94,15 @@ export function certificate(
 }
 
 export function auditEvent(id: string, vaultId: string | null, n: number): AuditEventRecord {
-  return { id, at: at(n), actor: 'admin', action: 'vault.created', vault_id: vaultId, target_id: vaultId };
+  return {
+    id,
+    at: at(n),
+    actor: 'admin',
+    action: 'vault.created',
+    vault_id: vaultId,
+    target_id: vaultId,
+    client_address: null,
+  };
 }
 
 export interface StoreBackend {
