@@ -70,7 +70,9 @@ describe('authentication', () => {
       const right = await rawConnect(own.port, 'localhost:443', { 'Proxy-Authorization': basic(cred) });
       right.socket.destroy();
       expect(right.status).toBe(200);
-      const absolute = await fetchVia(own.port, 'http://127.0.0.1:1/', { 'Proxy-Authorization': basic(cred) });
+      const absolute = await fetchVia(own.port, 'http://127.0.0.1:1/', {
+        'Proxy-Authorization': basic(cred),
+      });
       expect(absolute.status).toBe(502); // authenticated, then nothing listens on port 1
     } finally {
       await own.stop();

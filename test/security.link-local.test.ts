@@ -6,12 +6,7 @@ import { ConfigError, loadSettings } from '../src/config/settings.js';
 import { blockingLookup, isLinkLocal, UpstreamBlocker } from '../src/proxy/upstream/blocked-ranges.js';
 import { BlockedAddressError } from '../src/proxy/upstream/classify.js';
 import { UpstreamPools } from '../src/proxy/upstream/pools.js';
-import {
-  errorCodeOf,
-  plainConnector,
-  requestOver,
-  type Reply,
-} from './helpers/abuse-clients.js';
+import { errorCodeOf, plainConnector, requestOver, type Reply } from './helpers/abuse-clients.js';
 import { basic, rawConnect } from './helpers/outbound-client.js';
 import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
 

@@ -16,7 +16,11 @@ import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
  */
 
 describe('UpstreamBlocker (unit)', () => {
-  const blocker = new UpstreamBlocker({ linkLocal: true, ranges: ['10.0.0.0/8', 'fd00::/8'], ownPorts: [9000] });
+  const blocker = new UpstreamBlocker({
+    linkLocal: true,
+    ranges: ['10.0.0.0/8', 'fd00::/8'],
+    ownPorts: [9000],
+  });
 
   it("refuses any local spelling of vaultgate's own ports, and only those ports", () => {
     for (const a of ['127.0.0.1', '127.1.2.3', '::1', '0.0.0.0', '::', '::ffff:127.0.0.1', '::ffff:7f00:1']) {
@@ -44,17 +48,17 @@ describe('UpstreamBlocker (unit)', () => {
 describe('VAULTGATE_BLOCKED_UPSTREAMS (setting)', () => {
   it('takes comma-separated CIDR ranges, normalised, and refuses anything else with a sentence', async () => {
     expect(loadSettings({}).blockedUpstreams).toEqual([]);
-    expect(loadSettings({ VAULTGATE_BLOCKED_UPSTREAMS: ' 10.0.0.0/8, FD00::/8 ,192.0.2.1' }).blockedUpstreams).toEqual([
-      '10.0.0.0/8',
-      'fd00::/8',
-      '192.0.2.1/32',
-    ]);
+    expect(
+      loadSettings({ VAULTGATE_BLOCKED_UPSTREAMS: ' 10.0.0.0/8, FD00::/8 ,192.0.2.1' }).blockedUpstreams,
+    ).toEqual(['10.0.0.0/8', 'fd00::/8', '192.0.2.1/32']);
     for (const bad of ['10.0.0.0/33', 'intranet', '10.0.0.0/8/1', 'fd00::/129', '10.0.0.0/x']) {
       expect(() => loadSettings({ VAULTGATE_BLOCKED_UPSTREAMS: bad }), bad).toThrow(ConfigError);
     }
     const { code, output } = await runToExit({ VAULTGATE_BLOCKED_UPSTREAMS: '10.0.0.0/8,10.0.0.0/40' });
     expect(code, output).toBe(2);
-    expect(output).toMatch(/VAULTGATE_BLOCKED_UPSTREAMS must be comma-separated CIDR ranges.*"10\.0\.0\.0\/40"/);
+    expect(output).toMatch(
+      /VAULTGATE_BLOCKED_UPSTREAMS must be comma-separated CIDR ranges.*"10\.0\.0\.0\/40"/,
+    );
   });
 });
 
@@ -98,7 +102,10 @@ describe("vaultgate's own listeners and blocked ranges are never upstreams (end 
     });
   }
 
-  function expectBlocked(reply: { status: number; body: string; headers: http.IncomingHttpHeaders | Record<string, string> }, what: string): void {
+  function expectBlocked(
+    reply: { status: number; body: string; headers: http.IncomingHttpHeaders | Record<string, string> },
+    what: string,
+  ): void {
     expect(reply.status, `${what}: ${reply.body}`).toBe(403);
     expect(errorCodeOf(reply as { headers: http.IncomingHttpHeaders }), what).toBe('upstream_blocked');
     // Never the dashboard, never the API's answer.
@@ -107,22 +114,39 @@ describe("vaultgate's own listeners and blocked ranges are never upstreams (end 
 
   it('absolute-form: the admin port (with the admin token even) and the proxy ports, however spelled, get 403', async () => {
     const { admin, inbound, outbound, outbound_tls } = t.vg.ports;
-    for (const host of ['127.0.0.1', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '0.0.0.0', 'localhost', '127.0.0.2', '[::1]', '[::]']) {
-      const reply = await absolute(`http://${host}:${admin}/api/v1/vaults`, { authorization: `Bearer ${t.token}` });
+    for (const host of [
+      '127.0.0.1',
+      '[::ffff:127.0.0.1]',
+      '[::ffff:7f00:1]',
+      '0.0.0.0',
+      'localhost',
+      '127.0.0.2',
+      '[::1]',
+      '[::]',
+    ]) {
+      const reply = await absolute(`http://${host}:${admin}/api/v1/vaults`, {
+        authorization: `Bearer ${t.token}`,
+      });
       expectBlocked(reply, `${host}:${admin}`);
     }
     expectBlocked(await absolute(`http://127.0.0.1:${admin}/`), 'dashboard');
     for (const port of [inbound, outbound, outbound_tls]) {
       expectBlocked(await absolute(`http://127.0.0.1:${port}/`), `port ${port}`);
     }
-    const message = (JSON.parse((await absolute(`http://localhost:${admin}/`)).body) as { error: { message: string } })
-      .error.message;
+    const message = (
+      JSON.parse((await absolute(`http://localhost:${admin}/`)).body) as { error: { message: string } }
+    ).error.message;
     expect(message).toContain("vaultgate's own listener");
   });
 
   it('CONNECT: IP literals are refused before the tunnel, names inside it, both with 403', async () => {
     const { admin } = t.vg.ports;
-    for (const target of [`127.0.0.1:${admin}`, `[::ffff:127.0.0.1]:${admin}`, `0.0.0.0:${admin}`, `[::]:${admin}`]) {
+    for (const target of [
+      `127.0.0.1:${admin}`,
+      `[::ffff:127.0.0.1]:${admin}`,
+      `0.0.0.0:${admin}`,
+      `[::]:${admin}`,
+    ]) {
       const answer = await rawConnect(t.vg.ports.outbound, target, { 'Proxy-Authorization': basic(cred) });
       answer.socket.destroy();
       expectBlocked(answer, target);
@@ -152,7 +176,9 @@ describe("vaultgate's own listeners and blocked ranges are never upstreams (end 
       `https://0.0.0.0:${outbound_tls}`,
       `http://127.0.0.2:${blockedPort}`,
     ]) {
-      const route = await t.api('POST', `/vaults/${vaultId}/routes`, { destination_override_endpoint: destination });
+      const route = await t.api('POST', `/vaults/${vaultId}/routes`, {
+        destination_override_endpoint: destination,
+      });
       expect(route.status, `${destination}: ${route.text}`).toBe(422);
       expect(route.json.error.code).toBe('invalid_field');
       expect(route.json.error.field ?? 'destination_override_endpoint').toBe('destination_override_endpoint');

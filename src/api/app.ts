@@ -166,7 +166,11 @@ export function createApiHandler(options: AppOptions): RequestListener {
           // non-secret prefix would be the subject, like a proxy username.)
           const wait =
             err.code === 'unauthorized' && throttle
-              ? throttle.failed({ listener: 'admin', address: req.socket.remoteAddress ?? '', subject: 'token' })
+              ? throttle.failed({
+                  listener: 'admin',
+                  address: req.socket.remoteAddress ?? '',
+                  subject: 'token',
+                })
               : 0;
           if (wait > 0) {
             const tooMany = new VaultgateError(

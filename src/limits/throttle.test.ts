@@ -92,7 +92,8 @@ describe('FailureThrottle', () => {
     it('throttles an address guessing usernames after limit × ADDRESS_FACTOR failures', () => {
       const throttle = new FailureThrottle(3, () => 0);
       const total = 3 * ADDRESS_FACTOR;
-      for (let i = 0; i < total; i++) expect(throttle.failed(at('2001:db8::1', `US${i}`)), `guess ${i}`).toBe(0);
+      for (let i = 0; i < total; i++)
+        expect(throttle.failed(at('2001:db8::1', `US${i}`)), `guess ${i}`).toBe(0);
       expect(throttle.failed(at('2001:db8::2', 'USnew'))).toBe(60); // same /64
       expect(throttle.failed(at('2001:db8:0:1::1', 'USnew'))).toBe(0);
     });

@@ -123,7 +123,9 @@ describe('failure throttle', () => {
   test('guessing usernames from one address is throttled too', () => {
     const snapshot = { current: config([{ username: 'USa', password: 'pw' }]) };
     const auth = new ProxyAuthenticator(hasher, snapshot, new FailureThrottle(2));
-    const answers = Array.from({ length: 12 }, (_, i) => auth.authenticate(header(`USx${i}`, 'pw'), '192.0.2.1'));
+    const answers = Array.from({ length: 12 }, (_, i) =>
+      auth.authenticate(header(`USx${i}`, 'pw'), '192.0.2.1'),
+    );
     expect(answers.map((a) => !a.ok && a.reason)).toContain('throttled');
     expect(auth.authenticate(header('USa', 'pw'), '192.0.2.1').ok).toBe(true);
   });

@@ -66,7 +66,11 @@ export class ProxyAuthenticator {
   authenticate(header: string | undefined, address: string): AuthResult {
     const result = this.#check(header);
     if (result.ok || !GUESSES.has(result.reason) || this.#throttle === undefined) return result;
-    const retryAfter = this.#throttle.failed({ listener: 'outbound', address, subject: result.username ?? '' });
+    const retryAfter = this.#throttle.failed({
+      listener: 'outbound',
+      address,
+      subject: result.username ?? '',
+    });
     return retryAfter > 0 ? { ok: false, reason: 'throttled', retryAfter } : result;
   }
 

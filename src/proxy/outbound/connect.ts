@@ -85,7 +85,8 @@ function connectRequest(ctx: OutboundContext, tunnelServer: http.Server): Connec
     // An IP literal is refused before the 200 (SPEC §4 upstream_blocked); a name is checked on the
     // addresses it resolves to when a request inside the tunnel connects (blocked-ranges.ts), so no
     // lookup here can disagree with the one that connects.
-    const blocked = target.kind === 'ip' ? ctx.pools.blocker.refusal(target.host, target.host, target.port) : null;
+    const blocked =
+      target.kind === 'ip' ? ctx.pools.blocker.refusal(target.host, target.host, target.port) : null;
     if (blocked !== null) {
       refuseConnect(socket, 'upstream_blocked', `${blocked.message}.`);
       ctx.logger.info('outbound CONNECT refused', {

@@ -110,29 +110,35 @@ export class UpstreamBlocker {
   /** The refusal of an IP literal (or '' / a name: null, the lookup checks those). */
   refusal(host: string, address: string, port: number): BlockedAddressError | null {
     const blocked = this.why(address, port);
-    return blocked === null ? null : new BlockedAddressError(host, address, blocked.reason, blocked.detail, port);
+    return blocked === null
+      ? null
+      : new BlockedAddressError(host, address, blocked.reason, blocked.detail, port);
   }
 
   /**
    * Resolves `host` (an IP literal or a name) and refuses it when any of its addresses is blocked
-   * at `port` — for checks ahead of a connection (CONNECT, route creation), where "some addresses are
+   * at `port` — for checks ahead of any connection (route creation), where "some addresses are
    * fine" is no answer: which one a later connection picks is not known. A name that does not resolve
    * is not refused here (the connection fails later as upstream_unreachable).
    */
-  async check(host: string, port: number, base: BaseLookup = dns.lookup as BaseLookup): Promise<BlockedAddressError | null> {
-    const literal = this.refusal(host, host.replace(/^\[|\]$/g, ''), port);
-    if (literal !== null || plainAddress(host) !== null) return literal;
+  async check(
+    host: string,
+    port: number,
+    base: BaseLookup = dns.lookup as BaseLookup,
+  ): Promise<BlockedAddressError | null> {
+    const bare = host.replace(/^\[|\]$/g, '');
+    if (plainAddress(bare) !== null) return this.refusal(bare, bare, port);
     // A resolver that does not answer within LOOKUP_LIMIT_MS holds no API call longer: the name is
     // let through here, and the connection's own lookup still refuses a blocked answer.
     const addresses = await new Promise<dns.LookupAddress[]>((resolve) => {
       const timer = setTimeout(() => resolve([]), LOOKUP_LIMIT_MS);
-      base(host, { all: true }, (err, found) => {
+      base(bare, { all: true }, (err, found) => {
         clearTimeout(timer);
         resolve(err ? [] : found);
       });
     });
     for (const a of addresses) {
-      const refused = this.refusal(host, a.address, port);
+      const refused = this.refusal(bare, a.address, port);
       if (refused !== null) return refused;
     }
     return null;
@@ -179,7 +185,8 @@ export function blockingLookup(
       if (allowed.length === 0) {
         const first = addresses[0]?.address ?? hostname;
         callback(
-          blocker.refusal(hostname, first, port) ?? new BlockedAddressError(hostname, first, 'link_local', '', port),
+          blocker.refusal(hostname, first, port) ??
+            new BlockedAddressError(hostname, first, 'link_local', '', port),
           '',
           undefined,
         );

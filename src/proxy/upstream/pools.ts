@@ -11,7 +11,12 @@ import {
   TlsPoolAgent,
   type PoolAgent,
 } from './agents.js';
-import { markedBlockingLookup, UpstreamBlocker, type BlockPolicy, type LookupFunction } from './blocked-ranges.js';
+import {
+  markedBlockingLookup,
+  UpstreamBlocker,
+  type BlockPolicy,
+  type LookupFunction,
+} from './blocked-ranges.js';
 import { PoolRetiredError, TlsContextError } from './classify.js';
 import type { ConnectSettings, HandshakeCounters } from './connector.js';
 import { FairGate } from './fair-gate.js';
