@@ -172,7 +172,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       ],
       ipAddresses: ['127.0.0.1', '::1'],
     });
-    // One count per address over the admin port and every worker (src/dataplane/shared-throttle.ts).
+    // One count per (listener, address, username) over every process (src/dataplane/shared-throttle.ts).
     const authThrottle = new SharedThrottle(settings.authFailuresPerMinute, (address) =>
       workers?.relayAuthFailure(address),
     );
@@ -225,7 +225,14 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     workers = await Workers.start(
       {
         count: settings.workers,
-        settings,
+        // The ports each listener got (0 picks one): the workers refuse them as upstreams (SPEC §4).
+        settings: {
+          ...settings,
+          adminPort,
+          inboundPort: bound.inbound.port,
+          outboundPort: bound.outbound.port,
+          outboundTlsPort: bound.outbound_tls.port,
+        },
         masterKey: masterKey.value,
         serverSecret: secrets.serverSecret,
         listenerTls: { certPem: listenerTls.certPem, keyPem: listenerTls.keyPem },

@@ -44,21 +44,29 @@ function get(
 }
 
 describe('authentication throttling', () => {
-  it('answers 429 with Retry-After after repeated wrong tokens from one address, and only that address', async () => {
+  it('answers 429 with Retry-After to wrong tokens over the limit, while the right token from that address gets in', async () => {
     for (let i = 0; i < 5; i++) expect((await get('127.0.0.2', 'wrong-token')).status).toBe(401);
-    const blocked = await get('127.0.0.2', t.token);
+    const blocked = await get('127.0.0.2', 'wrong-token');
     expect(blocked.status).toBe(429);
     expect(blocked.code).toBe('too_many_requests');
     expect(Number(blocked.retryAfter)).toBeGreaterThan(0);
     expect(Number(blocked.retryAfter)).toBeLessThanOrEqual(60);
+    // Issue 13: the right token is never refused because of others' failures from its address.
+    expect((await get('127.0.0.2', t.token)).status).toBe(200);
+    expect((await get('127.0.0.2', 'wrong-token')).status).toBe(429);
     expect((await get('127.0.0.3', t.token)).status).toBe(200);
-    // Sign-in counts too.
-    const signIn = await fetch(`${t.adminUrl}/api/v1/session`, {
-      method: 'POST',
-      body: JSON.stringify({ token: 'x' }),
-    });
-    expect(signIn.status).toBe(401);
+    expect((await get('127.0.0.3', 'wrong-token')).status).toBe(401);
     // Health probes are never throttled.
     expect((await fetch(`${t.adminUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('counts dashboard sign-ins with the admin token: 429 over the limit, the right token still signs in', async () => {
+    const signIn = (token: string) =>
+      fetch(`${t.adminUrl}/api/v1/session`, { method: 'POST', body: JSON.stringify({ token }) });
+    for (let i = 0; i < 5; i++) expect((await signIn('x')).status).toBe(401);
+    const refused = await signIn('x');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await signIn(t.token)).status).toBe(201);
   });
 });

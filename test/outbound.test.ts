@@ -43,7 +43,7 @@ describe('authentication', () => {
     await check({ 'Proxy-Authorization': basic(cred) });
   });
 
-  test('an address that keeps guessing gets 429 with Retry-After, even with a right credential', async () => {
+  test('an address that keeps guessing gets 429 with Retry-After, and its right credential still gets in', async () => {
     const own = await startOutboundHarness({ env: { VAULTGATE_AUTH_FAILURES_PER_MINUTE: '2' } });
     try {
       const v = await own.vault();
@@ -55,15 +55,25 @@ describe('authentication', () => {
         guess.socket.destroy();
         expect(guess.status).toBe(407);
       }
-      const refused = await rawConnect(own.port, 'localhost:443', { 'Proxy-Authorization': basic(cred) });
+      const refused = await rawConnect(own.port, 'localhost:443', {
+        'Proxy-Authorization': basic({ ...cred, password: 'guess2' }),
+      });
       refused.socket.destroy();
       expect(refused.status).toBe(429);
       expect(refused.headers['x-vaultgate-error']).toBe('too_many_requests');
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      const wrongAbsolute = await fetchVia(own.port, 'http://127.0.0.1:1/', {
+        'Proxy-Authorization': basic({ ...cred, password: 'guess3' }),
+      });
+      expect(wrongAbsolute.status).toBe(429);
+      // Issue 13: a correct credential is never refused because of failures from its address.
+      const right = await rawConnect(own.port, 'localhost:443', { 'Proxy-Authorization': basic(cred) });
+      right.socket.destroy();
+      expect(right.status).toBe(200);
       const absolute = await fetchVia(own.port, 'http://127.0.0.1:1/', {
         'Proxy-Authorization': basic(cred),
       });
-      expect(absolute.status).toBe(429);
+      expect(absolute.status).toBe(502); // authenticated, then nothing listens on port 1
     } finally {
       await own.stop();
     }

@@ -3,18 +3,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadSettings } from '../src/config/settings.js';
-import { blockingLookup, isLinkLocal } from '../src/proxy/upstream/blocked-ranges.js';
+import { blockingLookup, isLinkLocal, UpstreamBlocker } from '../src/proxy/upstream/blocked-ranges.js';
 import { BlockedAddressError } from '../src/proxy/upstream/classify.js';
 import { UpstreamPools } from '../src/proxy/upstream/pools.js';
-import {
-  errorCodeOf,
-  plainConnector,
-  requestOver,
-  tunnelConnector,
-  type Reply,
-} from './helpers/abuse-clients.js';
-import { basic } from './helpers/outbound-client.js';
-import { inboundRequest } from './helpers/inbound-fixture.js';
+import { errorCodeOf, plainConnector, requestOver, type Reply } from './helpers/abuse-clients.js';
+import { basic, rawConnect } from './helpers/outbound-client.js';
 import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
 
 describe('link-local ranges (unit)', () => {
@@ -29,8 +22,9 @@ describe('link-local ranges (unit)', () => {
   });
 
   type Answer = { err: NodeJS.ErrnoException | null; address: string | dns.LookupAddress[]; family?: number };
+  const blocker = new UpstreamBlocker({ linkLocal: true, ranges: [], ownPorts: [] });
   const lookupWith = (addresses: dns.LookupAddress[]) =>
-    blockingLookup((_host, _opts, cb) => cb(null, addresses));
+    blockingLookup(blocker, 443, (_host, _opts, cb) => cb(null, addresses));
   const call = (lookup: ReturnType<typeof blockingLookup>, all: boolean): Promise<Answer> =>
     new Promise((resolve) =>
       lookup('metadata.test', { all }, (err, address, family) => resolve({ err, address, family })),
@@ -60,7 +54,7 @@ describe('link-local ranges (unit)', () => {
 
   it('passes resolution errors through unchanged', async () => {
     const failure = Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND' });
-    const lookup = blockingLookup((_h, _o, cb) => cb(failure, []));
+    const lookup = blockingLookup(blocker, 443, (_h, _o, cb) => cb(failure, []));
     expect((await call(lookup, false)).err).toBe(failure);
   });
 
@@ -120,15 +114,17 @@ describe('the upstream pools resolve through the blocking lookup', () => {
     mixed.close();
   });
 
-  it('with blockLinkLocal false (VAULTGATE_BLOCK_LINK_LOCAL=false) the agents use the plain resolver', () => {
+  it('with blockLinkLocal false (VAULTGATE_BLOCK_LINK_LOCAL=false) link-local addresses are let through', () => {
     // Not exercised end to end: with the block off, the only way to prove it is to connect to a
-    // link-local address, and these tests stay on loopback.
+    // link-local address, and these tests stay on loopback. The lookup stays (own listeners, ranges).
     const open = new UpstreamPools({ blockLinkLocal: false });
-    const agent = open.agentFor({ origin: new URL('http://169.254.169.254/'), certificate: null });
-    expect((agent as http.Agent & { options: http.AgentOptions }).options.lookup).toBeUndefined();
-    const guarded = new UpstreamPools().agentFor({ origin: new URL('http://x.test/'), certificate: null });
-    expect((guarded as http.Agent & { options: http.AgentOptions }).options.lookup).toBeTypeOf('function');
+    expect(open.blocker.why('169.254.169.254', 80)).toBeNull();
+    expect(open.blocker.why('fe80::1', 80)).toBeNull();
+    const guarded = new UpstreamPools();
+    expect(guarded.blocker.why('169.254.169.254', 80)?.reason).toBe('link_local');
+    expect(guarded.blocker.why('::ffff:a9fe:a9fe', 80)?.reason).toBe('link_local');
     open.close();
+    guarded.close();
   });
 
   it('refuses IP literals too, which never reach a lookup', async () => {
@@ -143,62 +139,50 @@ describe('the upstream pools resolve through the blocking lookup', () => {
 
 describe('link-local upstreams through the proxies (end to end)', () => {
   let t: TestVaultgate;
-  let localCa: string;
-  let outboundCa: string;
   let cred: { username: string; password: string };
   let vaultId: string;
 
   beforeAll(async () => {
     // A short connect timeout: if blocking failed, the test sees 504 quickly instead of hanging.
     t = await startTestVaultgate({ VAULTGATE_UPSTREAM_CONNECT_TIMEOUT_MS: '3000' });
-    localCa = (await t.api('GET', '/local-ca')).text;
     const v = await t.api('POST', '/vaults', { name: 'link-local', environment: 'sandbox' });
     vaultId = v.json.data.id as string;
-    outboundCa = (await t.api('GET', `/vaults/${vaultId}/outbound-ca`)).text;
     const c = await t.api('POST', `/vaults/${vaultId}/credentials`, {});
     cred = { username: c.json.data.username as string, password: c.json.data.password as string };
   });
   afterAll(() => t.stop());
 
   function expectBlocked(reply: Pick<Reply, 'status' | 'headers' | 'body'>, started: number): void {
-    expect(reply.status, reply.body).toBe(502);
-    expect(errorCodeOf(reply)).toBe('upstream_unreachable');
+    // Issue 13: 403 upstream_blocked, where it was 502 upstream_unreachable.
+    expect(reply.status, reply.body).toBe(403);
+    expect(errorCodeOf(reply)).toBe('upstream_blocked');
     const message = (JSON.parse(reply.body) as { error: { message: string } }).error.message;
     expect(message).toContain('blocked link-local range');
     expect(message).toContain('VAULTGATE_BLOCK_LINK_LOCAL');
     expect(Date.now() - started).toBeLessThan(2_000); // refused, not attempted
   }
 
-  it('inbound: a route to 169.254.169.254 or [fe80::1] answers 502 upstream_unreachable without connecting', async () => {
+  it('inbound: a route to 169.254.169.254 or [fe80::1] is refused at creation with 422 invalid_field', async () => {
     for (const destination of [
       'https://169.254.169.254',
       'http://[fe80::1]:8080',
       'http://[::ffff:169.254.169.254]',
     ]) {
-      const vault = await t.api('POST', '/vaults', { name: destination, environment: 'sandbox' });
-      const id = vault.json.data.id as string;
-      const host = vault.json.data.inbound_host as string;
-      const route = await t.api('POST', `/vaults/${id}/routes`, {
+      const route = await t.api('POST', `/vaults/${vaultId}/routes`, {
         destination_override_endpoint: destination,
       });
-      expect(route.status, route.text).toBe(201);
-      const started = Date.now();
-      const answer = await inboundRequest(t.vg.ports.inbound, localCa, host, { path: '/latest/meta-data/' });
-      expectBlocked(
-        { status: answer.status, headers: answer.headers, body: answer.body.toString() },
-        started,
-      );
+      expect(route.status, route.text).toBe(422);
+      expect(route.json.error.code).toBe('invalid_field');
+      expect(route.json.error.message).toContain('blocked link-local range');
     }
   });
 
-  it('outbound: CONNECT and absolute-form requests to link-local literals answer 502 upstream_unreachable', async () => {
-    for (const target of ['169.254.169.254:443', '[fe80::1]:443']) {
+  it('outbound: CONNECT and absolute-form requests to link-local literals answer 403 upstream_blocked', async () => {
+    for (const target of ['169.254.169.254:443', '[fe80::1]:443', '[::ffff:a9fe:a9fe]:443']) {
       const started = Date.now();
-      const reply = await requestOver(
-        tunnelConnector({ port: t.vg.ports.outbound, cred, target, ca: outboundCa }),
-        { path: '/latest/meta-data/', host: target },
-      );
-      expectBlocked(reply, started);
+      const answer = await rawConnect(t.vg.ports.outbound, target, { 'Proxy-Authorization': basic(cred) });
+      answer.socket.destroy();
+      expectBlocked({ status: answer.status, headers: answer.headers, body: answer.body }, started);
     }
     for (const url of [
       'http://169.254.169.254/latest/meta-data/',

@@ -1,11 +1,13 @@
 /**
- * Issue 7 item 6: repeated wrong admin tokens, dashboard sign-ins and proxy credentials from one
- * address are throttled (429 + Retry-After) after VAULTGATE_AUTH_FAILURES_PER_MINUTE failures, while
- * correct credentials from other addresses keep working. Client sockets are bound to distinct
- * loopback addresses (127.0.0.x) so the process sees distinct clients.
+ * Issue 7 item 6, issue 13 item 1: repeated wrong admin tokens, dashboard sign-ins and proxy
+ * credentials from one address are throttled (429 + Retry-After) after VAULTGATE_AUTH_FAILURES_PER_MINUTE
+ * failures (per username; guessed usernames after ADDRESS_FACTOR times as many), while a correct
+ * credential — from the attacking address too — keeps getting through: no lock-out. Client sockets
+ * are bound to distinct loopback addresses (127.0.0.x) so the process sees distinct clients.
  */
 import http from 'node:http';
-import net from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { ADDRESS_FACTOR } from '../../src/limits/throttle.js';
 import { startVaultgateProcess, type VaultgateProcess } from '../../test/helpers/abuse-process.js';
 import { checker, type ScenarioOptions, type ScenarioResult } from '../../test/helpers/abuse-scenario.js';
 import { basic } from '../../test/helpers/outbound-client.js';
@@ -72,7 +74,11 @@ export async function run(options: ScenarioOptions = {}): Promise<ScenarioResult
   const { check, failures } = checker();
   const figures: Record<string, number | string> = {};
   let vg: VaultgateProcess | undefined;
+  // The absolute-form requests' upstream: vaultgate's own ports are never upstreams (SPEC §4).
+  const upstream = http.createServer((_req, res) => res.end('ok'));
   try {
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`;
     vg = await startVaultgateProcess({ VAULTGATE_AUTH_FAILURES_PER_MINUTE: String(LIMIT) }, options.evidence);
     const { admin, outbound } = vg.proc.ports;
     const good = basic(vg.credential);
@@ -87,10 +93,11 @@ export async function run(options: ScenarioOptions = {}): Promise<ScenarioResult
       right: (from: string) => Promise<Answer>,
       refusedStatus: number,
       bystander: string,
+      limit = LIMIT,
     ): Promise<void> => {
       const statuses: number[] = [];
       let retryAfter: string | undefined;
-      for (let i = 0; i < attempts; i++) {
+      for (let i = 0; i < attempts + limit - LIMIT; i++) {
         const a = await wrong(attacker);
         statuses.push(a.status);
         if (a.status === 429) retryAfter ??= a.retryAfter;
@@ -98,26 +105,29 @@ export async function run(options: ScenarioOptions = {}): Promise<ScenarioResult
       const firstThrottled = statuses.indexOf(429);
       const rightFromAttacker = await right(attacker);
       const rightFromOther = await right(bystander);
+      // The attacker keeps guessing after the right credential went through: still 429.
+      const wrongAfter = await wrong(attacker);
       figures[`${label}: refusals before 429`] = firstThrottled;
       figures[`${label}: Retry-After (s)`] = retryAfter ?? 'none';
+      figures[`${label}: correct credentials from the attacking ${attacker}`] = rightFromAttacker.status;
       figures[`${label}: correct credentials from ${bystander}`] = rightFromOther.status;
       check(
-        statuses.slice(0, LIMIT).every((s) => s === refusedStatus),
-        `${label}: the first ${LIMIT} wrong attempts were not all ${refusedStatus}: ${statuses.join(',')}`,
+        statuses.slice(0, limit).every((s) => s === refusedStatus),
+        `${label}: the first ${limit} wrong attempts were not all ${refusedStatus}: ${statuses.join(',')}`,
       );
       check(
-        firstThrottled === LIMIT,
-        `${label}: throttling began at attempt ${firstThrottled + 1}, not ${LIMIT + 1}`,
+        firstThrottled === limit,
+        `${label}: throttling began at attempt ${firstThrottled + 1}, not ${limit + 1}`,
       );
       check(
-        statuses.slice(LIMIT).every((s) => s === 429),
+        statuses.slice(limit).every((s) => s === 429) && wrongAfter.status === 429,
         `${label}: not every attempt over the limit got 429`,
       );
       const wait = Number(retryAfter);
       check(wait > 0 && wait <= 60, `${label}: Retry-After ${retryAfter} is not 1..60`);
       check(
-        rightFromAttacker.status === 429,
-        `${label}: the throttled address was let in (${rightFromAttacker.status})`,
+        rightFromAttacker.status === 200,
+        `${label}: the correct credential from the attacking address got ${rightFromAttacker.status}: a lock-out`,
       );
       check(
         rightFromOther.status === 200,
@@ -157,25 +167,27 @@ export async function run(options: ScenarioOptions = {}): Promise<ScenarioResult
     await abuse(
       'proxy absolute-form',
       '127.0.0.8',
-      (from) =>
-        call(outbound, from, {
-          path: `http://127.0.0.1:${admin}/healthz`,
-          headers: { 'proxy-authorization': wrongProxy },
-        }),
-      (from) =>
-        call(outbound, from, {
-          path: `http://127.0.0.1:${admin}/healthz`,
-          headers: { 'proxy-authorization': good },
-        }),
+      (from) => call(outbound, from, { path: upstreamUrl, headers: { 'proxy-authorization': wrongProxy } }),
+      (from) => call(outbound, from, { path: upstreamUrl, headers: { 'proxy-authorization': good } }),
       407,
       '127.0.0.9',
+    );
+    let guess = 0;
+    await abuse(
+      'proxy usernames guessed',
+      '127.0.0.10',
+      (from) => connect(outbound, from, basic({ username: `USguess${guess++}`, password: 'x' })),
+      (from) => connect(outbound, from, good),
+      407,
+      '127.0.0.11',
+      LIMIT * ADDRESS_FACTOR,
     );
     check(vg.alive(), 'the vaultgate process died');
     figures['duration (s)'] = Math.round((Date.now() - started) / 1000);
     return {
       name: 'auth-abuse',
       figures,
-      target: `429 + Retry-After from failure ${LIMIT + 1} on, per address; other addresses unaffected`,
+      target: `429 + Retry-After from failure ${LIMIT + 1} on, per (address, username); correct credentials always let in`,
       pass: failures.length === 0,
       failures,
     };
@@ -184,6 +196,7 @@ export async function run(options: ScenarioOptions = {}): Promise<ScenarioResult
     return { name: 'auth-abuse', figures, target: 'no scenario error', pass: false, failures };
   } finally {
     await vg?.stop();
+    upstream.close();
   }
 }
 

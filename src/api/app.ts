@@ -127,15 +127,8 @@ export function createApiHandler(options: AppOptions): RequestListener {
       throw new VaultgateError('method_not_allowed', `${req.method} is not allowed on ${url.pathname}.`);
     }
     const { endpoint, params } = match;
-    const address = req.socket.remoteAddress ?? '';
-    const wait = throttle && (!endpoint.noAuth || endpoint.throttled) ? throttle.retryAfter(address) : 0;
-    if (wait > 0) {
-      res.setHeader('retry-after', String(wait));
-      throw new VaultgateError(
-        'too_many_requests',
-        `Too many failed authentication attempts from your address; try again in ${wait} s.`,
-      );
-    }
+    // The credential is checked before the failure throttle, never after it: a right token gets in
+    // whatever others from its address failed (issue 13); the catch below throttles the failures.
     const actor = endpoint.noAuth ? 'anonymous' : await auth.authenticate(req);
     if (actor === undefined) {
       throw new VaultgateError(
@@ -169,8 +162,24 @@ export function createApiHandler(options: AppOptions): RequestListener {
     handle(req, res)
       .catch((err: unknown) => {
         if (isVaultgateError(err)) {
-          if (err.code === 'unauthorized' && throttle && throttle.limit > 0)
-            throttle.fail(req.socket.remoteAddress ?? '');
+          // Bearer tokens and sign-ins guess the same secret: one subject. (With API tokens, their
+          // non-secret prefix would be the subject, like a proxy username.)
+          const wait =
+            err.code === 'unauthorized' && throttle
+              ? throttle.failed({
+                  listener: 'admin',
+                  address: req.socket.remoteAddress ?? '',
+                  subject: 'token',
+                })
+              : 0;
+          if (wait > 0) {
+            const tooMany = new VaultgateError(
+              'too_many_requests',
+              `Too many failed authentication attempts from your address; try again in ${wait} s.`,
+            );
+            sendApiError(res, tooMany, { 'retry-after': String(wait) });
+            return;
+          }
           if (err.status === 413) refuseBody(req);
           sendApiError(res, err);
           return;

@@ -5,6 +5,7 @@ import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
 import { JobTimeLimitError } from '../offload/pool.js';
 import { requireVault } from './vaults.js';
+import { UpstreamBlocker } from '../proxy/upstream/blocked-ranges.js';
 
 /** The VGS route attribute names (SPEC §2), plus upstream_tls. */
 const routeBody = {
@@ -123,6 +124,7 @@ async function checkRoute(
         'destination_override_endpoint',
       );
     }
+    await refuseBlockedDestination(ctx, url);
     type = 'inbound';
   }
   const hostEndpoint = body.host_endpoint ?? '(.*)';
@@ -157,6 +159,32 @@ async function checkRoute(
     tags: body.tags ?? {},
     upstream_tls: upstreamTls,
   };
+}
+
+/**
+ * SPEC §4: an inbound route may not lead to vaultgate's own listeners, link-local addresses or the
+ * ranges of VAULTGATE_BLOCKED_UPSTREAMS — by an IP literal or by a name resolving there now (the data
+ * plane checks the addresses again at every connection: DNS can change).
+ */
+async function refuseBlockedDestination(ctx: ApiContext, url: URL): Promise<void> {
+  const { settings } = ctx;
+  const ports = ctx.ports();
+  const blocker = new UpstreamBlocker({
+    linkLocal: settings.blockLinkLocal,
+    ranges: settings.blockedUpstreams,
+    ownPorts: ports
+      ? [ports.admin, ports.inbound, ports.outbound, ports.outbound_tls]
+      : [settings.adminPort, settings.inboundPort, settings.outboundPort, settings.outboundTlsPort],
+  });
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  const refused = await blocker.check(url.hostname, port);
+  if (refused !== null) {
+    throw new VaultgateError(
+      'invalid_field',
+      `destination_override_endpoint cannot be used: ${refused.message}.`,
+      'destination_override_endpoint',
+    );
+  }
 }
 
 /** A job's time limit becomes invalid_field on the field it checks, naming the limit. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -51,6 +52,8 @@ export interface Settings {
    * services live there, and a route or CONNECT target pointing at them would hand out credentials.
    */
   readonly blockLinkLocal: boolean;
+  /** VAULTGATE_BLOCKED_UPSTREAMS: CIDR ranges no upstream may resolve to (SPEC §4), normalised. */
+  readonly blockedUpstreams: readonly string[];
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -242,6 +245,12 @@ export const DEFINITIONS = {
     default: 'true',
     help: 'refuse upstreams in 169.254.0.0/16 and fe80::/10 (cloud metadata); false allows them',
   },
+  blockedUpstreams: {
+    env: 'VAULTGATE_BLOCKED_UPSTREAMS',
+    flag: '--blocked-upstreams',
+    default: undefined,
+    help: 'comma-separated CIDR ranges no upstream may resolve to (e.g. 10.0.0.0/8,fd00::/8)',
+  },
 } satisfies Record<string, Definition>;
 
 type Name = keyof typeof DEFINITIONS;
@@ -377,6 +386,26 @@ function bool(name: Name, raw: string): boolean {
   if (value === 'true' || value === '1' || value === 'yes') return true;
   if (value === 'false' || value === '0' || value === 'no') return false;
   throw new ConfigError(`${DEFINITIONS[name].env} must be true or false, not "${raw}".`);
+}
+
+/** VAULTGATE_BLOCKED_UPSTREAMS: `a.b.c.d/n` or `v6::/n` items; a bare address counts as /32 or /128. */
+function cidrList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map((item) => {
+      const [address = '', bits, extra] = item.split('/');
+      const family = isIP(address);
+      const max = family === 4 ? 32 : 128;
+      const n = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : -1;
+      if (family === 0 || extra !== undefined || n < 0 || n > max) {
+        throw new ConfigError(
+          `VAULTGATE_BLOCKED_UPSTREAMS must be comma-separated CIDR ranges such as "10.0.0.0/8,fd00::/8"; "${item}" is not one.`,
+        );
+      }
+      return `${address.toLowerCase()}/${n}`;
+    });
 }
 
 function positiveMs(name: Name, raw: string): number {
@@ -548,5 +577,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
     maxConnectionsPerClient: count('maxConnectionsPerClient', need('maxConnectionsPerClient'), 1),
     workers: workerCount(need('workers')),
     blockLinkLocal: bool('blockLinkLocal', need('blockLinkLocal')),
+    blockedUpstreams: cidrList(raw('blockedUpstreams') ?? ''),
   });
 }

@@ -26,6 +26,11 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const pools = new UpstreamPools({
     extraCaPem: settings.upstreamCaPem,
     blockLinkLocal: settings.blockLinkLocal,
+    // The bound ports: server.ts hands workers their settings with the ports each listener got.
+    blocked: {
+      ranges: settings.blockedUpstreams,
+      ownPorts: [settings.adminPort, settings.inboundPort, settings.outboundPort, settings.outboundTlsPort],
+    },
     logger: logger.child({ component: 'upstream' }),
   });
   deps.snapshot.onSwap((next) => pools.retainOnly(new Set(next.certificatesById.keys())));

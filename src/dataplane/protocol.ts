@@ -38,7 +38,10 @@ export type ToWorker =
   | { type: 'metrics'; id: number }
   /** Stop accepting now, answer in-flight requests with Connection: close, exit when done. */
   | { type: 'drain'; graceMs: number }
-  /** An authentication failure another process saw (src/dataplane/shared-throttle.ts). */
+  /**
+   * An authentication failure another process saw (src/dataplane/shared-throttle.ts); `address` holds
+   * its throttle key (listener, client address, username), not only the address.
+   */
   | { type: 'auth-failure'; address: string }
   /** Test hook: acknowledge no refresh from now on (a stuck worker). */
   | { type: 'test:ignore-refresh' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FailureThrottle, throttleKey } from './throttle.js';
+import { ADDRESS_FACTOR, FailureThrottle, throttleKey } from './throttle.js';
 
 describe('FailureThrottle', () => {
   it('blocks an address after the limit within a minute, only that address, and forgives after the window', () => {
@@ -71,5 +71,40 @@ describe('FailureThrottle', () => {
     expect(throttleKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
     expect(throttleKey('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64');
     expect(throttleKey('')).toBe('');
+  });
+
+  describe('failed() (issue 13: per listener, address and subject)', () => {
+    const at = (address: string, subject: string, listener = 'outbound') => ({ listener, address, subject });
+
+    it('answers Retry-After once one subject from one address is over the limit, and does not count those', () => {
+      let now = 0;
+      const throttle = new FailureThrottle(3, () => now);
+      for (let i = 0; i < 3; i++) expect(throttle.failed(at('192.0.2.1', 'USa'))).toBe(0);
+      expect(throttle.failed(at('192.0.2.1', 'USa'))).toBe(60);
+      // Another username from the same address, the same one from another address or listener: own counts.
+      expect(throttle.failed(at('192.0.2.1', 'USb'))).toBe(0);
+      expect(throttle.failed(at('192.0.2.2', 'USa'))).toBe(0);
+      expect(throttle.failed(at('192.0.2.1', 'USa', 'admin'))).toBe(0);
+      now += 60_000;
+      expect(throttle.failed(at('192.0.2.1', 'USa'))).toBe(0);
+    });
+
+    it('throttles an address guessing usernames after limit × ADDRESS_FACTOR failures', () => {
+      const throttle = new FailureThrottle(3, () => 0);
+      const total = 3 * ADDRESS_FACTOR;
+      for (let i = 0; i < total; i++)
+        expect(throttle.failed(at('2001:db8::1', `US${i}`)), `guess ${i}`).toBe(0);
+      expect(throttle.failed(at('2001:db8::2', 'USnew'))).toBe(60); // same /64
+      expect(throttle.failed(at('2001:db8:0:1::1', 'USnew'))).toBe(0);
+    });
+
+    it('stays bounded however many subjects fail, and a limit of 0 turns it off', () => {
+      const throttle = new FailureThrottle(3, () => 0, 1_000);
+      for (let i = 0; i < 5_000; i++) throttle.failed(at('192.0.2.1', `US${i}`.repeat(100)));
+      expect(throttle.size).toBeLessThanOrEqual(1_000);
+      const off = new FailureThrottle(0, () => 0);
+      for (let i = 0; i < 100; i++) expect(off.failed(at('192.0.2.1', 'USa'))).toBe(0);
+      expect(off.size).toBe(0);
+    });
   });
 });

@@ -1,24 +1,36 @@
 import { isIP } from 'node:net';
 
 /**
- * Throttles authentication failures per client address (admin token, dashboard sign-in, outbound
- * proxy credentials). Once an address has failed `limit` times within a minute, further attempts
- * from it are refused with 429 and Retry-After until its window ends — without even checking the
- * credential, so guessing stops paying. Other addresses are unaffected.
+ * Throttles failed authentications (admin token, dashboard sign-in, outbound proxy credentials) per
+ * (listener, client address, subject) — the subject being the username or token the attempt named —
+ * and per (listener, client address) over all subjects (issue 13, SPEC §4).
  *
- * Fixed one-minute windows per address keep this O(1) per attempt. Memory is bounded however many
- * addresses fail (issue 11):
+ * The credential is checked first and the throttle only afterwards, on failures: a correct credential
+ * is always let in, whatever others sharing its address (a NAT, a load balancer) have failed. A
+ * failure over the limit is answered 429 with Retry-After instead of 401/407, and is not counted, so
+ * the window stays fixed. This cannot make guessing stop paying for a guesser who would recognise
+ * success — nothing can without refusing the right credential too — but every secret it guards is
+ * random (admin and API tokens, UUID proxy passwords: ≥ 122 bits), so online guessing is hopeless at
+ * any rate; the throttle tells a misconfigured or hostile client to back off, and keeps the failures
+ * one address can cause, and the log lines they write, to a known rate.
+ *
+ * - One subject (a username, the admin token) from one address: `limit` failures a minute.
+ * - All subjects from one address: `limit × ADDRESS_FACTOR`, so guessing usernames is throttled too,
+ *   while a few apps behind one NAT each mistyping their own password do not get 429 for the others'.
+ *
+ * Fixed one-minute windows keep this O(1) per attempt. Memory is bounded however many addresses or
+ * subjects fail (issue 11):
  *
  * - IPv6 counts per /64: one host usually holds a whole /64 and can pick a new address in it for
  *   every attempt, so a per-address count would neither throttle it nor stay small.
  * - The map keeps at most `maxEntries` windows. Windows sit in the map in the order they opened
  *   (a reopened window is moved to the end), so the expired ones are always at the front: each new
  *   window first drops those, then, if the map is still full, the oldest live one. Evicting a live
- *   window forgives that address early; that takes `maxEntries` other failing addresses within a
- *   minute, and whoever has that many addresses can already make `limit` guesses from each.
+ *   window forgives that key early; that takes `maxEntries` other failing keys within a minute, and
+ *   whoever can cause that many can already make `limit` guesses from each.
  */
 const WINDOW_MS = 60_000;
-/** About 120 bytes per window: ~6 MB at the cap. */
+/** About 120 bytes per address window, up to ~250 with a 64-character subject: ≤ ~12 MB at the cap. */
 export const DEFAULT_MAX_ENTRIES = 50_000;
 
 interface Window {
@@ -31,6 +43,7 @@ interface Window {
  * `::ffff:192.0.2.1`), an IPv6 address by its /64 prefix, anything else (not an IP) verbatim.
  */
 export function throttleKey(address: string): string {
+  // A composite key (attemptKey) or a key relayed from another process is kept as it is.
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return mapped[1] as string;
   const bare = address.split('%')[0] ?? address; // zone id (fe80::1%eth0)
@@ -54,6 +67,31 @@ function expandIpv6(address: string): string[] {
   return [...left, ...fill, ...right].map((g) => parseInt(g, 16).toString(16));
 }
 
+/** The per-address limit is this many times the per-subject one (see above). */
+export const ADDRESS_FACTOR = 4;
+/** A subject longer than this is cut: it is attacker-sized input, and the start is what tells it apart. */
+const MAX_SUBJECT = 64;
+
+/** One failed authentication: where, from whom, and which username or token it named. */
+export interface Attempt {
+  /** 'admin' (API and dashboard sign-in) or 'outbound' (both proxy ports: one credential space). */
+  readonly listener: string;
+  /** The client's address as the socket reports it. */
+  readonly address: string;
+  /** The username, or what identifies the token (its prefix); '' when the attempt named none. */
+  readonly subject: string;
+}
+
+/**
+ * The throttle key of an attempt. `subject` undefined gives the key over all subjects of that address.
+ * Newlines separate the parts: no address or listener name holds one, so two attempts share a key
+ * only when all three parts are equal.
+ */
+export function attemptKey(listener: string, address: string, subject?: string): string {
+  const who = subject === undefined ? '*' : `=${subject.slice(0, MAX_SUBJECT)}`;
+  return `${listener}\n${throttleKey(address)}\n${who}`;
+}
+
 export class FailureThrottle {
   readonly #windows = new Map<string, Window>();
   readonly #maxEntries: number;
@@ -71,9 +109,25 @@ export class FailureThrottle {
     return this.#windows.size;
   }
 
-  /** Seconds the address must wait, or 0 when it may try. */
-  retryAfter(address: string): number {
+  /**
+   * A failed authentication, reported after the credential was checked (never before: a correct one
+   * is let in without asking the throttle). Returns the seconds for Retry-After when the attempt is
+   * over a limit — answer 429 then, and it is not counted — or 0 after counting it (answer 401/407).
+   */
+  failed(attempt: Attempt): number {
     if (this.limit === 0) return 0;
+    const one = attemptKey(attempt.listener, attempt.address, attempt.subject);
+    const all = attemptKey(attempt.listener, attempt.address);
+    const wait = Math.max(this.retryAfter(one), this.retryAfter(all, this.limit * ADDRESS_FACTOR));
+    if (wait > 0) return wait;
+    this.fail(one);
+    this.fail(all);
+    return 0;
+  }
+
+  /** Seconds the key (an address, or an attemptKey) must wait at this limit, or 0 when it may try. */
+  retryAfter(address: string, limit: number = this.limit): number {
+    if (limit === 0) return 0;
     const key = throttleKey(address);
     const w = this.#windows.get(key);
     if (!w) return 0;
@@ -82,9 +136,10 @@ export class FailureThrottle {
       this.#windows.delete(key);
       return 0;
     }
-    return w.failures >= this.limit ? Math.ceil((w.start + WINDOW_MS - t) / 1000) : 0;
+    return w.failures >= limit ? Math.ceil((w.start + WINDOW_MS - t) / 1000) : 0;
   }
 
+  /** Counts one failure against the key (an address, or an attemptKey). */
   fail(address: string): void {
     if (this.limit === 0) return;
     const key = throttleKey(address);

@@ -11,6 +11,7 @@ export const AUTH_MESSAGE =
 
 const REASONS: Partial<Record<number, string>> = {
   400: 'Bad Request',
+  403: 'Forbidden',
   407: 'Proxy Authentication Required',
   429: 'Too Many Requests',
   500: 'Internal Server Error',

@@ -103,16 +103,31 @@ describe('ProxyAuthenticator', () => {
 });
 
 describe('failure throttle', () => {
-  test('guesses from one address are counted, a missing header is not, and others are unaffected', () => {
+  test('a right credential always gets in; guesses are counted per username and get throttled', () => {
     const snapshot = { current: config([{ username: 'USa', password: 'pw' }]) };
     const auth = new ProxyAuthenticator(hasher, snapshot, new FailureThrottle(3));
     for (let i = 0; i < 5; i++) expect(auth.authenticate(undefined, '192.0.2.1').ok).toBe(false);
     expect(auth.authenticate(header('USa', 'pw'), '192.0.2.1').ok).toBe(true);
-    for (let i = 0; i < 3; i++) auth.authenticate(header('USa', 'guess'), '192.0.2.1');
-    const refused = auth.authenticate(header('USa', 'pw'), '192.0.2.1');
+    for (let i = 0; i < 3; i++) {
+      const guess = auth.authenticate(header('USa', `guess${i}`), '192.0.2.1');
+      expect(!guess.ok && guess.reason).toBe('wrong_password');
+    }
+    const refused = auth.authenticate(header('USa', 'guess'), '192.0.2.1');
     expect(!refused.ok && refused.reason).toBe('throttled');
     expect(!refused.ok && refused.reason === 'throttled' && refused.retryAfter).toBeGreaterThan(0);
+    // Issue 13: the right password from the guessing address is still let in.
+    expect(auth.authenticate(header('USa', 'pw'), '192.0.2.1').ok).toBe(true);
     expect(auth.authenticate(header('USa', 'pw'), '192.0.2.2').ok).toBe(true);
+  });
+
+  test('guessing usernames from one address is throttled too', () => {
+    const snapshot = { current: config([{ username: 'USa', password: 'pw' }]) };
+    const auth = new ProxyAuthenticator(hasher, snapshot, new FailureThrottle(2));
+    const answers = Array.from({ length: 12 }, (_, i) =>
+      auth.authenticate(header(`USx${i}`, 'pw'), '192.0.2.1'),
+    );
+    expect(answers.map((a) => !a.ok && a.reason)).toContain('throttled');
+    expect(auth.authenticate(header('USa', 'pw'), '192.0.2.1').ok).toBe(true);
   });
 });
 

@@ -16,7 +16,7 @@ export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'wrong_password'
 export type AuthResult =
   | { ok: true; principal: Principal }
   | { ok: false; reason: AuthFailure }
-  /** Too many failures from this address lately: refused (429) without looking at the credential. */
+  /** A wrong credential over the failure limit of its (address, username) or address: 429. */
   | { ok: false; reason: 'throttled'; retryAfter: number };
 
 /**
@@ -58,19 +58,23 @@ export class ProxyAuthenticator {
   }
 
   /**
-   * `address` is the client's, for the failure throttle shared with the management API: an address
-   * that failed too often lately is refused before any credential is looked at, so guessing stops
-   * paying. Only failures that may be guesses are counted (see GUESSES).
+   * `address` is the client's, for the failure throttle (src/limits/throttle.ts). The credential is
+   * checked first: a right one is let in whatever others from its address failed (issue 13). A failure
+   * that may be a guess (see GUESSES) is counted per (address, username) and per address; over the
+   * limit it becomes 'throttled' (429) instead of 407.
    */
   authenticate(header: string | undefined, address: string): AuthResult {
-    const retryAfter = this.#throttle?.retryAfter(address) ?? 0;
-    if (retryAfter > 0) return { ok: false, reason: 'throttled', retryAfter };
     const result = this.#check(header);
-    if (!result.ok && GUESSES.has(result.reason)) this.#throttle?.fail(address);
-    return result;
+    if (result.ok || !GUESSES.has(result.reason) || this.#throttle === undefined) return result;
+    const retryAfter = this.#throttle.failed({
+      listener: 'outbound',
+      address,
+      subject: result.username ?? '',
+    });
+    return retryAfter > 0 ? { ok: false, reason: 'throttled', retryAfter } : result;
   }
 
-  #check(header: string | undefined): AuthResult {
+  #check(header: string | undefined): AuthResult & { username?: string } {
     const config = this.#snapshot.current;
     if (header === undefined || header === '') return { ok: false, reason: 'missing' };
     if (this.#cacheConfig !== config) {
@@ -81,21 +85,21 @@ export class ProxyAuthenticator {
     if (cached !== undefined) return { ok: true, principal: cached };
 
     const match = BASIC.exec(header);
-    if (match === null) return { ok: false, reason: 'malformed' };
+    if (match === null) return { ok: false, reason: 'malformed', username: '' };
     const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
     // RFC 7617 §2: the user-id cannot contain a colon; the password may.
     const colon = decoded.indexOf(':');
-    if (colon <= 0) return { ok: false, reason: 'malformed' };
+    if (colon <= 0) return { ok: false, reason: 'malformed', username: '' };
     const username = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
 
     const credential = config.credentialsByUsername.get(username);
     if (credential === undefined) {
       this.#hasher.verify(password, this.#decoy);
-      return { ok: false, reason: 'unknown' };
+      return { ok: false, reason: 'unknown', username };
     }
     if (!this.#hasher.verify(password, credential.passwordHash))
-      return { ok: false, reason: 'wrong_password' };
+      return { ok: false, reason: 'wrong_password', username };
     if (!credential.active) return { ok: false, reason: 'inactive' };
     const vault = config.vaultsById.get(credential.vaultId);
     if (vault === undefined) return { ok: false, reason: 'no_vault' };

@@ -82,6 +82,23 @@ function connectRequest(ctx: OutboundContext, tunnelServer: http.Server): Connec
       ctx.counters.requests({ kind: 'connect', status: '400' });
       return;
     }
+    // An IP literal is refused before the 200 (SPEC §4 upstream_blocked); a name is checked on the
+    // addresses it resolves to when a request inside the tunnel connects (blocked-ranges.ts), so no
+    // lookup here can disagree with the one that connects.
+    const blocked =
+      target.kind === 'ip' ? ctx.pools.blocker.refusal(target.host, target.host, target.port) : null;
+    if (blocked !== null) {
+      refuseConnect(socket, 'upstream_blocked', `${blocked.message}.`);
+      ctx.logger.info('outbound CONNECT refused', {
+        vault_id: principal.vault.id,
+        credential_id: principal.credential.id,
+        host: req.url,
+        status: 403,
+        error: 'upstream_blocked',
+      });
+      ctx.counters.requests({ kind: 'connect', status: '403' });
+      return;
+    }
     if (ctx.closing) {
       socket.destroy();
       return;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
-import { refusedLiteral } from './blocked-ranges.js';
+import { portLookup, refusedLiteral } from './blocked-ranges.js';
 import { PoolRetiredError, TlsContextError } from './classify.js';
 import { watchHandshake, type HandshakeCounters } from './connector.js';
 import type { FairGate } from './fair-gate.js';
@@ -52,7 +52,8 @@ export class TlsPoolAgent extends https.Agent {
       callback?.(this.context, undefined as unknown as Duplex);
       return undefined;
     }
-    const blocked = refusedLiteral(options.host ?? options.hostname, options.lookup);
+    const port = Number(options.port ?? 443);
+    const blocked = refusedLiteral(options.host ?? options.hostname, port, options.lookup);
     if (blocked !== null) {
       callback?.(blocked, undefined as unknown as Duplex);
       return undefined;
@@ -60,6 +61,7 @@ export class TlsPoolAgent extends https.Agent {
     // requestOCSP: see watchHandshake (connector.ts).
     const withOcsp: https.RequestOptions & Pick<tls.TLSSocketOptions, 'requestOCSP'> = {
       ...options,
+      ...withPortLookup(options.lookup, port),
       requestOCSP: true,
     };
     // https.Agent's createConnection is tls.connect, so the Duplex it returns is a TLSSocket.
@@ -87,16 +89,23 @@ export class PlainPoolAgent extends http.Agent {
     options: http.ClientRequestArgs,
     callback?: (err: Error | null, stream: Duplex) => void,
   ): Duplex | null | undefined {
-    const blocked = refusedLiteral(options.host ?? options.hostname, options.lookup);
+    const port = Number(options.port ?? 80);
+    const blocked = refusedLiteral(options.host ?? options.hostname, port, options.lookup);
     if (blocked !== null) {
       callback?.(blocked, undefined as unknown as Duplex);
       return undefined;
     }
-    return super.createConnection(options, callback);
+    return super.createConnection({ ...options, ...withPortLookup(options.lookup, port) }, callback);
   }
 }
 
 export type PoolAgent = TlsPoolAgent | PlainPoolAgent;
+
+/** The agent's blocking lookup narrowed to the port connected to (blocked-ranges.ts portLookup). */
+function withPortLookup(lookup: unknown, port: number): { lookup?: http.AgentOptions['lookup'] } {
+  const narrowed = portLookup(lookup, port);
+  return narrowed === undefined ? {} : { lookup: narrowed as http.AgentOptions['lookup'] };
+}
 
 export function isPoolAgent(agent: http.Agent): agent is PoolAgent {
   return agent instanceof TlsPoolAgent || agent instanceof PlainPoolAgent;

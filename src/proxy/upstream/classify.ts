@@ -34,7 +34,8 @@ const CODE_OF: Readonly<Record<UpstreamFailureKind, ErrorCode>> = {
   tls_context: 'upstream_tls_error',
   // The client's fault, not the upstream's, but it ends the exchange the same way.
   request_body_timeout: 'request_timeout',
-  blocked_address: 'upstream_unreachable',
+  // SPEC §4 (issue 13): 403, where it was 502 upstream_unreachable before.
+  blocked_address: 'upstream_blocked',
   invalid_response: 'upstream_unreachable',
   client_certificate_required: 'upstream_client_certificate_rejected',
   client_certificate_rejected: 'upstream_client_certificate_rejected',
@@ -102,19 +103,30 @@ export class TlsContextError extends Error {
   }
 }
 
+/** Why an upstream address is refused (blocked-ranges.ts). */
+export type BlockReason = 'listener' | 'link_local' | 'range';
+
 /**
- * The upstream's address (an IP literal, or every address its name resolved to) is in a range
- * VAULTGATE_BLOCK_LINK_LOCAL refuses; raised before any connection is attempted (blocked-ranges.ts).
+ * The upstream's address (an IP literal, or every address its name resolved to) is one vaultgate
+ * never connects to (blocked-ranges.ts); raised before any connection is attempted.
  */
 export class BlockedAddressError extends Error {
   readonly code = 'EVAULTGATE_BLOCKED_ADDRESS';
   constructor(
     readonly host: string,
     readonly address: string,
+    readonly reason: BlockReason = 'link_local',
+    /** The range of VAULTGATE_BLOCKED_UPSTREAMS that matched, for 'range'. */
+    readonly detail = '',
+    readonly port = 0,
   ) {
     const via = host === address ? '' : ` (${host} resolves to it)`;
     super(
-      `the upstream address ${address}${via} is in a blocked link-local range (169.254.0.0/16, fe80::/10), where cloud metadata services live; set VAULTGATE_BLOCK_LINK_LOCAL=false to allow it`,
+      reason === 'listener'
+        ? `the upstream ${address} port ${port}${via} is vaultgate's own listener; the proxies never forward to vaultgate itself`
+        : reason === 'range'
+          ? `the upstream address ${address}${via} is in ${detail}, a range VAULTGATE_BLOCKED_UPSTREAMS blocks`
+          : `the upstream address ${address}${via} is in a blocked link-local range (169.254.0.0/16, fe80::/10), where cloud metadata services live; set VAULTGATE_BLOCK_LINK_LOCAL=false to allow it`,
     );
     this.name = 'BlockedAddressError';
   }

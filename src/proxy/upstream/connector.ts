@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { refusedLiteral, type LookupFunction } from './blocked-ranges.js';
+import { portLookup, refusedLiteral, type LookupFunction } from './blocked-ranges.js';
 import { noteServerFlight, trackTlsState } from './tls-state.js';
 
 /** Handshake counters shared by every pool of an UpstreamPools (its `stats()`). */
@@ -39,7 +39,7 @@ export interface ConnectSettings {
     servername: string;
     rejectUnauthorized: boolean;
   } | null;
-  /** The blocking lookup (blocked-ranges.ts) when VAULTGATE_BLOCK_LINK_LOCAL is on. */
+  /** The blocking lookup (blocked-ranges.ts): own listeners, link-local, VAULTGATE_BLOCKED_UPSTREAMS. */
   lookup: LookupFunction | undefined;
   counters: HandshakeCounters;
 }
@@ -61,12 +61,13 @@ export function connectUpstream(
   onSocket: (socket: net.Socket) => void,
   callback: (err: Error | null, socket: net.Socket | null) => void,
 ): void {
-  const blocked = refusedLiteral(settings.host, settings.lookup);
+  const blocked = refusedLiteral(settings.host, settings.port, settings.lookup);
   if (blocked !== null) {
     callback(blocked, null);
     return;
   }
-  const lookup = settings.lookup === undefined ? {} : { lookup: settings.lookup };
+  const narrowed = portLookup(settings.lookup, settings.port);
+  const lookup = narrowed === undefined ? {} : { lookup: narrowed };
   let socket: net.Socket;
   if (settings.tls === null) {
     socket = net.connect({ host: settings.host, port: settings.port, ...lookup });

@@ -11,7 +11,12 @@ import {
   TlsPoolAgent,
   type PoolAgent,
 } from './agents.js';
-import { markedBlockingLookup, type LookupFunction } from './blocked-ranges.js';
+import {
+  markedBlockingLookup,
+  UpstreamBlocker,
+  type BlockPolicy,
+  type LookupFunction,
+} from './blocked-ranges.js';
 import { PoolRetiredError, TlsContextError } from './classify.js';
 import type { ConnectSettings, HandshakeCounters } from './connector.js';
 import { FairGate } from './fair-gate.js';
@@ -49,6 +54,8 @@ export interface UpstreamPoolsOptions {
    * an IP literal or by a DNS name that resolves there (blocked-ranges.ts). Default true.
    */
   blockLinkLocal?: boolean;
+  /** vaultgate's own listener ports and VAULTGATE_BLOCKED_UPSTREAMS (blocked-ranges.ts); default none. */
+  blocked?: Omit<BlockPolicy, 'linkLocal'>;
   /**
    * Pools kept at most. Past it, the least recently used idle pool is closed: anyone holding a proxy
    * credential can name new origins, and each pool costs memory until dropped. Default 1,000.
@@ -123,6 +130,8 @@ export class UpstreamPools {
   private readonly maxFreeSockets: number;
   private readonly freeSocketTimeoutMs: number;
   private readonly lookup: LookupFunction | undefined;
+  /** What no upstream may be (blocked-ranges.ts); also asked ahead of a CONNECT. */
+  readonly blocker: UpstreamBlocker;
   private readonly maxPools: number;
   private readonly poolIdleMs: number;
   /** Certificate ids of the last snapshot; null until the first `retainOnly`. */
@@ -139,7 +148,12 @@ export class UpstreamPools {
     this.maxFreeSockets = options.maxFreeSockets ?? 64;
     this.freeSocketTimeoutMs = options.freeSocketTimeoutMs ?? 15_000;
     // One lookup for both clients of every pool, so they cannot disagree about what is blocked.
-    this.lookup = options.blockLinkLocal === false ? undefined : markedBlockingLookup();
+    this.blocker = new UpstreamBlocker({
+      linkLocal: options.blockLinkLocal !== false,
+      ranges: options.blocked?.ranges ?? [],
+      ownPorts: options.blocked?.ownPorts ?? [],
+    });
+    this.lookup = markedBlockingLookup(this.blocker);
     this.agentOptions = {
       keepAlive: true,
       keepAliveMsecs: 15_000,
