@@ -1,5 +1,4 @@
 import type http from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../../errors.js';
 import { sendError } from './errors.js';
 
@@ -100,41 +99,4 @@ export function requestRuleViolation(req: http.IncomingMessage): RuleViolation |
 export function refuseRequest(res: http.ServerResponse, violation: RuleViolation): void {
   if (violation.close) res.shouldKeepAlive = false;
   sendError(res, violation.code, violation.message);
-}
-
-/** Parser errors that are not a plain 400 (the statuses Node's own clientError handler sends). */
-const CLIENT_ERROR_STATUS: Readonly<Record<string, string>> = {
-  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
-  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
-};
-
-/**
- * A `clientError` listener: a request Node's parser refused. A Transfer-Encoding whose last coding is
- * not `chunked` (`gzip` alone) is refused there, before any handler runs; it gets the SPEC §3 answer,
- * `501 not_implemented`, like `gzip, chunked` does (requestRuleViolation). Anything else is answered
- * as Node's default handler would. The connection is closed in every case: its framing is lost.
- */
-export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  // Like Node's default: no answer over a response already being written (it would corrupt it).
-  const inFlight = (socket as Duplex & { _httpMessage?: { _headerSent?: boolean } | null })._httpMessage;
-  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?._headerSent === true) {
-    socket.destroy();
-    return;
-  }
-  if (err.code === 'HPE_INVALID_TRANSFER_ENCODING') {
-    const body = JSON.stringify({
-      error: {
-        code: 'not_implemented',
-        message:
-          'The Transfer-Encoding of this request is not supported: vaultgate accepts only "chunked" as a transfer coding. Send the body with Content-Length or chunked alone (use Content-Encoding for compression).',
-      },
-    });
-    socket.end(
-      `HTTP/1.1 501 Not Implemented\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nx-vaultgate-error: not_implemented\r\nConnection: close\r\n\r\n${body}`,
-    );
-    return;
-  }
-  const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request';
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }

@@ -7,7 +7,7 @@ import type { DataPlaneDeps } from '../deps.js';
 import { forward } from '../http/forward.js';
 import { clientTimeoutOptions } from '../http/client-timeouts.js';
 import { guardRequests, guardSocketListener, sendError, upstreamTlsSetup } from '../http/errors.js';
-import { answerClientError, refuseRequest, requestRuleViolation } from '../http/request-rules.js';
+import { refuseRequest, requestRuleViolation } from '../http/request-rules.js';
 import { selectName } from './authority.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 
@@ -166,16 +166,6 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
   );
   // Forward Expect: 100-continue instead of answering it ourselves (see forward.ts).
   server.on('checkContinue', guarded);
-  // A request head Node's parser refuses (e.g. Transfer-Encoding: gzip → 501, see request-rules.ts).
-  server.on(
-    'clientError',
-    guardSocketListener(
-      log,
-      'answering a malformed inbound request',
-      (_err: NodeJS.ErrnoException, socket: Duplex) => socket,
-      answerClientError,
-    ),
-  );
   server.on(
     'tlsClientError',
     guardSocketListener(
