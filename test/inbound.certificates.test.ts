@@ -194,7 +194,7 @@ describe('changes apply at once', () => {
     const res = await f.request(r.host);
     expect(res.status).toBe(502);
     expect(res.headers['x-vaultgate-error']).toBe('upstream_client_certificate_rejected');
-    expect(res.json.error.message).toContain('none is tied');
+    expect(res.json.error.message).toContain('for want of a client certificate');
   });
 });
 

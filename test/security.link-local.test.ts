@@ -157,6 +157,7 @@ describe('link-local upstreams through the proxies (end to end)', () => {
     expect(reply.status, reply.body).toBe(403);
     expect(errorCodeOf(reply)).toBe('upstream_blocked');
     const message = (JSON.parse(reply.body) as { error: { message: string } }).error.message;
+    // Outbound clients (the customer's own) get the detail; inbound routes there are refused at creation.
     expect(message).toContain('blocked link-local range');
     expect(message).toContain('VAULTGATE_BLOCK_LINK_LOCAL');
     expect(Date.now() - started).toBeLessThan(2_000); // refused, not attempted

@@ -6,6 +6,7 @@ import type { Endpoint } from './router.js';
 import { JobTimeLimitError } from '../offload/pool.js';
 import { requireVault } from './vaults.js';
 import { UpstreamBlocker } from '../proxy/upstream/blocked-ranges.js';
+import { sourceEndpointProblem } from '../snapshot/source-match.js';
 
 /** The VGS route attribute names (SPEC §2), plus upstream_tls. */
 const routeBody = {
@@ -127,6 +128,14 @@ async function checkRoute(
     await refuseBlockedDestination(ctx, url);
     type = 'inbound';
   }
+  const sourceProblem = sourceEndpointProblem(body.source_endpoint ?? '*');
+  if (sourceProblem !== null) {
+    throw new VaultgateError(
+      'invalid_field',
+      `source_endpoint ${sourceProblem}; it is "*" or a comma-separated list of CIDR ranges, such as "203.0.113.0/24, 2001:db8::/32".`,
+      'source_endpoint',
+    );
+  }
   const hostEndpoint = body.host_endpoint ?? '(.*)';
   // Both checks run in an offload thread under its time limit: a regex and a 256 KiB PEM bundle are
   // attacker-sized input, and neither may hold the event loop the proxies share.
@@ -155,7 +164,7 @@ async function checkRoute(
     host_endpoint: hostEndpoint,
     port: body.port ?? 443,
     protocol: body.protocol ?? 'http',
-    source_endpoint: body.source_endpoint ?? '*',
+    source_endpoint: body.source_endpoint?.trim() ?? '*',
     tags: body.tags ?? {},
     upstream_tls: upstreamTls,
   };

@@ -3,6 +3,7 @@ import { checkTlsMaterial } from '../certificates/tls-context.js';
 import { certificateKeyAad, outboundCaKeyAad } from '../secrets/aad.js';
 import type { Keyring } from '../secrets/keyring.js';
 import { routeMatchesHost } from './host-match.js';
+import { compileSourceEndpoint } from './source-match.js';
 import {
   CERTIFICATES_EPOCH,
   type CertificateMaterial,
@@ -227,6 +228,7 @@ export class SnapshotBuilder {
       hostEndpoint: record.host_endpoint,
       upstream: record.type === 'inbound' ? new URL(record.destination_override_endpoint) : null,
       upstreamTls: Object.freeze({ ...record.upstream_tls }),
+      sources: compileSourceEndpoint(record.source_endpoint),
       certificates: Object.freeze(certificates),
     });
   }

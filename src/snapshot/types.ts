@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { Environment, UpstreamTlsSettings } from '../store/types.js';
+import type { SourceMatcher } from './source-match.js';
 
 /**
  * The immutable runtime view of the configuration that the data plane reads. Built whole from the
@@ -42,6 +43,8 @@ export interface RuntimeRoute {
   /** Inbound only: the parsed destination_override_endpoint. */
   readonly upstream: URL | null;
   readonly upstreamTls: Readonly<UpstreamTlsSettings>;
+  /** source_endpoint, compiled (source-match.ts): which callers may use the route (inbound). */
+  readonly sources: SourceMatcher;
   /** Certificates tied to this route (inbound), candidates for the choice rule. */
   readonly certificates: readonly RuntimeCertificate[];
 }

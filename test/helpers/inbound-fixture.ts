@@ -91,8 +91,11 @@ export interface InboundFixture {
   stop(): Promise<void>;
 }
 
-export async function startInbound(env: Record<string, string> = {}): Promise<InboundFixture> {
-  const t = await startTestVaultgate(env);
+export async function startInbound(
+  env: Record<string, string> = {},
+  options: { logLines?: string[] } = {},
+): Promise<InboundFixture> {
+  const t = await startTestVaultgate(env, options);
   const api: Api = (method, path, body) => t.api(method, path, body);
   const ca = await api('GET', '/local-ca');
   expect(ca.status).toBe(200);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
 import type { LogFields, Logger } from '../../observability/logger.js';
+import type { UpstreamFailure, UpstreamFailureKind } from '../upstream/classify.js';
 
 /**
  * Answers a data-plane request with a SPEC §5 error: the code's status, `{"error":{code,message}}` and
@@ -68,9 +69,60 @@ export function upstreamTlsSetup<T>(build: () => T): T {
   }
 }
 
+/**
+ * Who reads an error body. `client`: the outbound proxy's, i.e. the customer's own application, which
+ * gets the detailed sentence (what failed, which setting to fix). `caller`: the inbound proxy's, i.e.
+ * a third party on the network (a card network's callback, or anyone who can reach the port), which
+ * gets a generic sentence per failure kind: internal host names, addresses, ports, certificate ids
+ * and OpenSSL reasons describe the customer's network and configuration, and stay in the log line.
+ */
+export type ErrorAudience = 'client' | 'caller';
+
+const SEE_LOG = "vaultgate's operator can find the details in its log.";
+
+/** The sentences an inbound caller gets, one per failure kind (see ErrorAudience). */
+const CALLER_MESSAGES: Readonly<Partial<Record<UpstreamFailureKind, string>>> = {
+  connect_timeout: `vaultgate could not connect to the upstream service in time; retry later. ${SEE_LOG}`,
+  headers_timeout: `The upstream service did not answer in time. ${SEE_LOG}`,
+  connection_refused: `vaultgate could not reach the upstream service; retry later. ${SEE_LOG}`,
+  dns_failure: `vaultgate could not reach the upstream service; retry later. ${SEE_LOG}`,
+  network_unreachable: `vaultgate could not reach the upstream service; retry later. ${SEE_LOG}`,
+  connection_reset: `The upstream service closed the connection before it answered; retry later. ${SEE_LOG}`,
+  pool_retired: 'The upstream connection was reconfigured while the request waited; retry the request.',
+  tls_context: `vaultgate could not set up its TLS connection to the upstream service. ${SEE_LOG}`,
+  request_body_timeout:
+    'The request body stalled; vaultgate stopped waiting for it. Send the body without pauses.',
+  blocked_address: `vaultgate may not connect to the upstream service. ${SEE_LOG}`,
+  invalid_response: `The upstream service sent an answer vaultgate cannot pass on. ${SEE_LOG}`,
+  client_certificate_required: `The upstream refused the connection for want of a client certificate. ${SEE_LOG}`,
+  client_certificate_rejected: `The upstream refused vaultgate's client certificate. ${SEE_LOG}`,
+  server_certificate_untrusted: `vaultgate could not verify the upstream's server certificate. ${SEE_LOG}`,
+  server_certificate_expired: `vaultgate could not verify the upstream's server certificate. ${SEE_LOG}`,
+  server_hostname_mismatch: `vaultgate could not verify the upstream's server certificate. ${SEE_LOG}`,
+  tls_negotiation_failed: `The TLS connection to the upstream service failed. ${SEE_LOG}`,
+  not_tls: `The TLS connection to the upstream service failed. ${SEE_LOG}`,
+  tls_other: `The TLS connection to the upstream service failed. ${SEE_LOG}`,
+};
+
+/** The message of an upstream failure for the given audience (the detailed one goes to the log). */
+export function failureMessage(failure: UpstreamFailure, audience: ErrorAudience): string {
+  if (audience === 'client') return failure.message;
+  // A kind added later without a sentence here still gets a generic one, never the detail.
+  return CALLER_MESSAGES[failure.kind] ?? `The request to the upstream service failed. ${SEE_LOG}`;
+}
+
 /** The SPEC §5 answer for an exception nobody expected while handling one request. */
-export function unexpectedFailure(err: unknown): { code: ErrorCode; message: string } {
+export function unexpectedFailure(
+  err: unknown,
+  audience: ErrorAudience = 'client',
+): { code: ErrorCode; message: string } {
   if (err instanceof UpstreamTlsSetupError || isOpenSslError(err)) {
+    if (audience === 'caller') {
+      return {
+        code: 'upstream_tls_error',
+        message: failureMessage({ kind: 'tls_context', code: 'upstream_tls_error', message: '' }, audience),
+      };
+    }
     const reason = err instanceof UpstreamTlsSetupError ? err.reason : reasonOf(err);
     return {
       code: 'upstream_tls_error',
@@ -106,8 +158,9 @@ export function failRequest(
   res: ServerResponse,
   err: unknown,
   fields: LogFields = {},
+  audience: ErrorAudience = 'client',
 ): ErrorCode {
-  const { code, message } = unexpectedFailure(err);
+  const { code, message } = unexpectedFailure(err, audience);
   const answered = !res.headersSent && !res.destroyed && !res.writableEnded;
   logger.error('request failed unexpectedly; it was ended, the process goes on', {
     ...fields,
@@ -142,12 +195,13 @@ export function guardRequests(
   logger: Logger,
   handler: RequestHandler,
   counted?: (code: ErrorCode) => void,
+  audience: ErrorAudience = 'client',
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     // An 'error' with no listener is thrown by the emitter (e.g. a write after end()): caught here.
     // Node's own errors on an aborted request (ECONNRESET) are not emitted without a listener.
     const onError = (err: unknown): void => {
-      const code = failRequest(logger, req, res, err);
+      const code = failRequest(logger, req, res, err, {}, audience);
       counted?.(code);
     };
     res.on('error', onError);

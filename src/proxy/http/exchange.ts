@@ -7,7 +7,7 @@ import {
   type UpstreamFailureKind,
 } from '../upstream/classify.js';
 import type { FairGate, GateTicket } from '../upstream/fair-gate.js';
-import { sendError } from './errors.js';
+import { failureMessage, sendError, type ErrorAudience } from './errors.js';
 import type { ForwardedInfo } from './headers.js';
 
 export interface ForwardTarget {
@@ -39,6 +39,11 @@ export interface ForwardOptions {
    * reading (backpressure) does not count against the client.
    */
   bodyTimeoutMs?: number;
+  /**
+   * Who reads the error bodies (errors.ts): `caller` (inbound) gets generic sentences, `client`
+   * (outbound, the default) the detailed ones. The detail is in the result either way, for the log.
+   */
+  audience?: ErrorAudience;
 }
 
 /** Everything the caller's one log line per request needs. */
@@ -63,6 +68,19 @@ export interface ForwardResult {
 /** How the request body is framed. Node's server accepts only `chunked` as a transfer coding. */
 export type BodyKind = 'none' | 'length' | 'chunked';
 
+/**
+ * RFC 9110 §15.2.2: a server sends 101 only in answer to an Upgrade request, and vaultgate never sends
+ * one upstream (Upgrade is hop-by-hop). Whatever follows a 101 is not HTTP any more: the request is
+ * answered 502 and that upstream connection closed, instead of waiting for a final answer that will
+ * not come (or relaying a 101 the client did not ask for either).
+ */
+export const UNSOLICITED_UPGRADE: UpstreamFailure = {
+  kind: 'invalid_response',
+  code: 'upstream_unreachable',
+  message:
+    'the upstream answered 101 Switching Protocols to a request that asked for no protocol change; vaultgate closed that connection',
+};
+
 /** Idempotent, bodiless requests that hit a pooled connection the server had just closed. */
 export const MAX_ATTEMPTS = 3;
 
@@ -79,6 +97,7 @@ export abstract class Exchange {
   protected readonly connectTimeoutMs: number;
   protected readonly headersTimeoutMs: number;
   protected readonly bodyTimeoutMs: number;
+  private readonly audience: ErrorAudience;
   private ticket: GateTicket | null = null;
   private bodyTimer: NodeJS.Timeout | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -98,6 +117,7 @@ export abstract class Exchange {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
     this.bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
+    this.audience = options.audience ?? 'client';
     this.result = {
       status: null,
       errorCode: null,
@@ -236,7 +256,7 @@ export abstract class Exchange {
 
   protected fail(failure: UpstreamFailure): void {
     this.record(failure);
-    sendError(this.res, failure.code, failure.message);
+    sendError(this.res, failure.code, failureMessage(failure, this.audience));
     this.finish();
   }
 

@@ -6,6 +6,7 @@ import { tlsStateOf } from '../upstream/tls-state.js';
 import {
   Exchange,
   MAX_ATTEMPTS,
+  UNSOLICITED_UPGRADE,
   type BodyKind,
   type ForwardOptions,
   type ForwardResult,
@@ -97,6 +98,13 @@ export class NodeExchange extends Exchange {
       if (!this.res.headersSent) this.res.writeContinue();
       this.refreshDeadline();
     });
+    // A 101 with Upgrade and Connection: upgrade surfaces as 'upgrade' (without a listener Node just
+    // drops the socket); one without them as a 'response' (Node's client treats every other 1xx as
+    // interim, but not 101), see onResponse.
+    upstream.on('upgrade', (_upRes, socket: Socket) => {
+      socket.destroy();
+      this.onUnsolicitedUpgrade(upstream);
+    });
     upstream.on('response', (upRes) => this.onResponse(upstream, upRes));
     upstream.on('error', (err) => this.onError(upstream, err));
     // The request is fully written: from now on only the upstream can be slow.
@@ -120,10 +128,14 @@ export class NodeExchange extends Exchange {
 
   private onResponse(upstream: http.ClientRequest, upRes: http.IncomingMessage): void {
     if (upstream !== this.upstream || this.done) return;
+    const status = upRes.statusCode ?? 502;
+    if (status < 200) {
+      this.onUnsolicitedUpgrade(upstream);
+      return;
+    }
     this.disarm();
     this.responded = true;
     const { res } = this;
-    const status = upRes.statusCode ?? 502;
     this.result.status = status;
     try {
       res.writeHead(status, upRes.statusMessage, clientResponseHeaders(upRes.rawHeaders));
@@ -165,6 +177,15 @@ export class NodeExchange extends Exchange {
       }
       this.finish();
     });
+  }
+
+  private onUnsolicitedUpgrade(upstream: http.ClientRequest): void {
+    if (upstream !== this.upstream || this.done || this.responded) return;
+    this.disarm();
+    this.req.unpipe(upstream);
+    this.req.resume();
+    upstream.destroy();
+    this.fail(UNSOLICITED_UPGRADE);
   }
 
   private onError(upstream: http.ClientRequest, err: Error): void {

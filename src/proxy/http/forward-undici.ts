@@ -7,6 +7,7 @@ import { tlsStateOf } from '../upstream/tls-state.js';
 import {
   Exchange,
   MAX_ATTEMPTS,
+  UNSOLICITED_UPGRADE,
   type BodyKind,
   type ForwardOptions,
   type ForwardResult,
@@ -109,6 +110,18 @@ export class UndiciExchange extends Exchange implements Dispatcher.DispatchHandl
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (this.done) return false;
+    if (statusCode < 200) {
+      // undici hands interim responses (other than 100) here. A 101 is answered 502 (finish() closes
+      // the connection); others (102, 103) are not relayed (Node's path does not either) and the
+      // final answer is awaited.
+      if (statusCode === 101) {
+        this.disarm();
+        this.fail(UNSOLICITED_UPGRADE);
+        return false;
+      }
+      this.refreshDeadline();
+      return true;
+    }
     this.disarm();
     this.responded = true;
     this.result.status = statusCode;
@@ -161,6 +174,16 @@ export class UndiciExchange extends Exchange implements Dispatcher.DispatchHandl
   onError(err: Error): void {
     if (this.done) return;
     this.disarm();
+    if (
+      !this.responded &&
+      (err as NodeJS.ErrnoException).code === 'UND_ERR_SOCKET' &&
+      err.message === 'bad upgrade'
+    ) {
+      // undici's own answer to a 101 with an Upgrade field (it closed the connection): not a reset
+      // of a pooled connection, so it is not retried.
+      this.fail(UNSOLICITED_UPGRADE);
+      return;
+    }
     if (this.responded) {
       // The upstream broke after the headers: the client must see a truncated answer.
       this.broke = true;

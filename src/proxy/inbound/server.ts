@@ -1,11 +1,14 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { chooseCertificate } from '../../certificates/choose.js';
 import type { DataPlaneDeps } from '../deps.js';
 import { forward } from '../http/forward.js';
 import { clientTimeoutOptions } from '../http/client-timeouts.js';
 import { guardRequests, guardSocketListener, sendError, upstreamTlsSetup } from '../http/errors.js';
+import { refuseRequest, requestRuleViolation } from '../http/request-rules.js';
+import { selectName } from './authority.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 
 /** `Host: name:port` or `[v6]:port` → lower-case name without port or trailing dot. */
@@ -21,8 +24,9 @@ const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
 /**
  * The request target for the upstream: the path of destination_override_endpoint (without a trailing
  * slash) followed by the caller's path and query exactly as received (SPEC §3 "path and query kept").
- * Deliberately string concatenation, not URL parsing: a URL would resolve `..` segments — letting
- * `/../x` escape the endpoint's path prefix — and re-encode characters a signed callback URL relies on.
+ * Deliberately string concatenation, not URL parsing: a URL would re-encode characters a signed
+ * callback URL relies on. Targets with dot segments never get here (request-rules.ts): an upstream
+ * that resolves `/prefix/../x` would let the caller escape the endpoint's path prefix.
  */
 export function upstreamTarget(base: URL, requestTarget: string): string {
   const raw = requestTarget.replace(ABSOLUTE_FORM, '');
@@ -51,18 +55,32 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
       return undefined;
     }
     const started = performance.now();
-    const host = hostOf(req.headers.host);
-    const snapshot = deps.snapshot.current;
-    const vault = snapshot.vaultsByHost.get(host);
-    if (!vault) {
-      requests({ outcome: 'vault_not_found' });
-      sendError(
-        res,
-        'vault_not_found',
-        `No vault serves the host "${host}"; inbound hosts look like <vault_id>.<environment>.${settings.domain}.`,
-      );
+    // Rules on the request alone come first: they hold whatever the configuration says.
+    const violation = requestRuleViolation(req);
+    if (violation !== null) {
+      requests({ outcome: violation.code });
+      refuseRequest(res, violation);
+      log.info('inbound request refused', {
+        method: req.method,
+        status: res.statusCode,
+        error: violation.code,
+      });
       return undefined;
     }
+    const host = hostOf(req.headers.host);
+    const sni = (req.socket as TLSSocket).servername;
+    const selection = selectName(
+      deps.snapshot.current,
+      host,
+      typeof sni === 'string' ? sni : null,
+      settings.domain,
+    );
+    if (!selection.ok) {
+      requests({ outcome: selection.code });
+      sendError(res, selection.code, selection.message);
+      return undefined;
+    }
+    const { vault } = selection.name;
     // SPEC §3: the first inbound route (creation order) whose host_endpoint matches the host. The host
     // is the vault's own, so the snapshot has already worked that out; no regex runs here.
     const route = vault.inboundRoute;
@@ -73,6 +91,24 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
         'route_not_found',
         `The vault ${vault.id} has no inbound route whose host_endpoint matches "${host}".`,
       );
+      return undefined;
+    }
+    const client = req.socket.remoteAddress;
+    if (!route.sources.allows(client)) {
+      requests({ outcome: 'source_not_allowed' });
+      sendError(
+        res,
+        'source_not_allowed',
+        `This route accepts requests only from the addresses in its source_endpoint, and your address (${client ?? 'unknown'}) is not one of them.`,
+      );
+      log.info('inbound request refused', {
+        vault_id: vault.id,
+        route_id: route.id,
+        method: req.method,
+        status: res.statusCode,
+        error: 'source_not_allowed',
+        client,
+      });
       return undefined;
     }
     const url = route.upstream;
@@ -96,6 +132,8 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
         connectTimeoutMs: settings.upstreamConnectTimeoutMs,
         headersTimeoutMs: settings.upstreamResponseTimeoutMs,
         bodyTimeoutMs: settings.requestBodyTimeoutMs,
+        // Callers are third parties: the detail of an upstream failure goes to the log line only.
+        audience: 'caller',
       },
     ).then((result) => {
       requests({ outcome: result.errorCode ?? 'forwarded' });
@@ -106,6 +144,7 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
         status: res.statusCode,
         upstream_status: result.status,
         error: result.errorCode,
+        error_detail: result.errorMessage ?? undefined,
         certificate_id: result.certificateId,
         duration_ms: Math.round(performance.now() - started),
       });
@@ -113,7 +152,7 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
   };
 
   // Whatever one request throws ends that request (502 upstream_tls_error or 500), not the process.
-  const guarded = guardRequests(log, handle, (code) => requests({ outcome: code }));
+  const guarded = guardRequests(log, handle, (code) => requests({ outcome: code }), 'caller');
 
   const server = https.createServer(
     {

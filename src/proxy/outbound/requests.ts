@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { upstreamTlsSetup } from '../http/errors.js';
 import { forward, type ForwardResult } from '../http/forward.js';
+import { refuseRequest, requestRuleViolation } from '../http/request-rules.js';
 import { sendInvalidTarget, sendProxyAuthRequired, sendThrottled } from './answers.js';
 import type { Principal } from './auth.js';
 import { choiceFor } from './choice.js';
@@ -72,6 +73,23 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
       return undefined;
     }
     tunnel.principal = principal;
+    // SPEC §4: the request rules of §3 (dot segments, transfer codings) hold inside tunnels too.
+    const violation = requestRuleViolation(req);
+    if (violation !== null) {
+      refuseRequest(res, violation);
+      const host = tunnel.target.host;
+      logRequest(ctx, {
+        kind: 'tunnel',
+        principal,
+        host,
+        method: req.method,
+        status: res.statusCode,
+        result: null,
+        startedAt,
+        reason: violation.code,
+      });
+      return undefined;
+    }
 
     const path = tunnelPath(req.url ?? '/');
     if (path === null) {
@@ -138,6 +156,22 @@ export function absoluteRequestHandler(ctx: OutboundContext): Handler {
       return undefined;
     }
     const { principal } = auth;
+    // Before parsing: the URL parser would resolve the dot segments this rule refuses.
+    const violation = requestRuleViolation(req);
+    if (violation !== null) {
+      refuseRequest(res, violation);
+      logRequest(ctx, {
+        kind: 'absolute',
+        principal,
+        host: '',
+        method: req.method,
+        status: res.statusCode,
+        result: null,
+        startedAt,
+        reason: violation.code,
+      });
+      return undefined;
+    }
     let parsed;
     try {
       parsed = parseAbsoluteTarget(req.url ?? '');
