@@ -47,7 +47,8 @@ describe('reliability, short version', () => {
         .split(', ')
         .every((c) => c === '0'),
     ).toBe(true);
-    expect(stop['restart: first proxied 200 after spawn, ms (max)']).toBeLessThanOrEqual(5000);
+    // Serving again at all; the 5 s target is the full run's (reliability/scenarios/shutdown.ts).
+    expect(stop['restart: first proxied 200 after spawn, ms (max)']).toBeLessThanOrEqual(15_000);
 
     const kill = row(run, 'crash');
     expect(kill['writes acknowledged (2xx)']).toBeGreaterThan(0);

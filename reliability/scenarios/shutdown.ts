@@ -23,6 +23,10 @@ export const scenario: Scenario = {
     const cycles = numberOption(ctx, 'shutdown-cycles', { quick: 1, full: 3 });
     const rate = numberOption(ctx, 'shutdown-rate', { quick: 100, full: 200 });
     const loadMs = numberOption(ctx, 'shutdown-load-seconds', { quick: 2, full: 8 }) * 1000;
+    // The target is 5 s (issue 7), judged by the full run on a quiet machine. The quick run is the one
+    // `npm test` makes beside other test files on two shared cores, where start-up alone took 2.9 s
+    // once: it checks that the restarted process serves at all, within 15 s.
+    const restartBoundMs = numberOption(ctx, 'shutdown-restart-seconds', { quick: 15, full: 5 }) * 1000;
     const dir = ctx.tempDir('vaultgate-rel-shutdown-');
     const pki = await makePki(dir);
     const seen = new Set<string>();
@@ -142,8 +146,8 @@ export const scenario: Scenario = {
     return {
       name: 'Graceful shutdown and restart under load',
       figures,
-      target: 'no accepted request lost; exit 0; serving again within 5 s of the restart',
-      pass: lost === 0 && exits.every((e) => e === 0) && maxRestart <= 5000 && accepted > 0,
+      target: `no accepted request lost; exit 0; serving again within ${restartBoundMs / 1000} s of the restart`,
+      pass: lost === 0 && exits.every((e) => e === 0) && maxRestart <= restartBoundMs && accepted > 0,
     };
   },
 };
