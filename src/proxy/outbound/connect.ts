@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { ERROR_STATUS } from '../../errors.js';
 import { unexpectedFailure } from '../http/errors.js';
 import { AUTH_MESSAGE, PROXY_AUTHENTICATE, refuseConnect, throttledMessage } from './answers.js';
 import type { OutboundContext } from './context.js';
@@ -67,19 +68,24 @@ function connectRequest(ctx: OutboundContext, tunnelServer: http.Server): Connec
     }
     const { principal } = auth;
     let target;
-    try {
-      target = parseConnectTarget(req.url);
-    } catch (err) {
-      if (!(err instanceof BadTargetError)) throw err;
-      refuseConnect(socket, 'invalid_target', err.message);
+    /** Answers the CONNECT with `code` instead of 200, logged and counted once. */
+    const refuse = (code: 'invalid_target' | 'upstream_blocked', message: string): void => {
+      const status = ERROR_STATUS[code];
+      refuseConnect(socket, code, message);
       ctx.logger.info('outbound CONNECT refused', {
         vault_id: principal.vault.id,
         credential_id: principal.credential.id,
         host: req.url,
-        status: 400,
-        error: 'invalid_target',
+        status,
+        error: code,
       });
-      ctx.counters.requests({ kind: 'connect', status: '400' });
+      ctx.counters.requests({ kind: 'connect', status: String(status) });
+    };
+    try {
+      target = parseConnectTarget(req.url);
+    } catch (err) {
+      if (!(err instanceof BadTargetError)) throw err;
+      refuse('invalid_target', err.message);
       return;
     }
     // An IP literal is refused before the 200 (SPEC §4 upstream_blocked); a name is checked on the
@@ -88,15 +94,7 @@ function connectRequest(ctx: OutboundContext, tunnelServer: http.Server): Connec
     const blocked =
       target.kind === 'ip' ? ctx.pools.blocker.refusal(target.host, target.host, target.port) : null;
     if (blocked !== null) {
-      refuseConnect(socket, 'upstream_blocked', `${blocked.message}.`);
-      ctx.logger.info('outbound CONNECT refused', {
-        vault_id: principal.vault.id,
-        credential_id: principal.credential.id,
-        host: req.url,
-        status: 403,
-        error: 'upstream_blocked',
-      });
-      ctx.counters.requests({ kind: 'connect', status: '403' });
+      refuse('upstream_blocked', `${blocked.message}.`);
       return;
     }
     if (ctx.closing) {
