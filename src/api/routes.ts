@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { VaultgateError } from '../errors.js';
+import { MAX_HOSTNAME_LENGTH, parseHostname } from '../hosts/names.js';
 import type { Repo, RouteRecord, UpstreamTlsSettings } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
@@ -31,7 +32,7 @@ const routeBody = {
       properties: {
         ca_pem: { type: 'string', maxLength: 256 * 1024 },
         verify: { type: 'boolean' },
-        servername: { type: 'string', maxLength: 253 },
+        servername: { type: 'string', maxLength: MAX_HOSTNAME_LENGTH },
       },
     },
   },
@@ -61,8 +62,6 @@ interface RouteBody {
   entries?: unknown[];
   upstream_tls?: { ca_pem?: string; verify?: boolean; servername?: string };
 }
-
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 export function presentRoute(r: RouteRecord): Record<string, unknown> {
   return {
@@ -149,14 +148,9 @@ async function checkRoute(
     );
   }
   if (tls.servername !== undefined && tls.servername !== '') {
-    if (!HOSTNAME.test(tls.servername)) {
-      throw new VaultgateError(
-        'invalid_field',
-        'upstream_tls.servername must be a DNS name (the SNI sent to the upstream).',
-        'upstream_tls.servername',
-      );
-    }
-    upstreamTls.servername = tls.servername.toLowerCase();
+    // The SNI sent upstream and the name its certificate is checked against: one exact host name
+    // (RFC 6066 §3 allows no IP address in SNI, and the pools send none for an IP upstream).
+    upstreamTls.servername = parseHostname(tls.servername, 'upstream_tls.servername');
   }
   return {
     type,
