@@ -1,5 +1,5 @@
 // The dashboard's Hostnames tab in a real browser against a real vaultgate: a custom hostname added
-// with a server certificate made here (pasted PEM, and a .p12 with caller mTLS), listed, previewed,
+// with a server certificate made here (pasted PEM, and a .p12 with caller mTLS and a CRL), listed, previewed,
 // replaced by its renewal, refused when the certificate does not cover the name, and removed — and
 // the inbound listener really presenting that certificate for the name, before and after the renewal.
 
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chainPem, makeCa, makeLeaf, makePkcs12, type Issued } from './helpers/pki-fixtures.js';
+import { chainPem, makeCa, makeCrl, makeLeaf, makePkcs12, type Issued } from './helpers/pki-fixtures.js';
 import { openDashboardBrowser, SCREENSHOTS, type DashboardBrowser } from './helpers/dashboard-browser.js';
 import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
 
@@ -37,7 +37,7 @@ interface HostnameJson {
   issuer: string;
   not_after: string;
   fingerprint_sha256: string;
-  client_auth: { mode: string; ca_subjects?: string[] };
+  client_auth: { mode: string; ca_subjects?: string[]; crl?: boolean };
 }
 
 async function hostnames(): Promise<HostnameJson[]> {
@@ -199,6 +199,7 @@ describe('dashboard: hostnames', { timeout: 60_000 }, () => {
     await dialog.getByLabel('CA bundle (PEM): or upload a file').setInputFiles(join(files, 'callers-ca.pem'));
     await dialog.getByText('Loaded “callers-ca.pem”').waitFor();
     expect(await dialog.getByLabel('CA bundle (PEM)', { exact: true }).inputValue()).toBe(callersCa.certPem);
+    await dialog.getByLabel('CRL (PEM, optional)', { exact: true }).fill(makeCrl(callersCa));
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
     await rowOf(PAY).waitFor();
@@ -206,6 +207,7 @@ describe('dashboard: hostnames', { timeout: 60_000 }, () => {
     const x = await stored(PAY);
     expect(x.client_auth.mode).toBe('required');
     expect(x.client_auth.ca_subjects?.join(' ')).toContain('Acme Callers Test CA');
+    expect(x.client_auth.crl).toBe(true);
     const cells = await rowOf(PAY).getByRole('cell').allTextContents();
     expect(cells[3]).toBe(`${x.not_after.slice(0, 10)} valid`);
     expect(cells[4]).toBe('Required · 1 CA');
@@ -251,7 +253,10 @@ describe('dashboard: hostnames', { timeout: 60_000 }, () => {
     expect(await dialog.locator('dt:text-is("SHA-256 fingerprint") + dd').textContent()).toBe(
       x.fingerprint_sha256,
     );
-    expect(await dialog.locator('dt:text-is("Caller mTLS") + dd').textContent()).toBe('Required');
+    expect(await dialog.locator('dt:text-is("Caller mTLS") + dd').textContent()).toBe(
+      'Required, with a CRL of revoked callers',
+    );
+    expect(await dialog.locator('dt:text-is("Chain") + dd').textContent()).toContain('Acme Server Test CA');
     expect(await dialog.locator('dt:text-is("Trusted caller CAs") + dd').textContent()).toContain(
       'Acme Callers Test CA',
     );
@@ -283,6 +288,8 @@ describe('dashboard: hostnames', { timeout: 60_000 }, () => {
       .getByRole('status')
       .getByText(`valid until ${after.not_after.slice(0, 10)}`)
       .waitFor();
+    // The notice is drawn before the refreshed table arrives: wait for the row to show the new date.
+    await rowOf(CALLBACKS).getByText(after.not_after.slice(0, 10)).waitFor();
     expect((await rowOf(CALLBACKS).getByRole('cell').allTextContents())[3]).toBe(
       `${after.not_after.slice(0, 10)} valid`,
     );
@@ -300,13 +307,17 @@ describe('dashboard: hostnames', { timeout: 60_000 }, () => {
     await panel.getByText('Caller mTLS of the default hostname: Optional.').waitFor();
     expect(await panel.getByLabel('Caller mTLS').inputValue()).toBe('optional');
 
-    // A reload reads the vault afresh: the mode is what the API now holds.
+    const vault = (await vg.api('GET', `/vaults/${vaultId}`)).json.data;
+    expect(vault.inbound_client_auth.mode).toBe('optional');
+    expect(vault.inbound_client_auth.ca_subjects.join(' ')).toContain('Acme Callers Test CA');
+
+    // After a reload the control shows what the API holds, and the trusted CA.
     await page.reload();
     const again = page.getByRole('region', { name: 'Default hostname' });
     await again.getByRole('button', { name: 'Save caller mTLS' }).waitFor();
-    const vault = (await vg.api('GET', `/vaults/${vaultId}`)).json.data;
-    if (vault.inbound_client_auth) expect(vault.inbound_client_auth.mode).toBe('optional');
-    expect(await again.getByLabel('Caller mTLS').inputValue()).toBe(vault.inbound_client_auth?.mode ?? 'off');
+    expect(await again.getByLabel('Caller mTLS').inputValue()).toBe('optional');
+    await again.getByText('Now trusted:').waitFor();
+    expect(await again.getByText('Now trusted:').textContent()).toContain('Acme Callers Test CA');
   });
 
   it('removes a hostname only after confirmation', async () => {

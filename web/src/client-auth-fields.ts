@@ -28,6 +28,11 @@ export function clientAuthFields(opts: {
   current?: ClientAuth | null;
   withCrl: boolean;
   legend: string;
+  /**
+   * Whether leaving the section untouched keeps the stored bundle (a hostname's PUT without
+   * `client_auth`). Otherwise every save sends the settings whole, and the API needs the bundle again.
+   */
+  keepsWhenUntouched: boolean;
 }): ClientAuthFields {
   const current = opts.current ?? { mode: 'off' as const };
   const mode = h(
@@ -44,7 +49,10 @@ export function clientAuthFields(opts: {
     'CA bundle (PEM)',
     `${opts.prefix}.ca_pem`,
     subjects.length
-      ? `Now trusted: ${subjects.join('; ')}. Leave empty to keep this bundle.`
+      ? `Now trusted: ${subjects.join('; ')}${current.crl ? ' (with a CRL)' : ''}. ` +
+          (opts.keepsWhenUntouched
+            ? 'Leave the mode and these fields as they are to keep them; a change needs the bundle again.'
+            : 'Saving sends the bundle again: paste or upload it with any change.')
       : 'The CA certificates that sign your callers’ client certificates.',
     '-----BEGIN CERTIFICATE-----',
   );

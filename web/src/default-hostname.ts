@@ -19,6 +19,7 @@ export function defaultHostnamePanel(vault: Vault): HTMLElement {
       prefix: 'inbound_client_auth',
       current: current.inbound_client_auth,
       withCrl: false,
+      keepsWhenUntouched: false,
       legend: 'Callers of the default hostname (mTLS)',
     });
     const general = h('div', { 'aria-live': 'polite' }, notice);
@@ -41,18 +42,15 @@ export function defaultHostnamePanel(vault: Vault): HTMLElement {
       for (const [control, slot] of Object.values(fields.slots)) showFieldError(control, slot, null);
       save.disabled = true;
       api<Vault>('PATCH', `/vaults/${vault.id}`, { inbound_client_auth: fields.value() }).then(
-        (saved) => {
-          // Keep what was sent if the answer does not echo it, so the control shows the new mode.
-          const shown = { ...saved, inbound_client_auth: saved.inbound_client_auth ?? fields.value() };
+        (saved) =>
           draw(
-            shown,
+            saved,
             h(
               'p',
               { class: 'alert alert--success', role: 'status' },
               `Caller mTLS of the default hostname: ${modeText(fields.value().mode)}.`,
             ),
-          );
-        },
+          ),
         (err: unknown) => {
           save.disabled = false;
           const message = err instanceof Error ? err.message : String(err);

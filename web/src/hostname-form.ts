@@ -40,6 +40,7 @@ export function openHostnameForm(
     current: existing?.client_auth,
     withCrl: true,
     legend: 'Callers (mTLS)',
+    keepsWhenUntouched: existing !== undefined,
   });
 
   const general = h('div', { class: 'dialog__error' });

@@ -4,10 +4,26 @@
 import { api } from './api.js';
 import { clear, copyButton, errorBox, formatDateTime, h, loading, openDialog } from './dom.js';
 import { modeText, statusBadge } from './format.js';
-import type { Hostname, Vault } from './types.js';
+import type { ChainEntry, Hostname, Vault } from './types.js';
 
 function row(label: string, value: Node | string): HTMLElement[] {
   return [h('dt', {}, label), h('dd', {}, value)];
+}
+
+function chainList(chain: ChainEntry[]): Node | string {
+  if (chain.length === 0) return 'Leaf only';
+  return h(
+    'ol',
+    { class: 'chain' },
+    ...chain.map((e) =>
+      h(
+        'li',
+        {},
+        e.subject,
+        h('span', { class: 'muted' }, ` — signed by ${e.issuer}, until ${formatDateTime(e.not_after)}`),
+      ),
+    ),
+  );
 }
 
 export function openHostnamePreview(vault: Vault, id: string): void {
@@ -28,11 +44,16 @@ export function openHostnamePreview(vault: Vault, id: string): void {
           ...row('Hostname', h('code', { class: 'break' }, x.hostname)),
           ...row('Signer', x.issuer),
           ...row('Subject', x.subject),
+          ...(x.serial_number ? row('Serial number', h('code', {}, x.serial_number)) : []),
           ...(x.not_before ? row('Valid from', formatDateTime(x.not_before)) : []),
           ...row('Valid until', h('span', {}, formatDateTime(x.not_after), ' ', statusBadge(x.status))),
           ...row('SHA-256 fingerprint', h('code', { class: 'break' }, x.fingerprint_sha256)),
           ...row('SANs', x.sans.length ? x.sans.join(', ') : 'None'),
-          ...row('Caller mTLS', modeText(x.client_auth.mode)),
+          ...(x.chain ? row('Chain', chainList(x.chain)) : []),
+          ...row(
+            'Caller mTLS',
+            modeText(x.client_auth.mode) + (x.client_auth.crl ? ', with a CRL of revoked callers' : ''),
+          ),
           ...(x.client_auth.mode !== 'off'
             ? row(
                 'Trusted caller CAs',

@@ -146,12 +146,16 @@ function listView(vault: Vault, items: Hostname[], refresh: (notice?: Node) => v
       h(
         'td',
         { 'data-label': 'Caller mTLS' },
-        modeText(x.client_auth.mode),
-        x.client_auth.mode !== 'off' && cas > 0
-          ? h('span', { class: 'muted' }, cas === 1 ? ' · 1 CA' : ` · ${cas} CAs`)
-          : null,
+        h(
+          'span',
+          {},
+          modeText(x.client_auth.mode),
+          x.client_auth.mode !== 'off' && cas > 0
+            ? h('span', { class: 'muted' }, cas === 1 ? ' · 1 CA' : ` · ${cas} CAs`)
+            : null,
+        ),
       ),
-      h('td', { class: 'cell-actions' }, replace, remove),
+      h('td', { class: 'cell-actions cell-actions--two' }, replace, remove),
     );
     // As on the certificates tab: the row opens the preview for pointers, the name button for keyboards.
     row.addEventListener('click', () => openHostnamePreview(vault, x.id));

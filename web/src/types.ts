@@ -82,6 +82,8 @@ export interface ClientAuth {
   mode: ClientAuthMode;
   /** Subjects of the CA certificates callers' certificates must chain to (the bundle itself is not returned). */
   ca_subjects?: string[];
+  /** Whether a CRL is checked. */
+  crl?: boolean;
 }
 
 /** A custom inbound hostname with the user's own server certificate. */
@@ -91,9 +93,11 @@ export interface Hostname {
   hostname: string;
   subject: string;
   issuer: string;
+  serial_number?: string;
   not_before?: string;
   not_after: string;
   sans: string[];
+  chain?: ChainEntry[];
   status: CertificateStatus;
   fingerprint_sha256: string;
   client_auth: ClientAuth;
