@@ -426,7 +426,9 @@ export class SqlRepo implements Repo {
 
   async #deleteOne(
     table: 'credentials' | 'routes' | 'certificates' | 'hostnames',
-    vaultId: string, id: string) {
+    vaultId: string,
+    id: string,
+  ) {
     const { changes } = await this.#db.run(`DELETE FROM ${table} WHERE vault_id = ? AND id = ?`, [
       vaultId,
       id,
