@@ -281,7 +281,7 @@ export function usage(): string {
     const flag = d.secret ? '(no flag: a secret)' : d.flag;
     return `  ${flag.padEnd(32)} ${d.env.padEnd(40)} ${d.help}${d.default ? ` (default ${d.default})` : ''}`;
   });
-  return `usage: vaultgate [flags]\n\n${lines.join('\n')}\n`;
+  return `usage: vaultgate [flags]\n\n  --help, -h                       print this list\n  --version, -V                    print the version\n\n${lines.join('\n')}\n`;
 }
 
 /** Levenshtein distance, for "did you mean" (names are short: the quadratic table is nothing). */
