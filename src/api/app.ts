@@ -143,6 +143,18 @@ export function createApiHandler(options: AppOptions): RequestListener {
         'Send the admin token as "Authorization: Bearer <token>" or sign in to the dashboard.',
       );
     }
+    // After authentication: a stranger learns nothing about an endpoint's parameters.
+    for (const name of url.searchParams.keys()) {
+      if (endpoint.query?.includes(name)) continue;
+      const accepted = endpoint.query?.length
+        ? `it accepts ${endpoint.query.join(', ')}`
+        : 'it takes no query parameters';
+      throw new VaultgateError(
+        'unknown_parameter',
+        `${req.method} ${url.pathname} has no query parameter "${name.slice(0, 100)}"; ${accepted}.`,
+        name.slice(0, 100),
+      );
+    }
     const raw = await readBody(req);
     let body: unknown = undefined;
     if (endpoint.body) {

@@ -5,7 +5,15 @@ import { VaultgateError } from '../errors.js';
 import { MAX_HOSTNAME_LENGTH, MAX_HOSTS, validateHosts } from '../hosts/names.js';
 import { JobTimeLimitError } from '../offload/pool.js';
 import { certificateKeyAad } from '../secrets/aad.js';
-import type { CertificateRecord, CertificateSummary, ProxyType, Repo } from '../store/types.js';
+import type { CertificateStatus } from '../certificates/status.js';
+import type {
+  CertificateFilter,
+  CertificateRecord,
+  CertificateSummary,
+  ProxyType,
+  Repo,
+} from '../store/types.js';
+import { PAGE_PARAMETERS, pageOf, readPage, sortKey, type PageRequest } from './paging.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
 import { requireVault } from './vaults.js';
@@ -95,6 +103,18 @@ export async function parseOffloaded(ctx: ApiContext, input: UploadInput) {
       field,
     );
   }
+}
+
+/** A query parameter that must be one of `values`, or null when absent. */
+function oneOf<T extends string>(query: URLSearchParams, name: string, values: readonly T[]): T | null {
+  const value = query.get(name);
+  if (value === null) return null;
+  if ((values as readonly string[]).includes(value)) return value as T;
+  throw new VaultgateError(
+    'invalid_parameter',
+    `${name} must be one of ${values.map((v) => `"${v}"`).join(', ')}.`,
+    name,
+  );
 }
 
 /** The metadata of SPEC §2. The sealed key is never part of any answer. */
@@ -197,9 +217,15 @@ async function requireCertificate(
  * per request.
  */
 class RenderedCertificates {
-  readonly #cache = new Map<string, { json: string; notBefore: number; notAfter: number }>();
+  readonly #cache = new Map<string, { json: string; key: string; notBefore: number; notAfter: number }>();
 
-  async list(repo: Repo, filter: { vaultId: string; proxyType?: ProxyType }, now: number): Promise<string> {
+  async list(
+    repo: Repo,
+    filter: CertificateFilter,
+    now: number,
+    request: PageRequest,
+    status: CertificateStatus | null,
+  ): Promise<string> {
     const ids = await repo.listCertificateIds(filter);
     const missing = ids.filter((id) => !this.#cache.has(id));
     if (missing.length > 0) {
@@ -208,18 +234,22 @@ class RenderedCertificates {
         const { status: _status, ...rest } = presentCertificate(summary, now);
         this.#cache.set(summary.id, {
           json: JSON.stringify(rest).slice(0, -1),
+          key: sortKey(summary.created_at, summary.id),
           notBefore: Date.parse(summary.not_before),
           notAfter: Date.parse(summary.not_after),
         });
       }
     }
-    const parts: string[] = [];
+    const entries: { json: string; key: string; status: CertificateStatus }[] = [];
     for (const id of ids) {
       const entry = this.#cache.get(id);
       if (!entry) continue; // deleted between the two reads
-      parts.push(`${entry.json},"status":"${computeStatus(entry.notBefore, entry.notAfter, now)}"}`);
+      const current = computeStatus(entry.notBefore, entry.notAfter, now);
+      if (status === null || current === status) entries.push({ ...entry, status: current });
     }
-    return `{"data":[${parts.join(',')}]}`;
+    const page = pageOf(entries, (e) => e.key, request);
+    const parts = page.data.map((e) => `${e.json},"status":"${e.status}"}`);
+    return `{"data":[${parts.join(',')}],"next_cursor":${JSON.stringify(page.next_cursor)}}`;
   }
 }
 
@@ -302,22 +332,29 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'GET',
       path: '/vaults/:vault_id/certificates',
-      summary: "List a vault's certificates (metadata only); ?proxy_type=inbound|outbound filters",
+      summary:
+        "List a vault's certificates (metadata only), paged; filters: proxy_type, status, credential_id, route_id",
+      query: ['proxy_type', 'status', 'credential_id', 'route_id', ...PAGE_PARAMETERS],
       response: { type: 'array', items: certificateSchema },
       handler: async ({ params, query }) => {
+        const request = readPage(query);
         const vault = await requireVault(ctx.store.read, params.vault_id);
-        const proxyType = query.get('proxy_type');
-        if (proxyType !== null && proxyType !== 'inbound' && proxyType !== 'outbound') {
-          throw new VaultgateError(
-            'invalid_field',
-            'proxy_type must be "inbound" or "outbound".',
-            'proxy_type',
-          );
-        }
-        const filter = { vaultId: vault.id, ...(proxyType ? { proxyType: proxyType as ProxyType } : {}) };
+        const proxyType = oneOf(query, 'proxy_type', ['inbound', 'outbound'] as const);
+        const status = oneOf(query, 'status', [
+          'valid',
+          'expiring_soon',
+          'expired',
+          'not_yet_valid',
+        ] as const);
+        const filter: CertificateFilter = {
+          vaultId: vault.id,
+          proxyType: proxyType ?? undefined,
+          credentialId: query.get('credential_id') ?? undefined,
+          routeId: query.get('route_id') ?? undefined,
+        };
         return {
           status: 200,
-          raw: await rendered.list(ctx.store.read, filter, Date.now()),
+          raw: await rendered.list(ctx.store.read, filter, Date.now(), request, status),
           headers: { 'content-type': 'application/json; charset=utf-8' },
         };
       },

@@ -5,6 +5,7 @@ import type { CredentialRecord, CredentialStatus, Repo } from '../store/types.js
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
 import { requireVault } from './vaults.js';
+import { PAGE_PARAMETERS, pageOf, readPage, sortKey } from './paging.js';
 
 export const credentialSchema = {
   type: 'object',
@@ -110,14 +111,15 @@ export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'GET',
       path: '/vaults/:vault_id/credentials',
-      summary: "List a vault's access credentials (without passwords)",
+      summary: "List a vault's access credentials (without passwords), paged",
+      query: PAGE_PARAMETERS,
       response: { type: 'array', items: credentialSchema },
-      handler: async ({ params }) => {
+      handler: async ({ params, query }) => {
+        const request = readPage(query);
         const vault = await requireVault(ctx.store.read, params.vault_id);
-        return {
-          status: 200,
-          body: { data: (await ctx.store.read.listCredentials(vault.id)).map(presentCredential) },
-        };
+        const list = await ctx.store.read.listCredentials(vault.id);
+        const page = pageOf(list, (c) => sortKey(c.created_at, c.id), request);
+        return { status: 200, body: { ...page, data: page.data.map(presentCredential) } };
       },
     },
     {

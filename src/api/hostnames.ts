@@ -14,6 +14,7 @@ import { clientAuthBody, clientAuthSchema, readClientAuth } from './client-auth.
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
 import { requireVault } from './vaults.js';
+import { PAGE_PARAMETERS, pageOf, readPage, sortKey } from './paging.js';
 
 const hostnameBody = (hostnameRequired: boolean) => ({
   type: 'object',
@@ -224,13 +225,16 @@ export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'GET',
       path: '/vaults/:vault_id/hostnames',
-      summary: "List a vault's custom hostnames (metadata only)",
+      summary: "List a vault's custom hostnames (metadata only), paged",
+      query: PAGE_PARAMETERS,
       response: { type: 'array', items: hostnameSchema },
-      handler: async ({ params }) => {
+      handler: async ({ params, query }) => {
+        const request = readPage(query);
         const vault = await requireVault(ctx.store.read, params.vault_id);
         const now = Date.now();
         const list = await ctx.store.read.listHostnames(vault.id);
-        return { status: 200, body: { data: list.map((h) => presentHostname(h, now)) } };
+        const page = pageOf(list, (h) => sortKey(h.created_at, h.id), request);
+        return { status: 200, body: { ...page, data: page.data.map((h) => presentHostname(h, now)) } };
       },
     },
     {

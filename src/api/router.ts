@@ -27,6 +27,12 @@ export interface Endpoint {
   /** Relative to /api/v1 when `public` is not set; `:name` segments become params. */
   path: string;
   summary: string;
+  /**
+   * The query parameters the endpoint reads; any other → 400 unknown_parameter (SPEC §2), so a
+   * misspelt filter is an error, never a silently unfiltered answer. Paged lists include
+   * PAGE_PARAMETERS (paging.ts).
+   */
+  query?: readonly string[];
   /** Request body schema; endpoints without one refuse a body. */
   body?: JsonSchema;
   /** Schema of `data` in a successful answer, for the OpenAPI document. */

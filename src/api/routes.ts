@@ -6,6 +6,7 @@ import type { Repo, RouteRecord } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
 import { requireVault } from './vaults.js';
+import { PAGE_PARAMETERS, pageOf, readPage } from './paging.js';
 
 /**
  * The VGS route attribute names (SPEC §2), plus upstream_tls. What the values must be beyond this
@@ -116,11 +117,19 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'GET',
       path: '/vaults/:vault_id/routes',
-      summary: "List a vault's routes in creation order (the order inbound matching tries them)",
+      summary: "List a vault's routes in creation order (the order inbound matching tries them), paged",
+      query: PAGE_PARAMETERS,
       response: { type: 'array', items: routeSchema },
-      handler: async ({ params }) => {
+      handler: async ({ params, query }) => {
+        const request = readPage(query);
         const vault = await requireVault(ctx.store.read, params.vault_id);
-        return { status: 200, body: { data: (await ctx.store.read.listRoutes(vault.id)).map(presentRoute) } };
+        // seq is the store's creation order; zero-padded it compares as a string.
+        const page = pageOf(
+          await ctx.store.read.listRoutes(vault.id),
+          (r) => String(r.seq).padStart(16, '0'),
+          request,
+        );
+        return { status: 200, body: { ...page, data: page.data.map(presentRoute) } };
       },
     },
     {

@@ -1,3 +1,5 @@
+import { VaultgateError } from '../errors.js';
+import { PAGE_PARAMETERS, encodeCursor, readPage, sortKey } from './paging.js';
 import type { ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
 
@@ -86,16 +88,42 @@ export function systemEndpoints(ctx: ApiContext): Endpoint[] {
       method: 'GET',
       path: '/audit-events',
       summary:
-        'Who did what and when (newest first); ?vault_id= filters, ?limit= caps (default 100, max 1000)',
+        'Who did what and when, newest first, paged back to the first event; filters: vault_id, action, since (ISO 8601)',
+      query: ['vault_id', 'action', 'since', ...PAGE_PARAMETERS],
       response: { type: 'array', items: auditEventSchema },
       handler: async ({ query }) => {
-        const limit = Math.min(Math.max(Number(query.get('limit') ?? 100) || 100, 1), 1000);
+        const request = readPage(query);
+        const since = query.get('since');
+        if (since !== null && (Number.isNaN(Date.parse(since)) || !/^\d{4}-\d{2}-\d{2}/.test(since))) {
+          throw new VaultgateError(
+            'invalid_parameter',
+            'since must be an ISO 8601 time such as 2026-12-01T00:00:00Z.',
+            'since',
+          );
+        }
+        // Keyset paging on (at, id), newest first: the cursor holds the last event returned.
+        const before = request.after === null ? undefined : splitKey(request.after);
         const events = await ctx.store.read.listAuditEvents({
           vault_id: query.get('vault_id') ?? undefined,
-          limit,
+          action: query.get('action') ?? undefined,
+          since: since === null ? undefined : new Date(since).toISOString(),
+          before,
+          limit: request.limit + 1,
         });
-        return { status: 200, body: { data: events } };
+        const data = events.slice(0, request.limit);
+        const last = data[data.length - 1];
+        const more = events.length > request.limit && last !== undefined;
+        return {
+          status: 200,
+          body: { data, next_cursor: more ? encodeCursor(sortKey(last.at, last.id)) : null },
+        };
       },
     },
   ];
+}
+
+/** The (at, id) of an audit cursor's key (paging.ts sortKey). */
+function splitKey(key: string): { at: string; id: string } {
+  const space = key.indexOf(' ');
+  return { at: key.slice(0, space), id: key.slice(space + 1) };
 }

@@ -8,6 +8,7 @@ import type { Environment, Repo, VaultRecord } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
 import { clientAuthBody, clientAuthSchema, readClientAuth } from './client-auth.js';
 import type { Endpoint } from './router.js';
+import { PAGE_PARAMETERS, pageOf, readPage, sortKey } from './paging.js';
 
 const VAULT_ID = /^tnt[a-z0-9]{8}$/;
 
@@ -110,12 +111,14 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'GET',
       path: '/vaults',
-      summary: 'List vaults',
+      summary: 'List vaults, paged (?limit=, ?cursor=)',
+      query: PAGE_PARAMETERS,
       response: { type: 'array', items: vaultSchema },
-      handler: async () => ({
-        status: 200,
-        body: { data: (await ctx.store.read.listVaults()).map((v) => presentVault(v, domain)) },
-      }),
+      handler: async ({ query }) => {
+        const request = readPage(query);
+        const page = pageOf(await ctx.store.read.listVaults(), (v) => sortKey(v.created_at, v.id), request);
+        return { status: 200, body: { ...page, data: page.data.map((v) => presentVault(v, domain)) } };
+      },
     },
     {
       method: 'GET',
@@ -168,7 +171,8 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'DELETE',
       path: '/vaults/:vault_id',
-      summary: 'Delete a vault; ?force=true also deletes its routes, credentials and certificates',
+      summary: 'Delete a vault; ?force=true also deletes its routes, credentials, certificates and hostnames',
+      query: ['force'],
       status: 204,
       handler: async ({ params, query, actor }) => {
         const force = query.get('force') === 'true';

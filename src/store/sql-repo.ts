@@ -29,13 +29,13 @@ import { CERTIFICATES_EPOCH } from './types.js';
 import type {
   AuditEventRecord,
   AuditQuery,
+  CertificateFilter,
   CertificateMaterial,
   CertificateRecord,
   CertificateSummary,
   CredentialRecord,
   DashboardSessionRecord,
   HostnameRecord,
-  ProxyType,
   Repo,
   RouteRecord,
   VaultRecord,
@@ -254,13 +254,11 @@ export class SqlRepo implements Repo {
     return this.#deleteOne('hostnames', vaultId, id);
   }
 
-  async listCertificates(
-    filter: { vaultId?: string; proxyType?: ProxyType } = {},
-  ): Promise<CertificateRecord[]> {
+  async listCertificates(filter: CertificateFilter = {}): Promise<CertificateRecord[]> {
     return (await this.#certificateRows('*', filter)).map(certificateFromRow);
   }
 
-  async listCertificateIds(filter: { vaultId?: string; proxyType?: ProxyType } = {}): Promise<string[]> {
+  async listCertificateIds(filter: CertificateFilter = {}): Promise<string[]> {
     return (await this.#certificateRows('id', filter)).map((row) => String(row['id']));
   }
 
@@ -292,10 +290,7 @@ export class SqlRepo implements Repo {
     return out;
   }
 
-  async #certificateRows(
-    columns: string,
-    filter: { vaultId?: string; proxyType?: ProxyType },
-  ): Promise<Row[]> {
+  async #certificateRows(columns: string, filter: CertificateFilter): Promise<Row[]> {
     const where: string[] = [];
     const params: SqlParam[] = [];
     if (filter.vaultId !== undefined) {
@@ -305,6 +300,14 @@ export class SqlRepo implements Repo {
     if (filter.proxyType !== undefined) {
       where.push('proxy_type = ?');
       params.push(filter.proxyType);
+    }
+    if (filter.credentialId !== undefined) {
+      where.push('credential_id = ?');
+      params.push(filter.credentialId);
+    }
+    if (filter.routeId !== undefined) {
+      where.push('route_id = ?');
+      params.push(filter.routeId);
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     return this.#db.all<Row>(`SELECT ${columns} FROM certificates ${clause} ORDER BY created_at, id`, params);
@@ -377,11 +380,25 @@ export class SqlRepo implements Repo {
   /** Newest first; ties on `at` broken by id so pages are stable. */
   async listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]> {
     const params: SqlParam[] = [];
-    let sql = 'SELECT id, at, actor, action, vault_id, target_id, client_address FROM audit_events';
+    const where: string[] = [];
     if (query.vault_id !== undefined) {
-      sql += ' WHERE vault_id = ?';
+      where.push('vault_id = ?');
       params.push(query.vault_id);
     }
+    if (query.action !== undefined) {
+      where.push('action = ?');
+      params.push(query.action);
+    }
+    if (query.since !== undefined) {
+      where.push('at >= ?');
+      params.push(query.since);
+    }
+    if (query.before !== undefined) {
+      where.push('(at < ? OR (at = ? AND id < ?))');
+      params.push(query.before.at, query.before.at, query.before.id);
+    }
+    let sql = 'SELECT id, at, actor, action, vault_id, target_id, client_address FROM audit_events';
+    if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
     sql += ' ORDER BY at DESC, id DESC';
     if (query.limit !== undefined) {
       sql += ' LIMIT ?';

@@ -163,8 +163,20 @@ export interface DashboardSessionRecord {
   expires_at: string;
 }
 
+export interface CertificateFilter {
+  vaultId?: string | undefined;
+  proxyType?: ProxyType | undefined;
+  credentialId?: string | undefined;
+  routeId?: string | undefined;
+}
+
 export interface AuditQuery {
   vault_id?: string | undefined;
+  action?: string | undefined;
+  /** Events at or after this instant (ISO 8601). */
+  since?: string | undefined;
+  /** Keyset paging, newest first: only events strictly older than this (at, id). */
+  before?: { at: string; id: string } | undefined;
   limit?: number | undefined;
 }
 
@@ -201,9 +213,9 @@ export interface Repo {
   updateRoute(route: RouteRecord): Promise<void>;
   deleteRoute(vaultId: string, id: string): Promise<boolean>;
 
-  listCertificates(filter?: { vaultId?: string; proxyType?: ProxyType }): Promise<CertificateRecord[]>;
+  listCertificates(filter?: CertificateFilter): Promise<CertificateRecord[]>;
   /** Just the ids, in list order: certificates never change, so callers can cache the rest by id. */
-  listCertificateIds(filter?: { vaultId?: string; proxyType?: ProxyType }): Promise<string[]>;
+  listCertificateIds(filter?: CertificateFilter): Promise<string[]>;
   getCertificateSummaries(ids: readonly string[]): Promise<CertificateSummary[]>;
   getCertificateMaterial(ids: readonly string[]): Promise<CertificateMaterial[]>;
   getCertificate(vaultId: string, id: string): Promise<CertificateRecord | undefined>;

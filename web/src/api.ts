@@ -68,6 +68,23 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return ((await res.json()) as { data: T }).data;
 }
 
+/**
+ * Every item of a paged list (SPEC §2: `limit`, `cursor`, `next_cursor`), following the cursors
+ * 1,000 at a time: the screens that show whole lists (with their own search) get all of it.
+ */
+export async function listAll<T>(path: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = `${path}${path.includes('?') ? '&' : '?'}limit=1000${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+    const res = await send('GET', page);
+    const body = (await res.json()) as { data: T[]; next_cursor?: string | null };
+    items.push(...body.data);
+    cursor = body.next_cursor ?? null;
+  } while (cursor !== null);
+  return items;
+}
+
 /** Fetches a file (it needs the cookie, so a plain link would not do) and hands it to the browser. */
 export async function download(path: string, fallbackName: string): Promise<void> {
   const res = await send('GET', path);

@@ -1,7 +1,7 @@
 // Vault Settings → Mutual TLS Certificates: the table, the expiry banner (which also covers the
 // server certificates of hostnames), the preview and removal.
 
-import { api } from './api.js';
+import { api, listAll } from './api.js';
 import { openAddCertificate } from './certificate-form.js';
 import { openPreview } from './certificate-preview.js';
 import { clear, confirmDialog, errorBox, formatDate, h, loading } from './dom.js';
@@ -37,12 +37,12 @@ export function renderCertificates(main: HTMLElement, vault: Vault, notice?: Nod
   const refresh = (afterSave?: Node): void => renderCertificates(main, vault, afterSave);
 
   Promise.all([
-    api<Certificate[]>('GET', `${base}/certificates`),
-    api<Credential[]>('GET', `${base}/credentials`),
-    api<Route[]>('GET', `${base}/routes`),
+    listAll<Certificate>(`${base}/certificates`),
+    listAll<Credential>(`${base}/credentials`),
+    listAll<Route>(`${base}/routes`),
     // Only for the banner: a failure here must not hide the client certificates, but is said aloud,
     // since a silent gap would be a missed expiry.
-    api<Hostname[]>('GET', `${base}/hostnames`).then(
+    listAll<Hostname>(`${base}/hostnames`).then(
       (list) => ({ list, error: null }),
       (err: Error) => ({ list: [] as Hostname[], error: err.message }),
     ),

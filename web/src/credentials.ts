@@ -1,7 +1,7 @@
 // Access credentials of the outbound proxy. The password exists only in the create call's answer, so
 // it is shown once here, kept in no storage, and gone when the page is left or redrawn.
 
-import { api, download } from './api.js';
+import { api, listAll, download } from './api.js';
 import { clear, confirmDialog, copyButton, errorBox, field, formatDate, h, loading } from './dom.js';
 import type { Credential, Vault } from './types.js';
 
@@ -69,7 +69,7 @@ export function renderCredentials(main: HTMLElement, vault: Vault): void {
   });
 
   const load = (): void => {
-    api<Credential[]>('GET', base).then(
+    listAll<Credential>(base).then(
       (items) => {
         list.removeAttribute('aria-busy');
         clear(list, table(vault, items, load));

@@ -2,7 +2,7 @@
 // server certificate, their caller mTLS, and the default hostname's caller mTLS. Add, preview,
 // replace (a renewed certificate, without a gap) and removal with confirmation.
 
-import { api } from './api.js';
+import { api, listAll } from './api.js';
 import { defaultHostnamePanel } from './default-hostname.js';
 import { clear, confirmDialog, errorBox, formatDate, h, loading } from './dom.js';
 import { expiryBanner } from './expiry.js';
@@ -41,7 +41,7 @@ export function renderHostnames(main: HTMLElement, vault: Vault, notice?: Node):
     openHostnameForm(vault, undefined, (saved) => refresh(savedNotice(saved, 'added'))),
   );
 
-  api<Hostname[]>('GET', `/vaults/${vault.id}/hostnames`).then(
+  listAll<Hostname>(`/vaults/${vault.id}/hostnames`).then(
     (items) => {
       body.removeAttribute('aria-busy');
       clear(body, expiryBanner([], items), listView(vault, items, refresh));

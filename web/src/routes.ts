@@ -1,7 +1,7 @@
 // Routes of the vault (SPEC §2, VGS attribute names): inbound routes forward <inbound host> to an
 // upstream URL; outbound routes match upstream hosts by a regular expression.
 
-import { api } from './api.js';
+import { api, listAll } from './api.js';
 import { clear, confirmDialog, copyButton, errorBox, h, loading } from './dom.js';
 import { routeName } from './format.js';
 import { openRouteForm } from './route-form.js';
@@ -35,7 +35,7 @@ export function renderRoutes(main: HTMLElement, vault: Vault): void {
   );
 
   const load = (): void => {
-    api<Route[]>('GET', `/vaults/${vault.id}/routes`).then(
+    listAll<Route>(`/vaults/${vault.id}/routes`).then(
       (routes) => {
         list.removeAttribute('aria-busy');
         clear(

@@ -1,7 +1,7 @@
 // The signed-in frame: header with the vault picker and sign-out, the Vault Settings tabs, and
 // hash routing (#/<vault id>/<page>) so a reload or a shared link lands on the same screen.
 
-import { api, setCsrfToken } from './api.js';
+import { api, listAll, setCsrfToken } from './api.js';
 import { renderCertificates } from './certificates.js';
 import { renderCredentials } from './credentials.js';
 import { clear, errorBox, field, h, loading, openDialog, showFieldError } from './dom.js';
@@ -92,7 +92,7 @@ export function startShell(root: HTMLElement, onSignedOut: () => void): void {
   const loadVaults = async (selectId?: string): Promise<void> => {
     clear(main, loading('Loading vaults…'));
     try {
-      vaults = await api<Vault[]>('GET', '/vaults');
+      vaults = await listAll<Vault>('/vaults');
     } catch (err) {
       clear(main, errorBox((err as Error).message));
       return;

@@ -1,0 +1,165 @@
+/**
+ * SPEC §2 "Lists": every list is paged (`limit`, `cursor`, `next_cursor`) in a stable order, filters
+ * users need exist, an unknown query parameter is `400 unknown_parameter` and a bad limit or cursor
+ * `400 invalid_parameter`; audit events page back to the very first one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainPem, makeCa, makeLeaf } from './helpers/pki-fixtures.js';
+import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
+
+let t: TestVaultgate;
+let vault: { id: string };
+
+beforeAll(async () => {
+  t = await startTestVaultgate();
+  vault = (await t.api('POST', '/vaults', { name: 'Paging' })).json.data;
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+/** Follows next_cursor from the first page; returns every page's ids. */
+async function pages(path: string, limit: number): Promise<string[][]> {
+  const out: string[][] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const res = await t.api('GET', `${path}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+    expect(res.status, res.text).toBe(200);
+    out.push(res.json.data.map((x: { id: string }) => x.id));
+    cursor = res.json.next_cursor;
+  } while (cursor !== null);
+  return out;
+}
+
+describe('paged lists', () => {
+  it('pages credentials in creation order, and a page boundary survives a delete before it', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++)
+      ids.push((await t.api('POST', `/vaults/${vault.id}/credentials`, {})).json.data.id);
+    const all = await pages(`/vaults/${vault.id}/credentials`, 3);
+    expect(all.map((p) => p.length)).toEqual([3, 3, 1]);
+    expect(all.flat()).toEqual(ids);
+    const first = await t.api('GET', `/vaults/${vault.id}/credentials?limit=3`);
+    expect(first.json.next_cursor).toEqual(expect.any(String));
+    await t.api('DELETE', `/vaults/${vault.id}/credentials/${ids[1]}`);
+    const second = await t.api(
+      'GET',
+      `/vaults/${vault.id}/credentials?limit=3&cursor=${first.json.next_cursor}`,
+    );
+    expect(second.json.data.map((c: { id: string }) => c.id)).toEqual(ids.slice(3, 6));
+    const whole = await t.api('GET', `/vaults/${vault.id}/credentials`);
+    expect(whole.json).toMatchObject({ next_cursor: null });
+    expect(whole.json.data).toHaveLength(6);
+  });
+
+  it('pages vaults, routes and hostnames too', async () => {
+    for (let i = 0; i < 3; i++) {
+      await t.api('POST', `/vaults/${vault.id}/routes`, {
+        destination_override_endpoint: `https://up${i}.example`,
+      });
+    }
+    expect((await pages(`/vaults/${vault.id}/routes`, 2)).map((p) => p.length)).toEqual([2, 1]);
+    const vaults = await pages('/vaults', 1);
+    expect(vaults.flat()).toContain(vault.id);
+    expect((await t.api('GET', `/vaults/${vault.id}/hostnames`)).json).toEqual({
+      data: [],
+      next_cursor: null,
+    });
+  });
+
+  it('filters certificates by status, proxy_type, credential_id and route_id', async () => {
+    const ca = makeCa({ cn: 'Paging CA' });
+    const credential = (await t.api('POST', `/vaults/${vault.id}/credentials`, {})).json.data;
+    const route = (
+      await t.api('POST', `/vaults/${vault.id}/routes`, {
+        destination_override_endpoint: 'https://pay.example',
+      })
+    ).json.data;
+    const upload = async (cn: string, tie: Record<string, string>, future = false) => {
+      const leaf = makeLeaf({
+        issuer: ca,
+        cn,
+        ...(future
+          ? { notBefore: new Date(Date.now() + 86_400_000), notAfter: new Date(Date.now() + 90 * 86_400_000) }
+          : {}),
+      });
+      const res = await t.api('POST', `/vaults/${vault.id}/certificates`, {
+        ...tie,
+        certificate: chainPem(leaf),
+        private_key: leaf.keyPem,
+      });
+      expect(res.status, res.text).toBe(201);
+      return res.json.data.id as string;
+    };
+    const current = await upload('current.example', { proxy_type: 'outbound', credential_id: credential.id });
+    const later = await upload(
+      'later.example',
+      { proxy_type: 'outbound', credential_id: credential.id },
+      true,
+    );
+    const inbound = await upload('inbound.example', { proxy_type: 'inbound', route_id: route.id });
+    const ids = async (q: string) =>
+      (await t.api('GET', `/vaults/${vault.id}/certificates?${q}`)).json.data.map(
+        (c: { id: string }) => c.id,
+      );
+    expect(await ids('status=not_yet_valid')).toEqual([later]);
+    expect(await ids('status=expired')).toEqual([]);
+    expect(await ids('status=valid&proxy_type=outbound')).toEqual([current]);
+    expect(await ids(`credential_id=${credential.id}`)).toEqual([current, later]);
+    expect(await ids(`route_id=${route.id}`)).toEqual([inbound]);
+    expect((await pages(`/vaults/${vault.id}/certificates`, 2)).flat()).toEqual([current, later, inbound]);
+  });
+
+  it('pages audit events newest first, back to the first one, with action and since filters', async () => {
+    const res = await t.api('GET', `/audit-events?vault_id=${vault.id}`);
+    const newestFirst = res.json.data.map((e: { id: string }) => e.id);
+    expect(newestFirst.length).toBeGreaterThan(10);
+    expect((await pages(`/audit-events?vault_id=${vault.id}`, 4)).flat()).toEqual(newestFirst);
+    const created = (await t.api('GET', `/audit-events?vault_id=${vault.id}&action=credential.created`)).json
+      .data;
+    expect(created.length).toBe(8);
+    expect(new Set(created.map((e: { action: string }) => e.action))).toEqual(
+      new Set(['credential.created']),
+    );
+    const future = await t.api(
+      'GET',
+      `/audit-events?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`,
+    );
+    expect(future.json.data).toEqual([]);
+    const all = await t.api('GET', `/audit-events?vault_id=${vault.id}&since=2020-01-01T00:00:00Z`);
+    expect(all.json.data.length).toBe(newestFirst.length);
+  });
+});
+
+describe('query parameters are checked', () => {
+  it('refuses an unknown parameter, naming it, instead of ignoring a misspelt filter', async () => {
+    const res = await t.api('GET', `/vaults/${vault.id}/certificates?statuss=expired`);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'unknown_parameter', field: 'statuss' });
+    expect(res.json.error.message).toContain('status');
+    expect((await t.api('GET', `/vaults/${vault.id}?verbose=1`)).json.error.code).toBe('unknown_parameter');
+  });
+
+  it('refuses a limit out of range, a bad filter value and a cursor it did not issue', async () => {
+    for (const q of [
+      'limit=0',
+      'limit=1001',
+      'limit=ten',
+      'limit=-1',
+      'cursor=bm9wZQ',
+      'status=old',
+      'proxy_type=both',
+    ]) {
+      const res = await t.api('GET', `/vaults/${vault.id}/certificates?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(res.json.error.code, q).toBe('invalid_parameter');
+    }
+    expect((await t.api('GET', '/audit-events?since=yesterday')).json.error.code).toBe('invalid_parameter');
+  });
+
+  it('answers 401 before looking at parameters', async () => {
+    const res = await fetch(`${t.adminUrl}/api/v1/vaults?bogus=1`);
+    expect(res.status).toBe(401);
+  });
+});
