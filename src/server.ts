@@ -23,7 +23,7 @@ import { CredentialHasher } from './secrets/credentials.js';
 import { loadAdminToken, loadMasterKey } from './secrets/files.js';
 import { Keyring } from './secrets/keyring.js';
 import { resealCertificateKeys } from './secrets/reseal.js';
-import { loadServerSecrets } from './secrets/server-secrets.js';
+import { loadServerSecrets, sessionTicketKeys } from './secrets/server-secrets.js';
 import { SnapshotBuilder } from './snapshot/build.js';
 import { SnapshotHolder } from './snapshot/holder.js';
 import { openStore } from './store/open.js';
@@ -181,7 +181,11 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       authThrottle,
       snapshot,
       hasher,
-      listenerTls: { certPem: listenerTls.certPem, keyPem: listenerTls.keyPem },
+      listenerTls: {
+        certPem: listenerTls.certPem,
+        keyPem: listenerTls.keyPem,
+        ticketKeys: sessionTicketKeys(secrets.serverSecret, listenerTls.certPem),
+      },
       logger,
       metrics,
     };

@@ -11,6 +11,7 @@ import {
   auditEvent,
   certificate,
   credential,
+  hostname,
   route,
   vault,
   type StoreBackend,
@@ -182,6 +183,40 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
     expect(await store.read.countCertificatesFor({ credentialId: 'c1' })).toBe(0);
   });
 
+  it('stores hostnames, one vault per name, and replaces them whole', async () => {
+    await store.write(async (repo) => {
+      await repo.insertVault(vault('v1'));
+      await repo.insertVault(vault('v2', 1));
+      await repo.insertHostname(hostname('v1', 'h1', 'callbacks.acme.test', 1));
+      await repo.insertHostname(hostname('v1', 'h2', '*.acme.test', 2));
+    });
+    await expect(
+      store.write((repo) => repo.insertHostname(hostname('v2', 'h3', 'callbacks.acme.test'))),
+    ).rejects.toBeInstanceOf(UniqueViolationError);
+    expect((await store.read.listHostnames('v1')).map((h) => h.hostname)).toEqual([
+      'callbacks.acme.test',
+      '*.acme.test',
+    ]);
+    expect(await store.read.findHostname('*.acme.test')).toMatchObject({ id: 'h2', vault_id: 'v1' });
+    const renewed = {
+      ...hostname('v1', 'h1', 'callbacks.acme.test', 1),
+      not_after: at(99),
+      updated_at: at(5),
+    };
+    renewed.client_auth = { mode: 'off' };
+    await store.write((repo) => repo.updateHostname(renewed));
+    expect(await store.read.getHostname('v1', 'h1')).toEqual(renewed);
+    expect(await store.read.getHostname('v2', 'h1')).toBeUndefined();
+    expect((await store.read.countVaultDependants('v1')).hostnames).toBe(2);
+    await store.write((repo) =>
+      repo.updateVault({ ...vault('v1'), inbound_client_auth: { mode: 'optional', ca_pem: 'x' } }),
+    );
+    expect((await store.read.getVault('v1'))?.inbound_client_auth).toEqual({ mode: 'optional', ca_pem: 'x' });
+    expect(await store.write((repo) => repo.deleteHostname('v1', 'h2'))).toBe(true);
+    await store.write((repo) => repo.deleteVault('v1'));
+    expect(await store.read.listHostnames()).toEqual([]);
+  });
+
   it('counts a vault’s dependants and deletes them with the vault', async () => {
     await store.write(async (repo) => {
       for (const v of ['v1', 'v2']) {
@@ -198,6 +233,7 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
       credentials: 2,
       routes: 1,
       certificates: 2,
+      hostnames: 0,
     });
 
     expect(await store.write((repo) => repo.deleteVault('v1'))).toBe(true);
@@ -205,6 +241,7 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
       credentials: 0,
       routes: 0,
       certificates: 0,
+      hostnames: 0,
     });
     expect(await store.read.listCredentials('v1')).toEqual([]);
     expect(await store.read.listRoutes('v1')).toEqual([]);
@@ -213,6 +250,7 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
       credentials: 2,
       routes: 1,
       certificates: 2,
+      hostnames: 0,
     });
     // The audit trail outlives what it describes.
     expect((await store.read.listAuditEvents({ vault_id: 'v1' })).map((e) => e.id)).toEqual(['v1-e1']);

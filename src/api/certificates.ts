@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { computeStatus, validateHosts } from '../certificates/index.js';
-import { MAX_FIELD_CHARS, MAX_PASSPHRASE_CHARS } from '../certificates/upload.js';
+import { MAX_FIELD_CHARS, MAX_PASSPHRASE_CHARS, type UploadInput } from '../certificates/upload.js';
 import { VaultgateError } from '../errors.js';
 import { JobTimeLimitError } from '../offload/pool.js';
 import { certificateKeyAad } from '../secrets/aad.js';
@@ -77,7 +77,7 @@ export const certificateSchema = {
  * the time limit the thread is terminated and the upload refused on the field that asked for the
  * work — key derivation is the only step whose cost the uploader controls.
  */
-async function parseOffloaded(ctx: ApiContext, input: UploadBody) {
+export async function parseOffloaded(ctx: ApiContext, input: UploadInput) {
   const { certificate, private_key, passphrase, pkcs12 } = input;
   try {
     return await ctx.offload.run('parseUpload', { certificate, private_key, passphrase, pkcs12 });
@@ -226,13 +226,25 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
   const rendered = new RenderedCertificates();
   ctx.metrics.collector(
     'vaultgate_certificate_expiry_timestamp_seconds',
-    'When each stored mutual TLS certificate expires (not_after), in Unix seconds.',
+    'When each stored certificate expires (not_after), in Unix seconds: client certificates by proxy_type, and custom hostnames\' server certificates as proxy_type="server".',
     'gauge',
-    () =>
-      [...ctx.snapshot.current.certificatesById.values()].map((c) => ({
-        labels: { vault_id: c.vaultId, certificate_id: c.id, proxy_type: c.proxyType },
+    () => {
+      const snapshot = ctx.snapshot.current;
+      const samples = [...snapshot.certificatesById.values()].map((c) => ({
+        labels: { vault_id: c.vaultId, certificate_id: c.id, proxy_type: c.proxyType as string },
         value: Math.floor(c.notAfter / 1000),
-      })),
+      }));
+      // Custom hostnames' server certificates (SPEC §2), labelled with the hostname's id.
+      for (const name of snapshot.inboundNames.values()) {
+        const { hostnameId, notAfter } = name.tls;
+        if (hostnameId === null || notAfter === null) continue;
+        samples.push({
+          labels: { vault_id: name.vault.id, certificate_id: hostnameId, proxy_type: 'server' },
+          value: Math.floor(notAfter / 1000),
+        });
+      }
+      return samples;
+    },
   );
   return [
     {

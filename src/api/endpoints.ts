@@ -3,6 +3,7 @@ import { sessionEndpoints } from './auth.js';
 import type { ApiContext } from './context.js';
 import { certificateEndpoints } from './certificates.js';
 import { credentialEndpoints } from './credentials.js';
+import { hostnameEndpoints } from './hostnames.js';
 import { buildOpenApi } from './openapi.js';
 import { routeEndpoints } from './routes.js';
 import type { Endpoint } from './router.js';
@@ -15,6 +16,7 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
     ...systemEndpoints(ctx),
     ...sessionEndpoints(auth),
     ...vaultEndpoints(ctx),
+    ...hostnameEndpoints(ctx),
     ...credentialEndpoints(ctx),
     ...routeEndpoints(ctx),
     ...certificateEndpoints(ctx),

@@ -2,9 +2,11 @@ import { createCa } from '../pki/ca.js';
 import { randomFrom } from '../secrets/credentials.js';
 import { outboundCaKeyAad } from '../secrets/aad.js';
 import { inboundHost } from '../snapshot/build.js';
+import { presentClientAuth, type ClientAuthInput } from '../certificates/client-auth.js';
 import { VaultgateError } from '../errors.js';
 import type { Environment, Repo, VaultRecord } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
+import { clientAuthBody, clientAuthSchema, readClientAuth } from './client-auth.js';
 import type { Endpoint } from './router.js';
 
 const VAULT_ID = /^tnt[a-z0-9]{8}$/;
@@ -17,6 +19,7 @@ export const vaultSchema = {
     name: { type: 'string' },
     environment: { type: 'string', enum: ['sandbox', 'live'] },
     inbound_host: { type: 'string' },
+    inbound_client_auth: clientAuthSchema,
     created_at: { type: 'string', format: 'date-time' },
   },
 };
@@ -31,12 +34,22 @@ const createVaultBody = {
   },
 };
 
+const patchVaultBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    inbound_client_auth: clientAuthBody,
+  },
+};
+
 export function presentVault(vault: VaultRecord, domain: string): Record<string, unknown> {
   return {
     id: vault.id,
     name: vault.name,
     environment: vault.environment,
     inbound_host: inboundHost(vault.id, vault.environment, domain),
+    inbound_client_auth: presentClientAuth(vault.inbound_client_auth),
     created_at: vault.created_at,
   };
 }
@@ -66,6 +79,7 @@ export async function createVault(
     environment: input.environment,
     outbound_ca_cert_pem: ca.certPem,
     outbound_ca_key_sealed: ctx.keyring.seal(ca.keyPem, outboundCaKeyAad(id)),
+    inbound_client_auth: null,
     created_at: new Date().toISOString(),
   };
   await commit(ctx, { actor, action: 'vault.created', vault_id: id, target_id: id }, (repo) =>
@@ -114,6 +128,44 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
       }),
     },
     {
+      method: 'PATCH',
+      path: '/vaults/:vault_id',
+      summary: "Rename a vault, or set caller mTLS (inbound_client_auth) for the vault's own inbound host",
+      body: patchVaultBody,
+      response: vaultSchema,
+      handler: async ({ params, body, actor, remoteAddress }) => {
+        const input = body as { name?: string; inbound_client_auth?: ClientAuthInput };
+        await requireVault(ctx.store.read, params.vault_id);
+        const clientAuth = await readClientAuth(ctx, input.inbound_client_auth, 'inbound_client_auth');
+        const updated = await commit(
+          ctx,
+          {
+            actor,
+            action: 'vault.updated',
+            vault_id: params.vault_id ?? null,
+            target_id: params.vault_id ?? null,
+            client_address: remoteAddress,
+          },
+          async (repo) => {
+            const vault = await requireVault(repo, params.vault_id);
+            const next: VaultRecord = {
+              ...vault,
+              name: input.name ?? vault.name,
+              inbound_client_auth:
+                clientAuth === undefined
+                  ? vault.inbound_client_auth
+                  : clientAuth.mode === 'off'
+                    ? null
+                    : clientAuth,
+            };
+            await repo.updateVault(next);
+            return next;
+          },
+        );
+        return { status: 200, body: { data: presentVault(updated, domain) } };
+      },
+    },
+    {
       method: 'DELETE',
       path: '/vaults/:vault_id',
       summary: 'Delete a vault; ?force=true also deletes its routes, credentials and certificates',
@@ -131,10 +183,10 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
           async (repo) => {
             const vault = await requireVault(repo, params.vault_id);
             const held = await repo.countVaultDependants(vault.id);
-            if (!force && held.credentials + held.routes + held.certificates > 0) {
+            if (!force && held.credentials + held.routes + held.certificates + held.hostnames > 0) {
               throw new VaultgateError(
                 'vault_not_empty',
-                `The vault still holds ${held.routes} route(s), ${held.credentials} credential(s) and ${held.certificates} certificate(s); delete them first or add ?force=true.`,
+                `The vault still holds ${held.routes} route(s), ${held.credentials} credential(s), ${held.certificates} certificate(s) and ${held.hostnames} hostname(s); delete them first or add ?force=true.`,
               );
             }
             await repo.deleteVault(vault.id);

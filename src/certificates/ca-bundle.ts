@@ -10,17 +10,30 @@ import { CERTIFICATE_LABELS, encodePem, readPemBlocks } from './pem.js';
 /** Mozilla's whole root store is about 150 certificates; a route trusts a handful. */
 export const MAX_CA_CERTIFICATES = 200;
 
-const FIELD = 'upstream_tls.ca_pem';
-const fail = (why: string): never => {
-  throw new VaultgateError(
-    'invalid_field',
-    `upstream_tls.ca_pem must hold only PEM certificates ("-----BEGIN CERTIFICATE-----" blocks) of the CA that signed the upstream's server certificate: ${why}.`,
-    FIELD,
-  );
+/** The field a bundle came in and what its CAs sign, for the messages. */
+export interface CaBundleField {
+  readonly field: string;
+  readonly signs: string;
+}
+
+const UPSTREAM_CA: CaBundleField = {
+  field: 'upstream_tls.ca_pem',
+  signs: "the upstream's server certificate",
 };
 
-/** The bundle normalised (64-column PEM, LF), or invalid_field naming what is wrong. */
-export function readCaBundle(pem: string): string {
+/**
+ * The bundle normalised (64-column PEM, LF), or invalid_field naming what is wrong. Used for a
+ * route's `upstream_tls.ca_pem` and for the CAs of callers' certificates (`client_auth.ca_pem`).
+ */
+export function readCaBundle(pem: string, where: CaBundleField = UPSTREAM_CA): string {
+  const FIELD = where.field;
+  const fail = (why: string): never => {
+    throw new VaultgateError(
+      'invalid_field',
+      `${FIELD} must hold only PEM certificates ("-----BEGIN CERTIFICATE-----" blocks) of the CA that signed ${where.signs}: ${why}.`,
+      FIELD,
+    );
+  };
   let blocks;
   try {
     blocks = readPemBlocks(pem, 'invalid_certificate', FIELD);

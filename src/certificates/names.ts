@@ -34,7 +34,8 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
   '1.3.6.1.4.1.311.60.2.1.3': 'jurisdictionC',
 };
 
-export function formatName(name: Node): string {
+/** `separator` joins the RDNs: ", " for people (the default), "," for RFC 4514's exact form. */
+export function formatName(name: Node, separator = ', '): string {
   const rdns = children(name, 'name').map((rdn) =>
     children(rdn, 'RDN')
       .map((atv) => {
@@ -50,7 +51,7 @@ export function formatName(name: Node): string {
       })
       .join('+'),
   );
-  return rdns.reverse().join(', ');
+  return rdns.reverse().join(separator);
 }
 
 /** Decodes the X.520 DirectoryString family; null for anything else. */

@@ -24,6 +24,8 @@ import { formatGeneralNames, formatName } from './names.js';
 
 export interface CertificateFields {
   readonly subject: string;
+  /** The subject with RDNs joined by a bare "," (RFC 4514's own form, as X-Forwarded-Client-Cert carries it). */
+  readonly subjectCompact: string;
   readonly issuer: string;
   readonly notBefore: Date;
   readonly notAfter: Date;
@@ -107,6 +109,7 @@ export function readCertificateFields(der: Uint8Array): CertificateFields {
 
   return {
     subject: formatName(at(4, 'subject')),
+    subjectCompact: formatName(at(4, 'subject'), ','),
     issuer: formatName(at(2, 'issuer')),
     notBefore: readTime(validity[0]),
     notAfter: readTime(validity[1]),

@@ -4,6 +4,7 @@
  * sealed keys never travel between processes; it serves the proxy ports on the listening handles the
  * control plane sends, and answers the control plane's refresh, metrics and drain requests.
  */
+import { sessionTicketKeys } from '../secrets/server-secrets.js';
 import type { Settings } from '../config/settings.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import {
@@ -80,7 +81,10 @@ async function start(init: Init): Promise<void> {
     settings,
     snapshot,
     hasher: new CredentialHasher(Buffer.from(init.serverSecret)),
-    listenerTls: init.listenerTls,
+    listenerTls: {
+      ...init.listenerTls,
+      ticketKeys: sessionTicketKeys(init.serverSecret, init.listenerTls.certPem),
+    },
     authThrottle,
     logger,
     metrics,

@@ -3,6 +3,7 @@
  * data (structured clone), and reports a user's mistake as a VaultgateError.
  */
 import { readCaBundle } from '../certificates/ca-bundle.js';
+import { checkClientAuth } from '../certificates/client-auth.js';
 import { parseUpload } from '../certificates/upload.js';
 import { VaultgateError } from '../errors.js';
 import { LINEAR_ENGINE } from '../snapshot/linear-regex.js';
@@ -28,6 +29,7 @@ const handlers: { [N in JobName]: (input: Jobs[N]['input']) => Jobs[N]['output']
     return null;
   },
   checkCaPem: (pem) => readCaBundle(pem),
+  checkClientAuth: ({ settings, field }) => checkClientAuth(settings, field),
 };
 
 export function runJob(name: JobName, input: unknown): unknown {

@@ -1,5 +1,7 @@
 /** The messages between OffloadPool and worker.ts, and the jobs' types (without their code). */
+import type { ClientAuthInput } from '../certificates/client-auth.js';
 import type { ParsedCertificate, UploadInput } from '../certificates/upload.js';
+import type { ClientAuthSettings } from '../store/types.js';
 
 export interface Jobs {
   parseUpload: { input: UploadInput; output: ParsedCertificate };
@@ -7,6 +9,8 @@ export interface Jobs {
   checkHostEndpoint: { input: string; output: null };
   /** Returns the normalised bundle; throws invalid_field (field upstream_tls.ca_pem). */
   checkCaPem: { input: string; output: string };
+  /** Caller mTLS settings checked and normalised; throws invalid_field under `field`. */
+  checkClientAuth: { input: { settings: ClientAuthInput; field: string }; output: ClientAuthSettings };
 }
 
 export type JobName = keyof Jobs;

@@ -16,7 +16,12 @@ export interface DataPlaneDeps {
   /** Verifies outbound-proxy passwords against the credential hashes in the snapshot. */
   readonly hasher: CredentialHasher;
   /** The certificate of vaultgate's own TLS listeners (inbound, outbound over TLS), signed by the local CA. */
-  readonly listenerTls: { readonly certPem: string; readonly keyPem: string };
+  readonly listenerTls: {
+    readonly certPem: string;
+    readonly keyPem: string;
+    /** Session-ticket keys shared by every worker (secrets/server-secrets.ts sessionTicketKeys). */
+    readonly ticketKeys?: Buffer | undefined;
+  };
   /** Shared with the management API: failed proxy authentications count per client address. */
   readonly authThrottle: FailureThrottle;
   readonly logger: Logger;

@@ -37,6 +37,23 @@ export function legacyCertificateKeyAad(id: string): string {
   return `certificate:${id}:private_key`;
 }
 
+/** The parts of a hostname row its sealed server key belongs to. */
+export interface HostnameKeyOwner {
+  id: string;
+  vault_id: string;
+  hostname: string;
+  certificate_pem: string;
+}
+
+/**
+ * A custom hostname's server key: bound to the row, its vault, the name it serves and the chain
+ * beside it, so a key moved to another hostname or vault, or paired with another chain, never opens.
+ */
+export function hostnameKeyAad(owner: HostnameKeyOwner): string {
+  const chain = createHash('sha256').update(owner.certificate_pem).digest('base64url');
+  return `hostname_key:${JSON.stringify([owner.id, owner.vault_id, owner.hostname, chain])}`;
+}
+
 /** A vault's outbound CA key: bound to its vault (a vault's CA key is never moved or replaced). */
 export function outboundCaKeyAad(vaultId: string): string {
   return `vault:${vaultId}:outbound_ca_key`;

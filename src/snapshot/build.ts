@@ -1,6 +1,7 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
+import { HostTable } from '../hosts/table.js';
 import { checkTlsMaterial } from '../certificates/tls-context.js';
-import { certificateKeyAad, outboundCaKeyAad } from '../secrets/aad.js';
+import { certificateKeyAad, hostnameKeyAad, outboundCaKeyAad } from '../secrets/aad.js';
 import type { Keyring } from '../secrets/keyring.js';
 import { routeMatchesHost } from './host-match.js';
 import { compileSourceEndpoint } from './source-match.js';
@@ -8,11 +9,15 @@ import {
   CERTIFICATES_EPOCH,
   type CertificateMaterial,
   type CertificateSummary,
+  type ClientAuthSettings,
+  type HostnameRecord,
   type Repo,
   type RouteRecord,
   type VaultRecord,
 } from '../store/types.js';
 import type {
+  InboundName,
+  InboundTls,
   RuntimeCertificate,
   RuntimeConfig,
   RuntimeCredential,
@@ -56,6 +61,10 @@ export class SnapshotBuilder {
    */
   readonly #leftOut = new Map<string, LeftOutReason>();
   readonly #caKeys = new Map<string, KeyObject>();
+  /** InboundTls by hostname or vault id, reused while its revision holds (see InboundTls). */
+  readonly #inboundTls = new Map<string, InboundTls>();
+  /** Hostname rows whose key does not open, by `<id>@<updated_at>`: reported once, left out. */
+  readonly #brokenHostnames = new Set<string>();
   #lastIndex: CertificateIndex | undefined;
 
   constructor(
@@ -75,10 +84,11 @@ export class SnapshotBuilder {
   async build(repo: Repo, version: number): Promise<RuntimeConfig> {
     // Read before the certificates: a change racing this build then shows up as a new epoch next time.
     const epoch = (await repo.getMeta(CERTIFICATES_EPOCH)) ?? '';
-    const [vaults, credentials, routes] = await Promise.all([
+    const [vaults, credentials, routes, hostnames] = await Promise.all([
       repo.listVaults(),
       repo.listCredentials(),
       repo.listRoutes(),
+      repo.listHostnames(),
     ]);
     const index =
       this.#lastIndex?.epoch === epoch ? this.#lastIndex : await this.#indexCertificates(repo, epoch);
@@ -93,12 +103,32 @@ export class SnapshotBuilder {
 
     const vaultsById = new Map<string, RuntimeVault>();
     const vaultsByHost = new Map<string, RuntimeVault>();
+    const inboundNames = new HostTable<InboundName>();
+    const liveTls = new Set<string>();
     for (const record of vaults) {
       const vaultRoutes = routesByVault.get(record.id) ?? [];
       const vault = this.#vault(record, vaultRoutes);
       vaultsById.set(vault.id, vault);
       vaultsByHost.set(vault.inboundHost, vault);
+      const tls = this.#vaultTls(record);
+      liveTls.add(record.id);
+      inboundNames.add(
+        vault.inboundHost,
+        Object.freeze({ hostname: vault.inboundHost, vault, route: vault.inboundRoute, tls }),
+      );
     }
+    for (const record of hostnames) {
+      const vault = vaultsById.get(record.vault_id);
+      const tls = vault && this.#hostnameTls(record);
+      if (!vault || !tls) continue;
+      liveTls.add(record.id);
+      const route =
+        vault.inboundRoutes.find((r) => routeMatchesHost(r, record.hostname)) ?? vault.inboundRoute;
+      // A vault's own host is exact and the API keeps custom names out of their namespace, so add()
+      // only refuses a duplicate the database's UNIQUE constraint already rules out.
+      inboundNames.add(record.hostname, Object.freeze({ hostname: record.hostname, vault, route, tls }));
+    }
+    for (const id of this.#inboundTls.keys()) if (!liveTls.has(id)) this.#inboundTls.delete(id);
 
     const credentialsByUsername = new Map<string, RuntimeCredential>();
     for (const record of credentials) {
@@ -120,6 +150,7 @@ export class SnapshotBuilder {
       builtAt: Date.now(),
       vaultsById,
       vaultsByHost,
+      inboundNames,
       credentialsByUsername,
       certificatesById,
     });
@@ -220,6 +251,55 @@ export class SnapshotBuilder {
     this.#certificates.set(record.id, { cert, credentialId: record.credential_id, routeId: record.route_id });
   }
 
+  /** A vault's own host: the listener certificate, with the vault's caller-mTLS settings. */
+  #vaultTls(record: VaultRecord): InboundTls {
+    const settings = record.inbound_client_auth;
+    const revision = settings === null ? 'off' : digest(JSON.stringify(settings));
+    const key = `${record.id}@${revision}`;
+    const known = this.#inboundTls.get(record.id);
+    if (known?.key === key) return known;
+    const tls = Object.freeze({
+      key,
+      hostnameId: null,
+      chainPem: null,
+      keyPem: null,
+      notAfter: null,
+      ...clientAuthParts(settings),
+    });
+    this.#inboundTls.set(record.id, tls);
+    return tls;
+  }
+
+  /** A custom hostname's certificate and settings; undefined when its key does not open. */
+  #hostnameTls(record: HostnameRecord): InboundTls | undefined {
+    const key = `${record.id}@${record.updated_at}`;
+    const known = this.#inboundTls.get(record.id);
+    if (known?.key === key) return known;
+    if (this.#brokenHostnames.has(key)) return undefined;
+    let keyPem: Buffer;
+    try {
+      keyPem = this.keyring.open(record.private_key_sealed, hostnameKeyAad(record));
+    } catch (err) {
+      this.#brokenHostnames.add(key);
+      this.onProblem('a stored hostname key cannot be opened; the hostname is not served', {
+        hostname_id: record.id,
+        vault_id: record.vault_id,
+        reason: (err as Error).message,
+      });
+      return undefined;
+    }
+    const tls = Object.freeze({
+      key,
+      hostnameId: record.id,
+      chainPem: record.certificate_pem,
+      keyPem,
+      notAfter: Date.parse(record.not_after),
+      ...clientAuthParts(record.client_auth),
+    });
+    this.#inboundTls.set(record.id, tls);
+    return tls;
+  }
+
   #route(record: RouteRecord, certificates: readonly RuntimeCertificate[]): RuntimeRoute {
     return Object.freeze({
       id: record.id,
@@ -254,4 +334,15 @@ export class SnapshotBuilder {
       outboundCa: Object.freeze({ certPem: record.outbound_ca_cert_pem, key }),
     });
   }
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 16);
+}
+
+function clientAuthParts(
+  settings: ClientAuthSettings | null,
+): Pick<InboundTls, 'clientAuth' | 'caPem' | 'crlPem'> {
+  if (settings === null || settings.mode === 'off') return { clientAuth: 'off', caPem: null, crlPem: null };
+  return { clientAuth: settings.mode, caPem: settings.ca_pem ?? null, crlPem: settings.crl_pem ?? null };
 }

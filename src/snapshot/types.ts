@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import type { Environment, UpstreamTlsSettings } from '../store/types.js';
+import type { HostTable } from '../hosts/table.js';
+import type { ClientAuthMode, Environment, UpstreamTlsSettings } from '../store/types.js';
 import type { SourceMatcher } from './source-match.js';
 
 /**
@@ -14,6 +15,11 @@ export interface RuntimeConfig {
   readonly vaultsById: ReadonlyMap<string, RuntimeVault>;
   /** Lower-case `<vault_id>.<environment>.<domain>` → vault. */
   readonly vaultsByHost: ReadonlyMap<string, RuntimeVault>;
+  /**
+   * Every name the inbound listener answers to: each vault's own host and each custom hostname
+   * (exact or `*.` wildcard), looked up by SNI in the TLS handshake and by Host per request.
+   */
+  readonly inboundNames: HostTable<InboundName>;
   readonly credentialsByUsername: ReadonlyMap<string, RuntimeCredential>;
   readonly certificatesById: ReadonlyMap<string, RuntimeCertificate>;
 }
@@ -32,6 +38,41 @@ export interface RuntimeVault {
   readonly inboundRoute: RuntimeRoute | undefined;
   readonly outboundRoutes: readonly RuntimeRoute[];
   readonly outboundCa: { readonly certPem: string; readonly key: KeyObject };
+}
+
+/** One name the inbound listener answers to (SPEC §2, §3). Compare two by identity. */
+export interface InboundName {
+  /** As configured: a vault's host, or a custom hostname such as `*.acme.example`. */
+  readonly hostname: string;
+  readonly vault: RuntimeVault;
+  /**
+   * The route its requests take: for a vault's host, the vault's inboundRoute; for a custom hostname,
+   * the first inbound route whose host_endpoint matches the hostname, else the vault's inboundRoute.
+   */
+  readonly route: RuntimeRoute | undefined;
+  readonly tls: InboundTls;
+}
+
+/**
+ * The TLS side of an inbound name: the server certificate to present and the caller-mTLS settings.
+ * The same frozen object is reused by every snapshot until the record changes, so the listener can
+ * keep the SecureContext it built for it (a WeakMap keyed on this object).
+ */
+export interface InboundTls {
+  /**
+   * Identity plus revision (`<id>@<revision>`): changes whenever the certificate or the caller-mTLS
+   * settings change, so a caller verified under the old settings is not trusted under the new ones.
+   */
+  readonly key: string;
+  /** The custom hostname's id; null for a vault's own host. */
+  readonly hostnameId: string | null;
+  /** The server chain and opened key; null for a vault's own host (the listener certificate). */
+  readonly chainPem: string | null;
+  readonly keyPem: Buffer | null;
+  readonly notAfter: number | null;
+  readonly clientAuth: ClientAuthMode;
+  readonly caPem: string | null;
+  readonly crlPem: string | null;
 }
 
 export interface RuntimeRoute {

@@ -118,6 +118,39 @@ const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX dashboard_sessions_expires_at ON dashboard_sessions (expires_at)',
     ],
   },
+  {
+    version: 3,
+    name: 'custom inbound hostnames and caller mTLS',
+    statements: [
+      // JSON ClientAuthSettings; NULL (every vault before this version) means caller mTLS off.
+      'ALTER TABLE vaults ADD COLUMN inbound_client_auth TEXT',
+      // hostname is UNIQUE across vaults (SPEC §2 hostname_taken): the API checks first, and the
+      // constraint settles a race between two instances on one database.
+      `CREATE TABLE hostnames (
+        id TEXT PRIMARY KEY,
+        vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE,
+        hostname TEXT NOT NULL UNIQUE,
+        certificate_pem TEXT NOT NULL,
+        private_key_sealed TEXT NOT NULL,
+        client_auth TEXT NOT NULL,
+        warnings TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        issuer TEXT NOT NULL,
+        serial_number TEXT NOT NULL,
+        not_before TEXT NOT NULL,
+        not_after TEXT NOT NULL,
+        fingerprint_sha256 TEXT NOT NULL,
+        key_type TEXT NOT NULL,
+        key_size INTEGER,
+        curve TEXT,
+        sans TEXT NOT NULL,
+        chain TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX hostnames_vault_id ON hostnames (vault_id, created_at)',
+    ],
+  },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

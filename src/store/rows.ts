@@ -4,7 +4,10 @@
  */
 import type { SqlParam } from './db.js';
 import type {
+  CertificateMetadata,
   CertificateRecord,
+  ClientAuthSettings,
+  HostnameRecord,
   CertificateSummary,
   CredentialRecord,
   CredentialStatus,
@@ -42,6 +45,7 @@ export const VAULT_COLUMNS = [
   'environment',
   'outbound_ca_cert_pem',
   'outbound_ca_key_sealed',
+  'inbound_client_auth',
   'created_at',
 ] as const;
 
@@ -52,12 +56,22 @@ export function vaultFromRow(row: Row): VaultRecord {
     environment: str(row, 'environment') as Environment,
     outbound_ca_cert_pem: str(row, 'outbound_ca_cert_pem'),
     outbound_ca_key_sealed: str(row, 'outbound_ca_key_sealed'),
+    inbound_client_auth:
+      strOrNull(row, 'inbound_client_auth') === null ? null : json(row, 'inbound_client_auth'),
     created_at: str(row, 'created_at'),
   };
 }
 
 export function vaultToParams(v: VaultRecord): SqlParam[] {
-  return [v.id, v.name, v.environment, v.outbound_ca_cert_pem, v.outbound_ca_key_sealed, v.created_at];
+  return [
+    v.id,
+    v.name,
+    v.environment,
+    v.outbound_ca_cert_pem,
+    v.outbound_ca_key_sealed,
+    v.inbound_client_auth === null ? null : JSON.stringify(v.inbound_client_auth),
+    v.created_at,
+  ];
 }
 
 export const CREDENTIAL_COLUMNS = [
@@ -226,6 +240,85 @@ export function certificateToParams(c: CertificateRecord): SqlParam[] {
     JSON.stringify(c.sans),
     JSON.stringify(c.chain),
     c.created_at,
+  ];
+}
+
+export const HOSTNAME_COLUMNS = [
+  'id',
+  'vault_id',
+  'hostname',
+  'certificate_pem',
+  'private_key_sealed',
+  'client_auth',
+  'warnings',
+  'subject',
+  'issuer',
+  'serial_number',
+  'not_before',
+  'not_after',
+  'fingerprint_sha256',
+  'key_type',
+  'key_size',
+  'curve',
+  'sans',
+  'chain',
+  'created_at',
+  'updated_at',
+] as const;
+
+function metadataFromRow(row: Row): CertificateMetadata {
+  return {
+    subject: str(row, 'subject'),
+    issuer: str(row, 'issuer'),
+    serial_number: str(row, 'serial_number'),
+    not_before: str(row, 'not_before'),
+    not_after: str(row, 'not_after'),
+    fingerprint_sha256: str(row, 'fingerprint_sha256'),
+    key_type: str(row, 'key_type') as KeyType,
+    key_size: row['key_size'] === null || row['key_size'] === undefined ? null : num(row, 'key_size'),
+    curve: strOrNull(row, 'curve'),
+    sans: json(row, 'sans'),
+    chain: json(row, 'chain'),
+  };
+}
+
+export function hostnameFromRow(row: Row): HostnameRecord {
+  return {
+    ...metadataFromRow(row),
+    id: str(row, 'id'),
+    vault_id: str(row, 'vault_id'),
+    hostname: str(row, 'hostname'),
+    certificate_pem: str(row, 'certificate_pem'),
+    private_key_sealed: str(row, 'private_key_sealed'),
+    client_auth: json<ClientAuthSettings>(row, 'client_auth'),
+    warnings: json(row, 'warnings'),
+    created_at: str(row, 'created_at'),
+    updated_at: str(row, 'updated_at'),
+  };
+}
+
+export function hostnameToParams(h: HostnameRecord): SqlParam[] {
+  return [
+    h.id,
+    h.vault_id,
+    h.hostname,
+    h.certificate_pem,
+    h.private_key_sealed,
+    JSON.stringify(h.client_auth),
+    JSON.stringify(h.warnings),
+    h.subject,
+    h.issuer,
+    h.serial_number,
+    h.not_before,
+    h.not_after,
+    h.fingerprint_sha256,
+    h.key_type,
+    h.key_size,
+    h.curve,
+    JSON.stringify(h.sans),
+    JSON.stringify(h.chain),
+    h.created_at,
+    h.updated_at,
   ];
 }
 

@@ -9,6 +9,7 @@ import {
   CERTIFICATE_COLUMNS,
   CERTIFICATE_SUMMARY_COLUMNS,
   CREDENTIAL_COLUMNS,
+  HOSTNAME_COLUMNS,
   ROUTE_COLUMNS,
   VAULT_COLUMNS,
   certificateFromRow,
@@ -16,6 +17,8 @@ import {
   certificateToParams,
   credentialFromRow,
   credentialToParams,
+  hostnameFromRow,
+  hostnameToParams,
   insertSql,
   routeFromRow,
   routeToParams,
@@ -31,6 +34,7 @@ import type {
   CertificateSummary,
   CredentialRecord,
   DashboardSessionRecord,
+  HostnameRecord,
   ProxyType,
   Repo,
   RouteRecord,
@@ -85,24 +89,36 @@ export class SqlRepo implements Repo {
     if (removed.changes > 0) await this.#certificatesChanged();
     await this.#db.run('DELETE FROM credentials WHERE vault_id = ?', [id]);
     await this.#db.run('DELETE FROM routes WHERE vault_id = ?', [id]);
+    await this.#db.run('DELETE FROM hostnames WHERE vault_id = ?', [id]);
     const { changes } = await this.#db.run('DELETE FROM vaults WHERE id = ?', [id]);
     return changes > 0;
   }
 
+  async updateVault(vault: VaultRecord): Promise<void> {
+    this.#assertWritable('updateVault');
+    await this.#db.run('UPDATE vaults SET name = ?, inbound_client_auth = ? WHERE id = ?', [
+      vault.name,
+      vault.inbound_client_auth === null ? null : JSON.stringify(vault.inbound_client_auth),
+      vault.id,
+    ]);
+  }
+
   async countVaultDependants(
     id: string,
-  ): Promise<{ credentials: number; routes: number; certificates: number }> {
+  ): Promise<{ credentials: number; routes: number; certificates: number; hostnames: number }> {
     const row = await this.#db.get<Row>(
       `SELECT
         (SELECT COUNT(*) FROM credentials WHERE vault_id = ?) AS credentials,
         (SELECT COUNT(*) FROM routes WHERE vault_id = ?) AS routes,
-        (SELECT COUNT(*) FROM certificates WHERE vault_id = ?) AS certificates`,
-      [id, id, id],
+        (SELECT COUNT(*) FROM certificates WHERE vault_id = ?) AS certificates,
+        (SELECT COUNT(*) FROM hostnames WHERE vault_id = ?) AS hostnames`,
+      [id, id, id, id],
     );
     return {
       credentials: Number(row?.['credentials'] ?? 0),
       routes: Number(row?.['routes'] ?? 0),
       certificates: Number(row?.['certificates'] ?? 0),
+      hostnames: Number(row?.['hostnames'] ?? 0),
     };
   }
 
@@ -191,6 +207,51 @@ export class SqlRepo implements Repo {
   async deleteRoute(vaultId: string, id: string): Promise<boolean> {
     this.#assertWritable('deleteRoute');
     return this.#deleteOne('routes', vaultId, id);
+  }
+
+  async listHostnames(vaultId?: string): Promise<HostnameRecord[]> {
+    const rows =
+      vaultId === undefined
+        ? await this.#db.all<Row>('SELECT * FROM hostnames ORDER BY created_at, id')
+        : await this.#db.all<Row>('SELECT * FROM hostnames WHERE vault_id = ? ORDER BY created_at, id', [
+            vaultId,
+          ]);
+    return rows.map(hostnameFromRow);
+  }
+
+  async getHostname(vaultId: string, id: string): Promise<HostnameRecord | undefined> {
+    const row = await this.#db.get<Row>('SELECT * FROM hostnames WHERE vault_id = ? AND id = ?', [
+      vaultId,
+      id,
+    ]);
+    return row && hostnameFromRow(row);
+  }
+
+  async findHostname(hostname: string): Promise<HostnameRecord | undefined> {
+    const row = await this.#db.get<Row>('SELECT * FROM hostnames WHERE hostname = ?', [hostname]);
+    return row && hostnameFromRow(row);
+  }
+
+  async insertHostname(hostname: HostnameRecord): Promise<void> {
+    this.#assertWritable('insertHostname');
+    await this.#db.run(insertSql('hostnames', HOSTNAME_COLUMNS), hostnameToParams(hostname));
+  }
+
+  async updateHostname(hostname: HostnameRecord): Promise<void> {
+    this.#assertWritable('updateHostname');
+    // Every column but id, vault_id and created_at: a PUT replaces the certificate and settings whole.
+    const columns = HOSTNAME_COLUMNS.filter((c) => c !== 'id' && c !== 'vault_id' && c !== 'created_at');
+    const params = hostnameToParams(hostname);
+    const byColumn = new Map(HOSTNAME_COLUMNS.map((c, i) => [c, params[i]] as const));
+    await this.#db.run(
+      `UPDATE hostnames SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE vault_id = ? AND id = ?`,
+      [...columns.map((c) => byColumn.get(c) ?? null), hostname.vault_id, hostname.id],
+    );
+  }
+
+  async deleteHostname(vaultId: string, id: string): Promise<boolean> {
+    this.#assertWritable('deleteHostname');
+    return this.#deleteOne('hostnames', vaultId, id);
   }
 
   async listCertificates(
@@ -363,7 +424,11 @@ export class SqlRepo implements Repo {
     return changes;
   }
 
-  async #deleteOne(table: 'credentials' | 'routes' | 'certificates', vaultId: string, id: string) {
+  async #deleteOne(
+    table: 'credentials' | 'routes' | 'certificates' | 'hostnames',
+    vaultId: string,
+    id: string,
+  ) {
     const { changes } = await this.#db.run(`DELETE FROM ${table} WHERE vault_id = ? AND id = ?`, [
       vaultId,
       id,

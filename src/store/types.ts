@@ -12,6 +12,19 @@ export type Environment = 'sandbox' | 'live';
 export type ProxyType = 'inbound' | 'outbound';
 export type CredentialStatus = 'active' | 'inactive';
 
+/** Caller mTLS on an inbound name (SPEC §2 `client_auth`). */
+export type ClientAuthMode = 'off' | 'optional' | 'required';
+
+export interface ClientAuthSettings {
+  mode: ClientAuthMode;
+  /** The CA bundle caller certificates must chain to; set whenever mode is not `off`. */
+  ca_pem?: string | undefined;
+  /** Revoked caller certificates (PEM CRLs of those CAs), optional. */
+  crl_pem?: string | undefined;
+  /** The subjects of ca_pem's certificates, kept so that lists need no parsing. */
+  ca_subjects?: string[] | undefined;
+}
+
 export interface VaultRecord {
   id: string;
   name: string;
@@ -20,6 +33,8 @@ export interface VaultRecord {
   outbound_ca_cert_pem: string;
   /** The outbound CA's PKCS#8 private key, sealed with AAD `vault:<id>:outbound_ca_key`. */
   outbound_ca_key_sealed: string;
+  /** Caller mTLS on the vault's own `<vault_id>.<environment>.<domain>`; null means off. */
+  inbound_client_auth: ClientAuthSettings | null;
   created_at: string;
 }
 
@@ -107,6 +122,26 @@ export interface CertificateMaterial {
   private_key_sealed: string;
 }
 
+/**
+ * A custom inbound hostname (SPEC §2): the customer's server certificate for it, sealed like a client
+ * certificate's key, and its caller-mTLS settings. Replaced whole by PUT (rotation); `updated_at`
+ * tells the snapshot to rebuild its TLS context.
+ */
+export interface HostnameRecord extends CertificateMetadata {
+  id: string;
+  vault_id: string;
+  /** Lower-case, an exact name or a one-label wildcard (`*.acme.example`). Unique across vaults. */
+  hostname: string;
+  /** The public chain, leaf first, as PEM. */
+  certificate_pem: string;
+  /** PKCS#8 PEM private key, sealed under `hostnameKeyAad` (src/secrets/aad.ts). */
+  private_key_sealed: string;
+  client_auth: ClientAuthSettings;
+  warnings: string[];
+  created_at: string;
+  updated_at: string;
+}
+
 export interface AuditEventRecord {
   id: string;
   at: string;
@@ -146,7 +181,11 @@ export interface Repo {
   insertVault(vault: VaultRecord): Promise<void>;
   /** Deletes the vault and everything in it (credentials, routes, certificates). */
   deleteVault(id: string): Promise<boolean>;
-  countVaultDependants(id: string): Promise<{ credentials: number; routes: number; certificates: number }>;
+  /** Replaces the vault's mutable fields (name, inbound_client_auth). */
+  updateVault(vault: VaultRecord): Promise<void>;
+  countVaultDependants(
+    id: string,
+  ): Promise<{ credentials: number; routes: number; certificates: number; hostnames: number }>;
 
   listCredentials(vaultId?: string): Promise<CredentialRecord[]>;
   getCredential(vaultId: string, id: string): Promise<CredentialRecord | undefined>;
@@ -173,6 +212,15 @@ export interface Repo {
   replaceCertificateKeySealed(id: string, sealed: string): Promise<void>;
   deleteCertificate(vaultId: string, id: string): Promise<boolean>;
   countCertificatesFor(ref: { credentialId?: string; routeId?: string }): Promise<number>;
+
+  /** Hostnames in creation order. */
+  listHostnames(vaultId?: string): Promise<HostnameRecord[]>;
+  getHostname(vaultId: string, id: string): Promise<HostnameRecord | undefined>;
+  /** The hostname record serving `hostname` (exact key, any vault). */
+  findHostname(hostname: string): Promise<HostnameRecord | undefined>;
+  insertHostname(hostname: HostnameRecord): Promise<void>;
+  updateHostname(hostname: HostnameRecord): Promise<void>;
+  deleteHostname(vaultId: string, id: string): Promise<boolean>;
 
   insertAuditEvent(event: AuditEventRecord): Promise<void>;
   listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;

@@ -330,3 +330,40 @@ export function makeCsr(keyPem: string, subject = '/CN=csr.example'): string {
 export function publicKeyOf(keyPem: string): string {
   return openssl(['pkey', '-pubout'], keyPem).toString();
 }
+
+/** A PEM CRL signed by `ca` that lists `revoked` (certificates `ca` issued), as `openssl ca` makes it. */
+export function makeCrl(ca: Issued, revoked: readonly Issued[] = []): string {
+  const base = scratch('crl');
+  mkdirSync(base);
+  writeFileSync(join(base, 'index.txt'), '');
+  writeFileSync(join(base, 'crlnumber'), '01\n');
+  const config = writeTemp(
+    'crl.cnf',
+    [
+      '[ca]',
+      'default_ca = d',
+      '[d]',
+      `database = ${join(base, 'index.txt')}`,
+      `crlnumber = ${join(base, 'crlnumber')}`,
+      'default_md = sha256',
+      'default_crl_days = 30',
+      '',
+    ].join('\n'),
+  );
+  const caCert = writeTemp('crl-ca.pem', ca.certPem);
+  const caKey = writeTemp('crl-ca.key', ca.keyPem);
+  for (const cert of revoked) {
+    openssl([
+      'ca',
+      '-config',
+      config,
+      '-keyfile',
+      caKey,
+      '-cert',
+      caCert,
+      '-revoke',
+      writeTemp('revoked.pem', cert.certPem),
+    ]);
+  }
+  return openssl(['ca', '-config', config, '-keyfile', caKey, '-cert', caCert, '-gencrl']).toString('utf8');
+}

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openStore } from '../../src/store/open.js';
 import type {
+  HostnameRecord,
   AuditEventRecord,
   CertificateRecord,
   CredentialRecord,
@@ -27,6 +28,7 @@ export function vault(id: string, n = 0): VaultRecord {
     environment: 'sandbox',
     outbound_ca_cert_pem: `-----BEGIN CERTIFICATE-----\n${id}\n-----END CERTIFICATE-----\n`,
     outbound_ca_key_sealed: `sealed:${id}`,
+    inbound_client_auth: null,
     created_at: at(n),
   };
 }
@@ -57,6 +59,23 @@ export function route(vaultId: string, id: string, n = 0): Omit<RouteRecord, 'se
     tags: { name: `route ${id}`, ünïcode: 'ça va' },
     upstream_tls: { verify: false, servername: 'upstream.test', ca_pem: '-----BEGIN CERTIFICATE-----\nx\n' },
     created_at: at(n),
+    updated_at: at(n),
+  };
+}
+
+export function hostname(vaultId: string, id: string, name: string, n = 0): HostnameRecord {
+  const {
+    proxy_type: _p,
+    credential_id: _c,
+    route_id: _r,
+    description: _d,
+    hosts: _h,
+    ...rest
+  } = certificate(vaultId, id, {}, n);
+  return {
+    ...rest,
+    hostname: name,
+    client_auth: { mode: 'required', ca_pem: '-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n' },
     updated_at: at(n),
   };
 }

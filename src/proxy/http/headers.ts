@@ -20,8 +20,11 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Request fields vaultgate sets itself. */
-const REPLACED = new Set(['host', 'x-forwarded-proto', 'x-forwarded-host']);
+/**
+ * Request fields vaultgate sets itself. X-Forwarded-Client-Cert is always dropped from what the
+ * caller sent (SPEC §2): only an identity vaultgate verified may reach the upstream under that name.
+ */
+const REPLACED = new Set(['host', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-client-cert']);
 
 export interface ForwardedInfo {
   /** Address of the client that connected to vaultgate; appended to X-Forwarded-For. */
@@ -30,6 +33,8 @@ export interface ForwardedInfo {
   proto: 'http' | 'https';
   /** Host the client asked vaultgate for. */
   host: string;
+  /** The verified caller certificate in Envoy's XFCC format (caller-identity.ts), if any. */
+  clientCert?: string | null | undefined;
 }
 
 /** Field names listed in Connection (RFC 9110 §7.6.1): hop-by-hop for this message only. */
@@ -86,6 +91,7 @@ export function upstreamRequestHeaders(
   if (forwarded !== null) {
     out.push('X-Forwarded-For', xff === null ? forwarded.for : `${xff}, ${forwarded.for}`);
     out.push('X-Forwarded-Proto', forwarded.proto, 'X-Forwarded-Host', forwarded.host);
+    if (forwarded.clientCert) out.push('X-Forwarded-Client-Cert', forwarded.clientCert);
   }
   if (body === 'chunked') out.push('Transfer-Encoding', 'chunked');
   // A bodiless POST/PUT/PATCH would otherwise go out as an empty chunked body (Node's default for

@@ -1,32 +1,13 @@
 import type { ErrorCode } from '../../errors.js';
-import type { RuntimeConfig, RuntimeVault } from '../../snapshot/types.js';
-
-/**
- * What one name the inbound listener answers to stands for: the vault, and the name's own TLS and
- * caller-mTLS settings. Today every name is a vault's `<vault_id>.<environment>.<domain>`; custom
- * hostnames (SPEC §2) join as further entries, each its own object, so "SNI and Host name different
- * hostnames" is the same identity test as "different vaults".
- */
-export interface InboundName {
-  readonly vault: RuntimeVault;
-  /**
-   * Whether the name asks callers for a certificate (SPEC §2 `client_auth` other than `off`): such a
-   * name must be reached with SNI, since the TLS handshake is where the certificate is asked for.
-   * False for every vault's own host until caller mTLS lands.
-   */
-  readonly callerAuth: boolean;
-}
+import type { InboundName, RuntimeConfig } from '../../snapshot/types.js';
 
 /** The name a Host header or SNI value resolves to, or undefined. `name` is lower-case, no port. */
 export function resolveName(snapshot: RuntimeConfig, name: string): InboundName | undefined {
-  const vault = snapshot.vaultsByHost.get(name);
-  return vault === undefined ? undefined : { vault, callerAuth: false };
+  return snapshot.inboundNames.get(name);
 }
 
-function sameName(a: InboundName, b: InboundName): boolean {
-  // Two lookups of one vault host give two objects; custom hostnames will compare their own ids.
-  return a.vault === b.vault;
-}
+/** Whether the name asks callers for a certificate: such a name must be reached with its SNI. */
+const callerAuth = (name: InboundName): boolean => name.tls.clientAuth !== 'off';
 
 export type Selection =
   | { readonly ok: true; readonly name: InboundName }
@@ -41,23 +22,28 @@ export type Selection =
  * No SNI is allowed (a client connecting by IP address sends none, RFC 6066 §3), and so is an SNI
  * that names no vault (e.g. `localhost`, which the listener certificate also covers): the handshake
  * then applied no vault's settings. Only a name that asks for caller mTLS must be reached by its SNI.
+ * One exception: a TLS 1.2 session resumed by ticket reports no SNI (OpenSSL keeps none in the
+ * session), so `resumed` lifts that rule; the caller's identity is then checked on its own terms
+ * (caller-identity.ts accepts it only if a full handshake verified it for this very name).
  */
 export function selectName(
   snapshot: RuntimeConfig,
   host: string,
   sni: string | null,
   domain: string,
+  resumed = false,
 ): Selection {
   const name = resolveName(snapshot, host);
   if (name === undefined) {
     return {
       ok: false,
       code: 'vault_not_found',
-      message: `No vault serves the host "${host}"; inbound hosts look like <vault_id>.<environment>.${domain}.`,
+      message: `No vault serves the host "${host}"; inbound hosts look like <vault_id>.<environment>.${domain}, or a custom hostname added to a vault.`,
     };
   }
   const negotiated = sni === null ? undefined : resolveName(snapshot, sni.toLowerCase().replace(/\.$/, ''));
-  if (negotiated !== undefined ? !sameName(negotiated, name) : name.callerAuth) {
+  // Two lookups under one wildcard hostname give the same object: one name, one TLS setting.
+  if (negotiated !== undefined ? negotiated !== name : callerAuth(name) && !(resumed && sni === null)) {
     return {
       ok: false,
       code: 'misdirected_request',

@@ -9,6 +9,8 @@ import { clientTimeoutOptions } from '../http/client-timeouts.js';
 import { guardRequests, guardSocketListener, sendError, upstreamTlsSetup } from '../http/errors.js';
 import { refuseRequest, requestRuleViolation } from '../http/request-rules.js';
 import { selectName } from './authority.js';
+import { CallerVerifier } from './caller-identity.js';
+import { NameContexts } from './name-contexts.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 
 /** `Host: name:port` or `[v6]:port` → lower-case name without port or trailing dot. */
@@ -36,8 +38,10 @@ export function upstreamTarget(base: URL, requestTarget: string): string {
 
 /**
  * The inbound reverse proxy (SPEC §3): HTTPS on the inbound port with the local CA's listener
- * certificate; Host selects vault and route; the request is forwarded to the route's upstream,
- * presenting the client certificate the choice rule picks among those tied to the route.
+ * certificate for the vaults' own hosts and each custom hostname's certificate, chosen by SNI
+ * (SPEC §2); Host selects vault and route; caller mTLS is enforced per name; the request is forwarded
+ * to the route's upstream, presenting the client certificate the choice rule picks among those tied
+ * to the route.
  */
 export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): https.Server {
   const { settings, logger } = deps;
@@ -46,6 +50,9 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
     'vaultgate_inbound_requests_total',
     'Inbound proxy requests by outcome.',
   );
+
+  const contexts = new NameContexts(deps.listenerTls, log);
+  const callers = new CallerVerifier();
 
   const handle = (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> | undefined => {
     if (req.socket.writableEnded) {
@@ -68,22 +75,46 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
       return undefined;
     }
     const host = hostOf(req.headers.host);
-    const sni = (req.socket as TLSSocket).servername;
+    const socket = req.socket as TLSSocket;
+    const sni = socket.servername;
     const selection = selectName(
       deps.snapshot.current,
       host,
       typeof sni === 'string' ? sni : null,
       settings.domain,
+      socket.isSessionReused(),
     );
     if (!selection.ok) {
       requests({ outcome: selection.code });
       sendError(res, selection.code, selection.message);
       return undefined;
     }
-    const { vault } = selection.name;
-    // SPEC §3: the first inbound route (creation order) whose host_endpoint matches the host. The host
-    // is the vault's own, so the snapshot has already worked that out; no regex runs here.
-    const route = vault.inboundRoute;
+    const { vault, tls } = selection.name;
+    let clientCert: string | null = null;
+    if (tls.clientAuth !== 'off') {
+      const caller = callers.check(socket, tls, Date.now());
+      if (!caller.ok) {
+        requests({ outcome: 'client_certificate_required' });
+        sendError(
+          res,
+          'client_certificate_required',
+          `https://${host}/ requires a client certificate issued by a CA it trusts, and ${caller.reason}.`,
+        );
+        log.info('inbound request refused', {
+          vault_id: vault.id,
+          hostname_id: tls.hostnameId,
+          method: req.method,
+          status: res.statusCode,
+          error: 'client_certificate_required',
+          reason: caller.reason,
+        });
+        return undefined;
+      }
+      clientCert = caller.xfcc;
+    }
+    // SPEC §3: the first inbound route (creation order) whose host_endpoint matches the host. The
+    // snapshot has already worked that out for each name; no regex runs here.
+    const route = selection.name.route;
     if (!route || !route.upstream) {
       requests({ outcome: 'route_not_found' });
       sendError(
@@ -126,7 +157,12 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
         path: upstreamTarget(url, req.url ?? '/'),
         agent,
         hostHeader: url.host,
-        forwarded: { for: req.socket.remoteAddress ?? '', proto: 'https', host: req.headers.host ?? host },
+        forwarded: {
+          for: req.socket.remoteAddress ?? '',
+          proto: 'https',
+          host: req.headers.host ?? host,
+          clientCert,
+        },
       },
       {
         connectTimeoutMs: settings.upstreamConnectTimeoutMs,
@@ -139,6 +175,7 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
       requests({ outcome: result.errorCode ?? 'forwarded' });
       log.info('inbound request', {
         vault_id: vault.id,
+        hostname_id: tls.hostnameId ?? undefined,
         route_id: route.id,
         method: req.method,
         status: res.statusCode,
@@ -158,6 +195,16 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
     {
       cert: deps.listenerTls.certPem,
       key: deps.listenerTls.keyPem,
+      // Each name's certificate and caller trust (name-contexts.ts). A lookup is two hash probes.
+      SNICallback: (servername, done) => {
+        const name = deps.snapshot.current.inboundNames.get(servername.toLowerCase().replace(/\.$/, ''));
+        done(null, name === undefined ? undefined : contexts.for(name.tls));
+      },
+      // Node asks for a caller certificate per listener, not per SNI context: every caller is asked,
+      // none is refused in the handshake, and each name's mode is enforced per request (above).
+      requestCert: true,
+      rejectUnauthorized: false,
+      ...(deps.listenerTls.ticketKeys === undefined ? {} : { ticketKeys: deps.listenerTls.ticketKeys }),
       // Slow-header clients are cut (client-timeouts.ts); bodies may stream for as long as they flow.
       ...clientTimeoutOptions(0),
       keepAliveTimeout: 5_000,

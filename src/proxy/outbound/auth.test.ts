@@ -1,4 +1,5 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { HostTable } from '../../hosts/table.js';
 import { describe, expect, test } from 'vitest';
 import { FailureThrottle } from '../../limits/throttle.js';
 import { CredentialHasher } from '../../secrets/credentials.js';
@@ -43,6 +44,7 @@ function config(
     builtAt: 0,
     vaultsById: new Map(vaults.map((v) => [v.id, v])),
     vaultsByHost: new Map(),
+    inboundNames: new HostTable(),
     credentialsByUsername,
     certificatesById: new Map(),
   };
