@@ -1,7 +1,7 @@
 /*
  * vaultgate bench: new TLS connections per second with SNI spread over many hostnames.
  *
- * Usage: handshake-client PORT HOSTNAMES_FILE CA_FILE CONNECTIONS SECONDS
+ * Usage: handshake-client PORT HOSTNAMES_FILE CA_FILE CONNECTIONS SECONDS [MAX]
  *
  * CONNECTIONS threads each loop: TCP connect to 127.0.0.1:PORT, a full TLS handshake (no session is
  * ever offered) with SNI = the next name of HOSTNAMES_FILE (one per line, taken in turn over all
@@ -9,7 +9,8 @@
  * SSL_set1_host: a certificate for another hostname fails the handshake), one GET with Host = the
  * same name and Connection: close, the whole answer read, the connection closed. Prints one JSON
  * line {"requests","errors","duration_us","p50_us","p99_us","first_error"}, requests being the
- * connections answered 2xx; latencies run from the TCP connect to the end of the answer.
+ * connections answered 2xx; latencies run from the TCP connect to the end of the answer. MAX, when
+ * given, stops after that many connections (the names in turn: MAX = their count asks for each once).
  *
  * C rather than Node: a Node TLS client spends more CPU per handshake than the server it measures
  * (about 1.3 ms against 0.8 ms on the bench machine), so it, not the server, would set the rate.
@@ -35,6 +36,7 @@ static size_t name_count;
 static SSL_CTX *ctx;
 static double deadline;
 static atomic_size_t next_name;
+static size_t max_connections; /* 0: no limit */
 static atomic_long answered, failed;
 static pthread_mutex_t error_lock = PTHREAD_MUTEX_INITIALIZER;
 static char first_error[256];
@@ -95,8 +97,11 @@ static int read_answer(SSL *ssl) {
   }
 }
 
-static void one(samples *s) {
-  const char *name = names[atomic_fetch_add(&next_name, 1) % name_count];
+/* One connection; false once MAX connections have been started. */
+static int one(samples *s) {
+  size_t k = atomic_fetch_add(&next_name, 1);
+  if (max_connections > 0 && k >= max_connections) return 0;
+  const char *name = names[k % name_count];
   double t0 = now_us();
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   int one_ = 1;
@@ -107,7 +112,7 @@ static void one(samples *s) {
     fail("connect failed", name);
     close(fd);
     usleep(10000);
-    return;
+    return 1;
   }
   SSL *ssl = SSL_new(ctx);
   SSL_set_fd(ssl, fd);
@@ -139,11 +144,13 @@ static void one(samples *s) {
   }
   SSL_free(ssl);
   close(fd);
+  return 1;
 }
 
 static void *loop(void *arg) {
   samples *s = arg;
-  while (now_us() < deadline) one(s);
+  while (now_us() < deadline && one(s)) {
+  }
   return NULL;
 }
 
@@ -153,8 +160,8 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: %s PORT HOSTNAMES_FILE CA_FILE CONNECTIONS SECONDS\n", argv[0]);
+  if (argc != 6 && argc != 7) {
+    fprintf(stderr, "usage: %s PORT HOSTNAMES_FILE CA_FILE CONNECTIONS SECONDS [MAX]\n", argv[0]);
     return 2;
   }
   port = atoi(argv[1]);
@@ -171,6 +178,7 @@ int main(int argc, char **argv) {
   fclose(f);
   if (name_count == 0) return fprintf(stderr, "no hostnames in %s\n", argv[2]), 2;
   int threads = atoi(argv[4]);
+  if (argc == 7) max_connections = (size_t)atol(argv[6]);
   ctx = SSL_CTX_new(TLS_client_method());
   if (SSL_CTX_load_verify_locations(ctx, argv[3], NULL) != 1) return fprintf(stderr, "bad CA file\n"), 2;
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);

@@ -23,6 +23,8 @@ export interface HandshakeLoadOptions {
   caPem: string;
   connections: number;
   durationMs: number;
+  /** Stop after this many connections (0 or absent: no limit); the names' count asks for each once. */
+  maxConnections?: number;
 }
 
 export interface HandshakeLoadResult {
@@ -85,8 +87,9 @@ export async function runHandshakeLoad(opts: HandshakeLoadOptions): Promise<Hand
   const secureContext = tls.createSecureContext({ ca: opts.caPem });
   const t0 = performance.now();
   const deadline = t0 + opts.durationMs;
+  const max = opts.maxConnections ?? 0;
   const loop = async (): Promise<void> => {
-    while (performance.now() < deadline) {
+    while (performance.now() < deadline && (max === 0 || next < max)) {
       const hostname = opts.hostnames[next++ % opts.hostnames.length] as string;
       const started = performance.now();
       try {

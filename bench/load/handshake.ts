@@ -49,7 +49,14 @@ export async function runHandshakes(
   const ca = join(dir, 'sni-ca.pem');
   writeFileSync(names, `${load.hostnames.join('\n')}\n`);
   writeFileSync(ca, load.caPem);
-  const args = [String(load.port), names, ca, String(load.connections), String(load.durationMs / 1000)];
+  const args = [
+    String(load.port),
+    names,
+    ca,
+    String(load.connections),
+    String(load.durationMs / 1000),
+    String(load.maxConnections ?? 0),
+  ];
   const started = startPinned(client, args, { cpus });
   const code = await exitOf(started);
   const line = started
