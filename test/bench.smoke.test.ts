@@ -169,7 +169,7 @@ describe('bench report arithmetic', () => {
     expect(summary?.busy_ms).toBe(6);
   });
 
-  it('checks the issue 12 targets as met, missed or not measured', () => {
+  it('checks the issue 12 and 14 targets as met, missed or not measured', () => {
     const result = (rps: number, p99: number, workers = '1 worker + control plane'): SystemResult => ({
       rps,
       p50_ms: 1,
