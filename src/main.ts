@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError, loadSettings, usage, type Settings } from './config/settings.js';
 import { createLogger } from './observability/logger.js';
 import { MasterKeyMismatchError } from './secrets/server-secrets.js';
@@ -45,10 +46,22 @@ function banner(settings: Settings, vg: Vaultgate): string {
   return lines.join('\n') + '\n';
 }
 
+/** The package version, from the package.json beside the compiled tree (dist/src/main.js → ../../). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage());
+    return;
+  }
+  if (argv.includes('--version') || argv.includes('-V')) {
+    process.stdout.write(`vaultgate ${version()}\n`);
     return;
   }
   let settings: Settings;
@@ -105,7 +118,9 @@ async function main(): Promise<void> {
     shutdown(signal);
     return;
   }
-  process.stdout.write(banner(settings, vg));
+  // Human text for the terminal, on stderr: stdout is the JSON log stream that shippers store, and
+  // the banner can hold the admin token and a proxy password created at first start.
+  process.stderr.write(banner(settings, vg));
   const running = vg;
 
   // Decision (issue 11): an exception that reaches the process is outside every request — the

@@ -2,6 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConnectTarget } from '../src/proxy/outbound/target.js';
 import { chainPem, makeCa, makeLeaf, makePkcs12 } from './helpers/pki-fixtures.js';
 import { startTestVaultgate, type ApiResult, type TestVaultgate } from './helpers/vaultgate.js';
 
@@ -127,6 +128,31 @@ describe('certificate upload', () => {
       .get(vault.id)
       ?.inboundRoutes.find((r) => r.id === inboundRoute.id);
     expect(route?.certificates.map((c) => c.id)).toEqual([res.json.data.id]);
+  });
+
+  // Issue 14: the outbound proxy intercepts a CONNECT to `my_svc.example`; a certificate's hosts can
+  // name that host in the form the proxy matches it, and both refuse the same garbage.
+  it('scopes a certificate to any host the outbound proxy intercepts, underscores included', async () => {
+    const leaf = makeLeaf({ cn: 'svc-client.acme.example', keyType: 'p256' });
+    const upload = (hosts: string[]) =>
+      t.api('POST', `/vaults/${vault.id}/certificates`, {
+        proxy_type: 'outbound',
+        credential_id: credential.id,
+        certificate: leaf.certPem,
+        private_key: leaf.keyPem,
+        hosts,
+      });
+    const res = await upload(['My_Svc.Example.', '*._internal.acme.example']);
+    expect(res.status, res.text).toBe(201);
+    const target = parseConnectTarget('My_Svc.Example.:443');
+    expect(res.json.data.hosts).toEqual([target.host, '*._internal.acme.example']);
+    expect((await t.api('DELETE', `/vaults/${vault.id}/certificates/${res.json.data.id}`)).status).toBe(204);
+
+    for (const refused of ['my$svc.example', '-svc.example', 'svc.example.123']) {
+      expect(() => parseConnectTarget(`${refused}:443`)).toThrow();
+      const bad = await upload([refused]);
+      expect([bad.status, bad.json.error.field], refused).toEqual([422, 'hosts']);
+    }
   });
 
   it('refuses bad associations and bad material with the SPEC codes, storing nothing', async () => {

@@ -81,6 +81,16 @@ describe('routes', () => {
     expect(missing.json.error.code).toBe('route_not_found');
   });
 
+  it('takes upstream_tls.servername by the same host name rule as certificate hosts', async () => {
+    const res = await t.api('POST', routes(), {
+      destination_override_endpoint: '*',
+      upstream_tls: { servername: 'My_Svc.Internal.' },
+    });
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.data.upstream_tls).toEqual({ verify: true, servername: 'my_svc.internal' });
+    expect((await t.api('DELETE', `${routes()}/${res.json.data.id}`)).status).toBe(204);
+  });
+
   it('refuses invalid routes with the field at fault and stores nothing', async () => {
     const before = (await t.api('GET', routes())).json.data.length;
     const cases: [Record<string, unknown>, string, string][] = [
@@ -124,6 +134,14 @@ describe('routes', () => {
         'unknown_field',
         'upstream_tls.insecure',
       ],
+      // SNI is one host name (RFC 6066 §3: never an IP address), by the rule of src/hosts/names.ts.
+      ...['10.0.0.1', 'api.example:443', '*.api.example', 'a..example'].map(
+        (servername): [Record<string, unknown>, string, string] => [
+          { destination_override_endpoint: '*', upstream_tls: { servername } },
+          'invalid_field',
+          'upstream_tls.servername',
+        ],
+      ),
       [{ destination_override_endpoint: '*', port: 70000 }, 'invalid_field', 'port'],
       [
         { destination_override_endpoint: '*', entries: [{ operation: 'REDACT' }] },

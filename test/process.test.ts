@@ -58,6 +58,23 @@ describe('start-up settings', () => {
   });
 });
 
+describe('command line', () => {
+  it('prints its version and its settings', async () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-V']) {
+      const run = await runToExit({}, [flag]);
+      expect(run.code).toBe(0);
+      expect(run.output).toBe(`vaultgate ${pkg.version}\n`);
+    }
+    const help = await runToExit({}, ['--help']);
+    expect(help.code).toBe(0);
+    expect(help.output).toContain('--version');
+    expect(help.output).toContain('VAULTGATE_ADMIN_PORT');
+  });
+});
+
 describe('first and later starts', () => {
   it('creates its secrets once, prints them once, and reuses them', async () => {
     const dataDir = tempDir();
@@ -80,6 +97,15 @@ describe('first and later starts', () => {
 
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
+    // The banner (with the token) is human text on stderr; stdout is JSON lines only.
+    expect(first.stdout()).not.toContain(token);
+    expect(first.stdout()).not.toContain('vaultgate is running');
+    for (const line of first
+      .stdout()
+      .split('\n')
+      .filter((l) => l.trim() !== '')) {
+      expect(() => JSON.parse(line), line).not.toThrow();
+    }
 
     // Nothing but master.key and admin-token holds a secret in clear.
     const password = /HTTPS_PROXY=http:\/\/US\w+:([0-9a-f-]{36})@/.exec(first.output())?.[1] ?? 'missing';

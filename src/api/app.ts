@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { VaultgateError, isVaultgateError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { assignRequestId, requestIdOf } from '../observability/request-id.js';
 import type { FailureThrottle } from '../limits/throttle.js';
 import { validate } from './schema.js';
 import type { ApiResponse, Endpoint } from './router.js';
@@ -100,7 +101,13 @@ export function sendApiError(
     res.destroy();
     return;
   }
-  send(res, { status: err.status, body: err.toJSON(), headers: extraHeaders });
+  const requestId = requestIdOf(res);
+  const { error } = err.toJSON();
+  send(res, {
+    status: err.status,
+    body: { error: requestId === undefined ? error : { ...error, request_id: requestId } },
+    headers: extraHeaders,
+  });
 }
 
 export function createApiHandler(options: AppOptions): RequestListener {
@@ -158,6 +165,8 @@ export function createApiHandler(options: AppOptions): RequestListener {
 
   return (req, res) => {
     const started = Date.now();
+    const requestId = assignRequestId(req, res);
+    res.setHeader('x-request-id', requestId);
     res.setHeader('x-content-type-options', 'nosniff');
     handle(req, res)
       .catch((err: unknown) => {
@@ -195,6 +204,7 @@ export function createApiHandler(options: AppOptions): RequestListener {
           return;
         }
         logger.error('management API request failed', {
+          request_id: requestId,
           method: req.method,
           path: req.url?.split('?')[0],
           err,
@@ -209,6 +219,7 @@ export function createApiHandler(options: AppOptions): RequestListener {
       })
       .finally(() => {
         logger.debug('api request', {
+          request_id: requestId,
           method: req.method,
           path: req.url?.split('?')[0],
           status: res.statusCode,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { computeStatus, validateHosts } from '../certificates/index.js';
+import { computeStatus } from '../certificates/index.js';
 import { MAX_FIELD_CHARS, MAX_PASSPHRASE_CHARS, type UploadInput } from '../certificates/upload.js';
 import { VaultgateError } from '../errors.js';
+import { MAX_HOSTNAME_LENGTH, MAX_HOSTS, validateHosts } from '../hosts/names.js';
 import { JobTimeLimitError } from '../offload/pool.js';
 import { certificateKeyAad } from '../secrets/aad.js';
 import type { CertificateRecord, CertificateSummary, ProxyType, Repo } from '../store/types.js';
@@ -22,7 +23,7 @@ const uploadBody = {
     private_key: { type: 'string', maxLength: MAX_FIELD_CHARS },
     passphrase: { type: 'string', maxLength: MAX_PASSPHRASE_CHARS },
     pkcs12: { type: 'string', maxLength: MAX_FIELD_CHARS },
-    hosts: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 253 } },
+    hosts: { type: 'array', maxItems: MAX_HOSTS, items: { type: 'string', maxLength: MAX_HOSTNAME_LENGTH } },
   },
 };
 

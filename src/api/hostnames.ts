@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientAuthInput } from '../certificates/client-auth.js';
 import { presentClientAuth } from '../certificates/client-auth.js';
-import { computeStatus, validateHosts, hostMatches } from '../certificates/index.js';
+import { computeStatus } from '../certificates/index.js';
+import { certificateCoversHost } from '../hosts/match.js';
+import { parseHostnamePattern } from '../hosts/names.js';
 import { MAX_FIELD_CHARS, MAX_PASSPHRASE_CHARS } from '../certificates/upload.js';
 import { VaultgateError } from '../errors.js';
 import { hostnameKeyAad } from '../secrets/aad.js';
@@ -81,16 +83,9 @@ export function presentHostname(h: HostnameRecord, now = Date.now()): Record<str
   };
 }
 
-/** One exact hostname or a one-label wildcard, normalised. */
+/** One exact hostname or a one-label wildcard, normalised, outside the vaults' own namespace. */
 function parseHostname(input: string, domain: string): string {
-  let name: string;
-  try {
-    const [parsed] = validateHosts([input]);
-    name = parsed as string;
-  } catch (err) {
-    if (!(err instanceof VaultgateError)) throw err;
-    throw new VaultgateError('invalid_field', err.message.replace(/^hosts/, 'hostname'), 'hostname');
-  }
+  const name = parseHostnamePattern(input, 'hostname');
   // The vaults' own hosts live under <environment>.<domain>; a custom name there would shadow one.
   for (const environment of ['sandbox', 'live']) {
     const reserved = `${environment}.${domain}`.toLowerCase();
@@ -103,20 +98,6 @@ function parseHostname(input: string, domain: string): string {
     }
   }
   return name;
-}
-
-/**
- * Whether the certificate's DNS names cover the hostname as a browser checks it (RFC 6125 §6.4.3;
- * the subject CN is not consulted, as browsers no longer do): a wildcard name covers one label, and
- * a wildcard hostname needs the same wildcard in the certificate.
- */
-function coversHostname(sans: readonly string[], hostname: string): boolean {
-  for (const san of sans) {
-    if (!san.startsWith('DNS:')) continue;
-    const name = san.slice(4).toLowerCase();
-    if (hostname.startsWith('*.') ? name === hostname : hostMatches(name, hostname)) return true;
-  }
-  return false;
 }
 
 async function requireHostname(repo: Repo, vaultId: string, id: string | undefined): Promise<HostnameRecord> {
@@ -164,7 +145,7 @@ export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
     const clientAuth = (await readClientAuth(ctx, input.client_auth, 'client_auth')) ??
       current?.client_auth ?? { mode: 'off' };
     const parsed = await parseOffloaded(ctx, input);
-    if (!coversHostname(parsed.metadata.sans, hostname)) {
+    if (!certificateCoversHost(parsed.metadata.sans, hostname)) {
       const names = parsed.metadata.sans.filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
       throw new VaultgateError(
         'hostname_mismatch',

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { VaultgateError } from '../errors.js';
-import type { Repo, RouteRecord, UpstreamTlsSettings } from '../store/types.js';
+import { MAX_HOSTNAME_LENGTH } from '../hosts/names.js';
+import { checkRoute, type RouteInput } from '../routes/check.js';
+import type { Repo, RouteRecord } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
-import { JobTimeLimitError } from '../offload/pool.js';
 import { requireVault } from './vaults.js';
-import { UpstreamBlocker } from '../proxy/upstream/blocked-ranges.js';
-import { sourceEndpointProblem } from '../snapshot/source-match.js';
 
-/** The VGS route attribute names (SPEC §2), plus upstream_tls. */
+/**
+ * The VGS route attribute names (SPEC §2), plus upstream_tls. What the values must be beyond this
+ * shape is routes/check.ts.
+ */
 const routeBody = {
   type: 'object',
   additionalProperties: false,
@@ -31,7 +33,7 @@ const routeBody = {
       properties: {
         ca_pem: { type: 'string', maxLength: 256 * 1024 },
         verify: { type: 'boolean' },
-        servername: { type: 'string', maxLength: 253 },
+        servername: { type: 'string', maxLength: MAX_HOSTNAME_LENGTH },
       },
     },
   },
@@ -50,20 +52,6 @@ export const routeSchema = {
   },
 };
 
-interface RouteBody {
-  id?: string;
-  destination_override_endpoint: string;
-  host_endpoint?: string;
-  port?: number;
-  protocol?: string;
-  source_endpoint?: string;
-  tags?: Record<string, string>;
-  entries?: unknown[];
-  upstream_tls?: { ca_pem?: string; verify?: boolean; servername?: string };
-}
-
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
-
 export function presentRoute(r: RouteRecord): Record<string, unknown> {
   return {
     id: r.id,
@@ -80,135 +68,6 @@ export function presentRoute(r: RouteRecord): Record<string, unknown> {
     created_at: r.created_at,
     updated_at: r.updated_at,
   };
-}
-
-/** Checks a route body beyond its schema; returns the fields the store keeps. */
-async function checkRoute(
-  ctx: ApiContext,
-  body: RouteBody,
-): Promise<Omit<RouteRecord, 'id' | 'vault_id' | 'seq' | 'created_at' | 'updated_at'>> {
-  if (body.entries !== undefined && body.entries.length > 0) {
-    throw new VaultgateError(
-      'unsupported_filter',
-      'Route entries (redact/reveal filters) are not supported yet; send "entries": [] or leave it out.',
-      'entries',
-    );
-  }
-  const destination = body.destination_override_endpoint.trim();
-  let type: RouteRecord['type'];
-  if (destination === '*') {
-    type = 'outbound';
-  } else {
-    let url: URL | undefined;
-    try {
-      url = new URL(destination);
-    } catch {
-      url = undefined;
-    }
-    if (
-      !url ||
-      (url.protocol !== 'https:' && url.protocol !== 'http:') ||
-      !url.hostname ||
-      url.username ||
-      url.password
-    ) {
-      throw new VaultgateError(
-        'invalid_field',
-        'destination_override_endpoint must be an http(s) URL of the upstream, such as "https://api.example.com:443", or "*" for an outbound route.',
-        'destination_override_endpoint',
-      );
-    }
-    if (url.search || url.hash) {
-      throw new VaultgateError(
-        'invalid_field',
-        "destination_override_endpoint must not carry a query or fragment: the caller's own path and query are appended.",
-        'destination_override_endpoint',
-      );
-    }
-    await refuseBlockedDestination(ctx, url);
-    type = 'inbound';
-  }
-  const sourceProblem = sourceEndpointProblem(body.source_endpoint ?? '*');
-  if (sourceProblem !== null) {
-    throw new VaultgateError(
-      'invalid_field',
-      `source_endpoint ${sourceProblem}; it is "*" or a comma-separated list of CIDR ranges, such as "203.0.113.0/24, 2001:db8::/32".`,
-      'source_endpoint',
-    );
-  }
-  const hostEndpoint = body.host_endpoint ?? '(.*)';
-  // Both checks run in an offload thread under its time limit: a regex and a 256 KiB PEM bundle are
-  // attacker-sized input, and neither may hold the event loop the proxies share.
-  await offloaded(ctx, 'host_endpoint', () => ctx.offload.run('checkHostEndpoint', hostEndpoint));
-  const tls = body.upstream_tls ?? {};
-  const upstreamTls: UpstreamTlsSettings = { verify: tls.verify ?? true };
-  if (tls.ca_pem !== undefined && tls.ca_pem.trim() !== '') {
-    const pem = tls.ca_pem;
-    upstreamTls.ca_pem = await offloaded(ctx, 'upstream_tls.ca_pem', () =>
-      ctx.offload.run('checkCaPem', pem),
-    );
-  }
-  if (tls.servername !== undefined && tls.servername !== '') {
-    if (!HOSTNAME.test(tls.servername)) {
-      throw new VaultgateError(
-        'invalid_field',
-        'upstream_tls.servername must be a DNS name (the SNI sent to the upstream).',
-        'upstream_tls.servername',
-      );
-    }
-    upstreamTls.servername = tls.servername.toLowerCase();
-  }
-  return {
-    type,
-    destination_override_endpoint: destination,
-    host_endpoint: hostEndpoint,
-    port: body.port ?? 443,
-    protocol: body.protocol ?? 'http',
-    source_endpoint: body.source_endpoint?.trim() ?? '*',
-    tags: body.tags ?? {},
-    upstream_tls: upstreamTls,
-  };
-}
-
-/**
- * SPEC §4: an inbound route may not lead to vaultgate's own listeners, link-local addresses or the
- * ranges of VAULTGATE_BLOCKED_UPSTREAMS — by an IP literal or by a name resolving there now (the data
- * plane checks the addresses again at every connection: DNS can change).
- */
-async function refuseBlockedDestination(ctx: ApiContext, url: URL): Promise<void> {
-  const { settings } = ctx;
-  const ports = ctx.ports();
-  const blocker = new UpstreamBlocker({
-    linkLocal: settings.blockLinkLocal,
-    ranges: settings.blockedUpstreams,
-    ownPorts: ports
-      ? [ports.admin, ports.inbound, ports.outbound, ports.outbound_tls]
-      : [settings.adminPort, settings.inboundPort, settings.outboundPort, settings.outboundTlsPort],
-  });
-  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
-  const refused = await blocker.check(url.hostname, port);
-  if (refused !== null) {
-    throw new VaultgateError(
-      'invalid_field',
-      `destination_override_endpoint cannot be used: ${refused.message}.`,
-      'destination_override_endpoint',
-    );
-  }
-}
-
-/** A job's time limit becomes invalid_field on the field it checks, naming the limit. */
-async function offloaded<T>(ctx: ApiContext, field: string, job: () => Promise<T>): Promise<T> {
-  try {
-    return await job();
-  } catch (err) {
-    if (!(err instanceof JobTimeLimitError)) throw err;
-    ctx.logger.warn('a route check ran past the offload time limit', { field, limit_ms: err.limitMs });
-    throw new VaultgateError(
-      'invalid_field',
-      `${field} took longer than the ${err.limitMs} ms processing limit to check; simplify it.`,
-      field,
-    );
-  }
 }
 
 async function requireRoute(repo: Repo, vaultId: string, id: string | undefined): Promise<RouteRecord> {
@@ -234,7 +93,7 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
       response: routeSchema,
       status: 201,
       handler: async ({ params, body, actor }) => {
-        const input = body as RouteBody;
+        const input = body as RouteInput;
         const fields = await checkRoute(ctx, input);
         const id = input.id?.toLowerCase() ?? randomUUID();
         const now = new Date().toISOString();
@@ -284,7 +143,7 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
       body: routeBody,
       response: routeSchema,
       handler: async ({ params, body, actor }) => {
-        const input = body as RouteBody;
+        const input = body as RouteInput;
         const fields = await checkRoute(ctx, input);
         const updated = await commit(
           ctx,

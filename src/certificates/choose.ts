@@ -3,7 +3,7 @@
  * connection, so it makes one pass over the candidates and allocates nothing.
  */
 import type { RuntimeCertificate } from '../snapshot/types.js';
-import { hostMatches } from './hosts.js';
+import { hostMatches } from '../hosts/match.js';
 
 /**
  * Picks the certificate to present to `host` (lower-case, no port, no trailing dot) at `now`

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { isHostname } from '../hosts/names.js';
 
 /**
  * SPEC §1 settings. Each comes from a command-line flag, else its environment variable, else the
@@ -280,7 +281,7 @@ export function usage(): string {
     const flag = d.secret ? '(no flag: a secret)' : d.flag;
     return `  ${flag.padEnd(32)} ${d.env.padEnd(40)} ${d.help}${d.default ? ` (default ${d.default})` : ''}`;
   });
-  return `usage: vaultgate [flags]\n\n${lines.join('\n')}\n`;
+  return `usage: vaultgate [flags]\n\n  --help, -h                       print this list\n  --version, -V                    print the version\n\n${lines.join('\n')}\n`;
 }
 
 /** Levenshtein distance, for "did you mean" (names are short: the quadratic table is nothing). */
@@ -521,9 +522,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, argv: readonl
   if (adminTls) loadAdminTls(adminTls);
 
   const domain = need('domain').toLowerCase();
-  if (
-    !/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(domain)
-  ) {
+  if (!isHostname(domain)) {
     throw new ConfigError(
       `VAULTGATE_DOMAIN must be a DNS name such as "localhost" or "proxy.example.com", not "${domain}".`,
     );

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { normaliseHost } from './hosts.js';
+import { normaliseHost } from '../hosts/names.js';
 import { chainPem, issueServerCertificate, loadIssuer } from './issuer.js';
 import { certificatePem, generateKeyPair, pkcs8Pem, randomSerial, validity, x509 } from './crypto.js';
 

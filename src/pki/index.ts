@@ -1,7 +1,5 @@
 export { createCa, issueListenerCertificate, MAX_LISTENER_DAYS } from './ca.js';
 export type { CreateCaOptions, ListenerCertificate, ListenerCertificateOptions, PemKeyPair } from './ca.js';
 export { privateKeyFromPem } from './crypto.js';
-export { InvalidHostError, normaliseHost } from './hosts.js';
-export type { NormalisedHost } from './hosts.js';
 export { LeafMinter } from './leaf-minter.js';
 export type { LeafMinterOptions, LeafMinterStats, MintedLeaf } from './leaf-minter.js';

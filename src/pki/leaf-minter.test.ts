@@ -4,7 +4,7 @@ import { createServer as createNetServer, type AddressInfo, type Server } from '
 import { connect, createServer as createTlsServer, TLSSocket, type ConnectionOptions } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, type PemKeyPair } from './ca.js';
-import { InvalidHostError } from './hosts.js';
+import { InvalidHostError } from '../hosts/names.js';
 import { LeafMinter } from './leaf-minter.js';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';

@@ -1,7 +1,7 @@
 import type { KeyObject, webcrypto } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { certificatePem, generateKeyPair, pkcs8Pem, validity, x509 } from './crypto.js';
-import { normaliseHost, type NormalisedHost } from './hosts.js';
+import { normaliseHost, type NormalisedHost } from '../hosts/names.js';
 import { chainPem, issueServerCertificate, loadIssuer, type Issuer } from './issuer.js';
 import { Lru } from './lru.js';
 

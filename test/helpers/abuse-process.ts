@@ -34,7 +34,11 @@ async function spawnVaultgate(dataDir: string, env: Record<string, string>): Pro
     },
   });
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+    stdout += d.toString();
+  });
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const until = Date.now() + 20_000;
@@ -47,7 +51,7 @@ async function spawnVaultgate(dataDir: string, env: Record<string, string>): Pro
     await new Promise((r) => setTimeout(r, 25));
   }
   const ports = JSON.parse(readFileSync(join(dataDir, 'ports.json'), 'utf8')) as RunningProcess['ports'];
-  return { child, output: () => output, ports, exited };
+  return { child, output: () => output, stdout: () => stdout, ports, exited };
 }
 
 export interface VaultgateProcess {

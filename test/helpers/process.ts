@@ -17,7 +17,10 @@ export const MAIN = join(repoRoot(), 'dist/src/main.js');
 
 export interface RunningProcess {
   child: ChildProcess;
+  /** stdout and stderr, interleaved as they arrived. */
   output(): string;
+  /** stdout alone: the JSON log stream. */
+  stdout(): string;
   ports: { admin: number; inbound: number; outbound: number; outbound_tls: number };
   exited: Promise<number | null>;
 }
@@ -61,7 +64,11 @@ export async function startProcess(
     detached: options.processGroup === true,
   });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+    stdout += d.toString();
+  });
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const started = Date.now();
@@ -75,5 +82,11 @@ export async function startProcess(
   }
   const portsFile = join(dataDir, 'ports.json');
   if (!existsSync(portsFile)) throw new Error('ports.json was not written');
-  return { child, output: () => output, ports: JSON.parse(readFileSync(portsFile, 'utf8')), exited };
+  return {
+    child,
+    output: () => output,
+    stdout: () => stdout,
+    ports: JSON.parse(readFileSync(portsFile, 'utf8')),
+    exited,
+  };
 }

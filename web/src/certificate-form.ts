@@ -5,18 +5,8 @@
 import { ApiError, api } from './api.js';
 import { clear, errorBox, field, h, newId, openDialog, showFieldError } from './dom.js';
 import { routeName } from './format.js';
+import { errorField, keyMaterialFields, type Slot } from './key-material.js';
 import type { Certificate, Credential, ProxyType, Route, Vault } from './types.js';
-
-const PKCS12 = /\.(p12|pfx)$/i;
-
-function toBase64(bytes: ArrayBuffer): string {
-  const view = new Uint8Array(bytes);
-  let binary = '';
-  // Chunked so that large files do not overflow the argument list of fromCharCode.
-  for (let i = 0; i < view.length; i += 0x8000)
-    binary += String.fromCharCode(...view.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
 
 export function openAddCertificate(
   vault: Vault,
@@ -25,7 +15,6 @@ export function openAddCertificate(
   onSaved: (certificate: Certificate) => void,
 ): void {
   const inboundRoutes = routes.filter((r) => r.type === 'inbound');
-  let pkcs12: { data: string; name: string; from: 'certificate' | 'private_key' } | null = null;
 
   const description = h('input', {
     type: 'text',
@@ -33,22 +22,10 @@ export function openAddCertificate(
     maxlength: '200',
     placeholder: 'Visa VDP',
   });
-  const certText = h('textarea', {
-    name: 'certificate',
-    rows: '5',
-    spellcheck: 'false',
-    placeholder: '-----BEGIN CERTIFICATE-----',
+  const material = keyMaterialFields({
+    certificate: 'PEM: the leaf, optionally followed by intermediates. Or a .p12/.pfx file.',
+    privateKey: 'PEM, encrypted or not. Leave empty for a .p12/.pfx file or a bundle.',
   });
-  const certFile = h('input', { type: 'file', accept: '.pem,.crt,.cer,.p12,.pfx' });
-  const keyText = h('textarea', {
-    name: 'private_key',
-    rows: '5',
-    spellcheck: 'false',
-    autocomplete: 'off',
-    placeholder: '-----BEGIN PRIVATE KEY-----',
-  });
-  const keyFile = h('input', { type: 'file', accept: '.pem,.key,.p12,.pfx' });
-  const passphrase = h('input', { type: 'password', name: 'passphrase', autocomplete: 'off' });
   const hosts = h('input', { type: 'text', name: 'hosts', placeholder: 'api.visa.com, *.mastercard.com' });
   const credential = h(
     'select',
@@ -72,17 +49,6 @@ export function openAddCertificate(
     description,
     'A name you will recognise, like the third party’s.',
   );
-  const fCert = field(
-    'Certificate',
-    certText,
-    'PEM: the leaf, optionally followed by intermediates. Or a .p12/.pfx file.',
-  );
-  const fKey = field(
-    'Private key',
-    keyText,
-    'PEM, encrypted or not. Leave empty for a .p12/.pfx file or a bundle.',
-  );
-  const fPass = field('Passphrase', passphrase, 'Only for an encrypted key or a PKCS#12 file.');
   const fHosts = field(
     'Hosts (optional)',
     hosts,
@@ -90,17 +56,6 @@ export function openAddCertificate(
   );
   const fCredential = field('Access credential', credential);
   const fRoute = field('Route', route, 'Inbound routes of this vault.');
-  const certFileNote = h('p', { class: 'field__hint', 'aria-live': 'polite' });
-  const keyFileNote = h('p', { class: 'field__hint', 'aria-live': 'polite' });
-  fCert.wrap.insertBefore(
-    fileRow(certFile, 'Or upload a file (.pem, .crt, .p12, .pfx)', certFileNote),
-    fCert.error,
-  );
-  fKey.wrap.insertBefore(
-    fileRow(keyFile, 'Or upload a file (.pem, .key, .p12, .pfx)', keyFileNote),
-    fKey.error,
-  );
-
   const typeName = newId('proxy-type');
   const radio = (value: ProxyType, label: string, checked: boolean): HTMLElement => {
     const input = h('input', { type: 'radio', name: typeName, value, id: newId('pt'), checked });
@@ -125,33 +80,6 @@ export function openAddCertificate(
   }
   syncType();
 
-  const readFile = async (
-    input: HTMLInputElement,
-    target: HTMLTextAreaElement,
-    note: HTMLElement,
-    from: 'certificate' | 'private_key',
-  ): Promise<void> => {
-    const file = input.files?.[0];
-    if (!file) return;
-    if (PKCS12.test(file.name)) {
-      pkcs12 = { data: toBase64(await file.arrayBuffer()), name: file.name, from };
-      certText.value = '';
-      keyText.value = '';
-      certText.disabled = keyText.disabled = true;
-      note.textContent = `PKCS#12 file “${file.name}” chosen: it holds the certificate and the key.`;
-    } else {
-      if (pkcs12) {
-        pkcs12 = null;
-        certText.disabled = keyText.disabled = false;
-        certFileNote.textContent = keyFileNote.textContent = '';
-      }
-      target.value = await file.text();
-      note.textContent = `Loaded “${file.name}”.`;
-    }
-  };
-  certFile.addEventListener('change', () => void readFile(certFile, certText, certFileNote, 'certificate'));
-  keyFile.addEventListener('change', () => void readFile(keyFile, keyText, keyFileNote, 'private_key'));
-
   const general = h('div', { class: 'dialog__error' });
   const save = h('button', { type: 'submit', class: 'btn btn--primary' }, 'Save');
   const form = h(
@@ -159,9 +87,7 @@ export function openAddCertificate(
     { class: 'dialog__body', novalidate: true },
     general,
     fDescription.wrap,
-    fCert.wrap,
-    fKey.wrap,
-    fPass.wrap,
+    ...material.wraps,
     proxyType,
     fCredential.wrap,
     fHosts.wrap,
@@ -175,12 +101,10 @@ export function openAddCertificate(
   );
   const handle = openDialog('Add Certificate', [form], { wide: true });
 
-  // Where each API field's error is shown. `pkcs12` errors go beside the chooser that took the file.
-  const slots: Record<string, [Element, HTMLElement]> = {
+  // Where each API field's error is shown; the key material's own slots come from its module.
+  const slots: Record<string, Slot> = {
+    ...material.slots,
     description: [description, fDescription.error],
-    certificate: [certText, fCert.error],
-    private_key: [keyText, fKey.error],
-    passphrase: [passphrase, fPass.error],
     hosts: [hosts, fHosts.error],
     credential_id: [credential, fCredential.error],
     route_id: [route, fRoute.error],
@@ -192,11 +116,10 @@ export function openAddCertificate(
 
   const showError = (err: unknown): void => {
     const message = err instanceof Error ? err.message : String(err);
-    let name = err instanceof ApiError ? ((err.field ?? '').replace(/^\//, '').split(/[./]/)[0] ?? '') : '';
-    if (name === 'pkcs12') name = pkcs12?.from ?? 'certificate';
+    let name = errorField(err).split('.')[0] ?? '';
     if (!name && err instanceof ApiError && err.code === 'invalid_association')
       name = selectedType() === 'outbound' ? 'credential_id' : 'route_id';
-    const slot = slots[name];
+    const slot = material.slotFor(name) ?? slots[name];
     if (slot) {
       showFieldError(slot[0], slot[1], message);
       (slot[0] as HTMLElement).focus();
@@ -221,12 +144,7 @@ export function openAddCertificate(
     } else {
       body['route_id'] = route.value;
     }
-    if (pkcs12) body['pkcs12'] = pkcs12.data;
-    else {
-      body['certificate'] = certText.value;
-      if (keyText.value.trim()) body['private_key'] = keyText.value;
-    }
-    if (passphrase.value) body['passphrase'] = passphrase.value;
+    Object.assign(body, material.body());
     save.disabled = true;
     save.textContent = 'Saving…';
     api<Certificate>('POST', `/vaults/${vault.id}/certificates`, body).then(
@@ -242,15 +160,4 @@ export function openAddCertificate(
     );
   });
   description.focus();
-}
-
-function fileRow(input: HTMLInputElement, label: string, note: HTMLElement): HTMLElement {
-  input.id = newId('file');
-  return h(
-    'div',
-    { class: 'file-row' },
-    h('label', { for: input.id, class: 'file-row__label' }, label),
-    input,
-    note,
-  );
 }

@@ -1,18 +1,13 @@
-// Vault Settings → Mutual TLS Certificates: the table, the expiry banner, the preview and removal.
+// Vault Settings → Mutual TLS Certificates: the table, the expiry banner (which also covers the
+// server certificates of hostnames), the preview and removal.
 
 import { api } from './api.js';
 import { openAddCertificate } from './certificate-form.js';
 import { openPreview } from './certificate-preview.js';
 import { clear, confirmDialog, errorBox, formatDate, h, loading } from './dom.js';
+import { expiryBanner } from './expiry.js';
 import { certificateName, routeName, statusBadge, warningText } from './format.js';
-import type { Certificate, Credential, Route, Vault } from './types.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-function expiresWithin30Days(c: Certificate, now: number): boolean {
-  const end = Date.parse(c.not_after);
-  return c.status === 'expiring_soon' || (end > now && end - now <= 30 * DAY_MS);
-}
+import type { Certificate, Credential, Hostname, Route, Vault } from './types.js';
 
 export function renderCertificates(main: HTMLElement, vault: Vault, notice?: Node): void {
   const base = `/vaults/${vault.id}`;
@@ -45,13 +40,30 @@ export function renderCertificates(main: HTMLElement, vault: Vault, notice?: Nod
     api<Certificate[]>('GET', `${base}/certificates`),
     api<Credential[]>('GET', `${base}/credentials`),
     api<Route[]>('GET', `${base}/routes`),
+    // Only for the banner: a failure here must not hide the client certificates, but is said aloud,
+    // since a silent gap would be a missed expiry.
+    api<Hostname[]>('GET', `${base}/hostnames`).then(
+      (list) => ({ list, error: null }),
+      (err: Error) => ({ list: [] as Hostname[], error: err.message }),
+    ),
   ]).then(
-    ([certs, credentials, routes]) => {
+    ([certs, credentials, routes, hostnames]) => {
       body.removeAttribute('aria-busy');
       add.addEventListener('click', () =>
         openAddCertificate(vault, credentials, routes, (saved) => refresh(savedNotice(saved))),
       );
-      clear(body, ...listView(vault, certs, credentials, routes, () => refresh()));
+      clear(
+        body,
+        expiryBanner(certs, hostnames.list),
+        hostnames.error
+          ? h(
+              'p',
+              { class: 'alert alert--warning', role: 'status' },
+              `The server certificates of hostnames could not be checked for expiry: ${hostnames.error}`,
+            )
+          : null,
+        ...listView(vault, certs, credentials, routes, () => refresh()),
+      );
     },
     (err: Error) => {
       body.removeAttribute('aria-busy');
@@ -93,19 +105,6 @@ function listView(
       ),
     ];
   }
-  const now = Date.now();
-  const soon = certs.filter((c) => expiresWithin30Days(c, now));
-  const banner = soon.length
-    ? h(
-        'div',
-        { class: 'alert alert--warning banner', role: 'alert' },
-        h('strong', {}, soon.length === 1 ? '1 certificate expires' : `${soon.length} certificates expire`),
-        ' within 30 days: ',
-        soon.map((c) => `${certificateName(c)} (${formatDate(c.not_after)})`).join(', '),
-        '. Upload the renewed certificate before then; vaultgate switches to it without a gap.',
-      )
-    : null;
-
   const association = (c: Certificate): string => {
     if (c.proxy_type === 'outbound') {
       const cred = credentials.find((x) => x.id === c.credential_id);
@@ -195,5 +194,5 @@ function listView(
       h('tbody', {}, ...rows),
     ),
   );
-  return banner ? [banner, table] : [table];
+  return [table];
 }

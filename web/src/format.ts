@@ -1,7 +1,7 @@
 // Words the screens share for API values: certificate status, warnings, display names.
 
 import { h } from './dom.js';
-import type { Certificate, CertificateStatus, Route, Warning } from './types.js';
+import type { Certificate, CertificateStatus, ClientAuthMode, Route, Warning } from './types.js';
 
 const STATUS_TEXT: Record<CertificateStatus, string> = {
   valid: 'valid',
@@ -18,6 +18,8 @@ const WARNING_TEXT: Record<string, string> = {
   incomplete_chain:
     'The issuer’s certificate was not included; add the intermediate certificates if the third party needs them.',
   ca_certificate: 'This is a CA certificate, not a client certificate.',
+  missing_server_auth_usage:
+    'The certificate’s extended key usage does not include server authentication; callers may refuse it.',
   extra_certificates_dropped:
     'Certificates that are not part of this certificate’s chain were left out; only the chain is stored.',
 };
@@ -29,6 +31,17 @@ export function statusBadge(status: CertificateStatus): HTMLElement {
 export function warningText(w: Warning): string {
   if (typeof w === 'string') return WARNING_TEXT[w] ?? w;
   return w.message ?? WARNING_TEXT[w.code] ?? w.code;
+}
+
+const MODE_TEXT: Record<ClientAuthMode, string> = {
+  off: 'Off',
+  optional: 'Optional',
+  required: 'Required',
+};
+
+/** Caller mTLS mode as shown in tables and the preview. */
+export function modeText(mode: ClientAuthMode): string {
+  return MODE_TEXT[mode] ?? mode;
 }
 
 export function certificateName(c: Certificate): string {

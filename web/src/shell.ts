@@ -5,6 +5,7 @@ import { api, setCsrfToken } from './api.js';
 import { renderCertificates } from './certificates.js';
 import { renderCredentials } from './credentials.js';
 import { clear, errorBox, field, h, loading, openDialog, showFieldError } from './dom.js';
+import { renderHostnames } from './hostnames.js';
 import { renderRoutes } from './routes.js';
 import type { Vault } from './types.js';
 
@@ -12,6 +13,7 @@ const PAGES = [
   { id: 'certificates', label: 'Mutual TLS Certificates', render: renderCertificates },
   { id: 'credentials', label: 'Access credentials', render: renderCredentials },
   { id: 'routes', label: 'Routes', render: renderRoutes },
+  { id: 'hostnames', label: 'Hostnames', render: renderHostnames },
 ] as const;
 type PageId = (typeof PAGES)[number]['id'];
 

@@ -8,6 +8,8 @@ export interface Vault {
   name: string;
   environment: 'sandbox' | 'live';
   inbound_host: string;
+  /** Caller mTLS on the default inbound host, when the API reports it. */
+  inbound_client_auth?: ClientAuth | null;
   created_at: string;
 }
 
@@ -71,4 +73,36 @@ export interface Certificate {
   created_at: string;
   certificate_pem?: string;
   warnings?: Warning[];
+}
+
+/** Caller mTLS on an inbound hostname (SPEC §2): whether a client certificate is asked for. */
+export type ClientAuthMode = 'off' | 'optional' | 'required';
+
+export interface ClientAuth {
+  mode: ClientAuthMode;
+  /** Subjects of the CA certificates callers' certificates must chain to (the bundle itself is not returned). */
+  ca_subjects?: string[];
+  /** Whether a CRL is checked. */
+  crl?: boolean;
+}
+
+/** A custom inbound hostname with the user's own server certificate. */
+export interface Hostname {
+  id: string;
+  vault_id: string;
+  hostname: string;
+  subject: string;
+  issuer: string;
+  serial_number?: string;
+  not_before?: string;
+  not_after: string;
+  sans: string[];
+  chain?: ChainEntry[];
+  status: CertificateStatus;
+  fingerprint_sha256: string;
+  client_auth: ClientAuth;
+  created_at: string;
+  warnings?: Warning[];
+  /** Only from GET of one hostname: the public chain, for the preview. */
+  certificate_pem?: string;
 }

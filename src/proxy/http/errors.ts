@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
+import { requestIdOf } from '../../observability/request-id.js';
 import type { LogFields, Logger } from '../../observability/logger.js';
 import type { UpstreamFailure, UpstreamFailureKind } from '../upstream/classify.js';
 
@@ -16,12 +17,16 @@ export function sendError(res: ServerResponse, code: ErrorCode, message: string)
     return;
   }
   if (res.destroyed) return;
-  const body = JSON.stringify({ error: { code, message } });
+  const requestId = requestIdOf(res);
+  const body = JSON.stringify({
+    error: { code, message, ...(requestId === undefined ? {} : { request_id: requestId }) },
+  });
   res.writeHead(ERROR_STATUS[code], {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     'x-vaultgate-error': code,
+    ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
   });
   res.end(body);
 }

@@ -26,6 +26,8 @@ export interface ForwardTarget {
   hostHeader: string;
   /** Sets X-Forwarded-*; null leaves those headers as the client sent them. */
   forwarded: ForwardedInfo | null;
+  /** The request's id (request-id.ts): sent upstream and returned to the client. */
+  requestId?: string;
 }
 
 export interface ForwardOptions {

@@ -87,6 +87,7 @@ export class NodeExchange extends Exchange {
         this.target.forwarded,
         this.body,
         method,
+        this.target.requestId,
       ),
       setHost: false,
     });
@@ -138,7 +139,11 @@ export class NodeExchange extends Exchange {
     const { res } = this;
     this.result.status = status;
     try {
-      res.writeHead(status, upRes.statusMessage, clientResponseHeaders(upRes.rawHeaders));
+      res.writeHead(
+        status,
+        upRes.statusMessage,
+        clientResponseHeaders(upRes.rawHeaders, this.target.requestId),
+      );
     } catch (err) {
       // Node refused to re-emit a header the upstream sent (its parser is laxer than its serializer).
       upstream.destroy();

@@ -81,6 +81,7 @@ export class UndiciExchange extends Exchange implements Dispatcher.DispatchHandl
         this.target.forwarded,
         this.body,
         method,
+        this.target.requestId,
       ),
       body: this.upload,
       servername: SERVERNAME,
@@ -130,7 +131,7 @@ export class UndiciExchange extends Exchange implements Dispatcher.DispatchHandl
     for (let i = 0; i < rawHeaders.length; i++) raw[i] = (rawHeaders[i] as Buffer).toString('latin1');
     const { res } = this;
     try {
-      res.writeHead(statusCode, statusText, clientResponseHeaders(raw));
+      res.writeHead(statusCode, statusText, clientResponseHeaders(raw, this.target.requestId));
     } catch (err) {
       // Node refused to re-emit a header the upstream sent (its parser is laxer than its serializer).
       this.fail({

@@ -63,6 +63,8 @@ export function upstreamRequestHeaders(
   forwarded: ForwardedInfo | null,
   body: 'none' | 'length' | 'chunked',
   method: string,
+  /** request-id.ts: replaces whatever X-Request-Id the client sent (the same value when it was sane). */
+  requestId?: string,
 ): string[] {
   const named = connectionTokens(raw);
   const out: string[] = ['Host', hostHeader];
@@ -78,6 +80,7 @@ export function upstreamRequestHeaders(
     }
     if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
     if (lower === 'host') continue;
+    if (requestId !== undefined && lower === 'x-request-id') continue;
     if (forwarded !== null) {
       if (REPLACED.has(lower)) continue;
       if (lower === 'x-forwarded-for') {
@@ -88,6 +91,7 @@ export function upstreamRequestHeaders(
     out.push(name, value);
   }
   if (teTrailers) out.push('TE', 'trailers');
+  if (requestId !== undefined) out.push('X-Request-Id', requestId);
   if (forwarded !== null) {
     out.push('X-Forwarded-For', xff === null ? forwarded.for : `${xff}, ${forwarded.for}`);
     out.push('X-Forwarded-Proto', forwarded.proto, 'X-Forwarded-Host', forwarded.host);
@@ -107,14 +111,17 @@ const BODYLESS_BY_DEFAULT = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE'
  * Headers for the client response. Framing (Content-Length or chunked) is re-decided by Node for the
  * client connection, so Transfer-Encoding goes; Content-Length stays and keeps its meaning.
  */
-export function clientResponseHeaders(raw: readonly string[]): string[] {
+export function clientResponseHeaders(raw: readonly string[], requestId?: string): string[] {
   const named = connectionTokens(raw);
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const lower = (raw[i] as string).toLowerCase();
     if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    // The client gets the id vaultgate logged and sent upstream, whatever the upstream echoes.
+    if (requestId !== undefined && lower === 'x-request-id') continue;
     out.push(raw[i] as string, raw[i + 1] as string);
   }
+  if (requestId !== undefined) out.push('X-Request-Id', requestId);
   return out;
 }
 

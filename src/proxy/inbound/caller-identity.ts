@@ -1,8 +1,14 @@
 import { createHash, X509Certificate } from 'node:crypto';
+import { normaliseSerial, readRevocationLists, type RevocationList } from '../../certificates/crl.js';
 import { readPemBlocks } from '../../certificates/pem.js';
 import type { TLSSocket } from 'node:tls';
 import { readCertificateFields } from '../../certificates/x509-fields.js';
 import type { InboundTls } from '../../snapshot/types.js';
+
+interface Trust {
+  readonly cas: readonly { readonly cert: X509Certificate; readonly subject: string }[];
+  readonly crls: readonly RevocationList[] | null;
+}
 
 export type CallerCheck =
   /** `xfcc` is null when no certificate was presented and the name's mode is `optional`. */
@@ -25,9 +31,10 @@ const VERIFIED_LIMIT = 50_000;
  * identity from one hostname to another, and resumption keeps working for the name that verified it.
  * Workers share session-ticket keys, so a session verified on one worker may resume on another: there
  * the certificate (the session keeps the leaf only) is checked again, here, against the name's CA
- * bundle — issued and signed by one of its CAs, all of it within its validity. A name with a CRL, or a
- * leaf issued through an intermediate, cannot be re-checked that way; such a caller is asked to
- * connect again without resuming (one full handshake).
+ * bundle: issued and signed by one of its CAs, all of it within its validity, and not revoked by a
+ * current CRL of that CA when the name has CRLs (OpenSSL's rules for a one-level chain). A leaf
+ * issued through an intermediate cannot be re-checked that way (the session keeps no chain); such a
+ * caller is asked to connect again without resuming (one full handshake).
  */
 export class CallerVerifier {
   /** `<InboundTls.key> <sha256 fingerprint>` → the certificate's notAfter (ms). Insertion-ordered. */
@@ -38,7 +45,7 @@ export class CallerVerifier {
   >();
 
   /** The name's CA bundle, parsed on the first resumed session that needs it. */
-  readonly #trusted = new WeakMap<InboundTls, readonly X509Certificate[]>();
+  readonly #trusted = new WeakMap<InboundTls, Trust>();
 
   check(socket: TLSSocket, name: InboundTls, now: number): CallerCheck {
     let entry = this.#perSocket.get(socket);
@@ -86,19 +93,31 @@ export class CallerVerifier {
   }
 
   #issuedByTrusted(peer: X509Certificate, name: InboundTls): boolean {
-    if (name.crlPem !== null || name.caPem === null) return false;
-    let trusted = this.#trusted.get(name);
-    if (trusted === undefined) {
-      trusted = readPemBlocks(name.caPem, 'invalid_certificate', 'ca_pem').map(
-        (b) => new X509Certificate(b.der),
-      );
-      this.#trusted.set(name, trusted);
+    if (name.caPem === null) return false;
+    let trust = this.#trusted.get(name);
+    if (trust === undefined) {
+      trust = {
+        cas: readPemBlocks(name.caPem, 'invalid_certificate', 'ca_pem').map((b) => {
+          const cert = new X509Certificate(b.der);
+          return { cert, subject: readCertificateFields(cert.raw).subject };
+        }),
+        crls: name.crlPem === null ? null : readRevocationLists(name.crlPem),
+      };
+      this.#trusted.set(name, trust);
     }
     const now = Date.now();
     const current = (c: X509Certificate): boolean =>
       Date.parse(c.validFrom) <= now && now < Date.parse(c.validTo);
     if (!current(peer)) return false;
-    return trusted.some((ca) => ca.ca && current(ca) && peer.checkIssued(ca) && peer.verify(ca.publicKey));
+    const issuer = trust.cas.find(
+      ({ cert }) => cert.ca && current(cert) && peer.checkIssued(cert) && peer.verify(cert.publicKey),
+    );
+    if (issuer === undefined) return false;
+    if (trust.crls === null) return true;
+    // As OpenSSL with CRLs given: the issuer's CRL must be there and current, and not list the leaf.
+    const crl = trust.crls.find((c) => c.issuer === issuer.subject);
+    if (crl === undefined || (crl.nextUpdate !== null && crl.nextUpdate <= now)) return false;
+    return !crl.revoked.has(normaliseSerial(peer.serialNumber));
   }
 
   #remember(pair: string, notAfter: number): void {

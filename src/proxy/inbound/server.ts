@@ -7,6 +7,7 @@ import type { DataPlaneDeps } from '../deps.js';
 import { forward } from '../http/forward.js';
 import { clientTimeoutOptions } from '../http/client-timeouts.js';
 import { guardRequests, guardSocketListener, sendError, upstreamTlsSetup } from '../http/errors.js';
+import { assignRequestId } from '../../observability/request-id.js';
 import { refuseRequest, requestRuleViolation } from '../http/request-rules.js';
 import { selectName } from './authority.js';
 import { CallerVerifier } from './caller-identity.js';
@@ -62,12 +63,14 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
       return undefined;
     }
     const started = performance.now();
+    const requestId = assignRequestId(req, res);
     // Rules on the request alone come first: they hold whatever the configuration says.
     const violation = requestRuleViolation(req);
     if (violation !== null) {
       requests({ outcome: violation.code });
       refuseRequest(res, violation);
       log.info('inbound request refused', {
+        request_id: requestId,
         method: req.method,
         status: res.statusCode,
         error: violation.code,
@@ -101,6 +104,7 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
           `https://${host}/ requires a client certificate issued by a CA it trusts, and ${caller.reason}.`,
         );
         log.info('inbound request refused', {
+          request_id: requestId,
           vault_id: vault.id,
           hostname_id: tls.hostnameId,
           method: req.method,
@@ -133,6 +137,7 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
         `This route accepts requests only from the addresses in its source_endpoint, and your address (${client ?? 'unknown'}) is not one of them.`,
       );
       log.info('inbound request refused', {
+        request_id: requestId,
         vault_id: vault.id,
         route_id: route.id,
         method: req.method,
@@ -163,6 +168,7 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
           host: req.headers.host ?? host,
           clientCert,
         },
+        requestId,
       },
       {
         connectTimeoutMs: settings.upstreamConnectTimeoutMs,
@@ -174,6 +180,7 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
     ).then((result) => {
       requests({ outcome: result.errorCode ?? 'forwarded' });
       log.info('inbound request', {
+        request_id: requestId,
         vault_id: vault.id,
         hostname_id: tls.hostnameId ?? undefined,
         route_id: route.id,

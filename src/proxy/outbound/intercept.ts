@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { normaliseHost } from '../../pki/index.js';
+import { normaliseHost } from '../../hosts/names.js';
 import type { Principal } from './auth.js';
 import type { OutboundContext, Tunnel } from './context.js';
 import type { ProxyTarget } from './target.js';

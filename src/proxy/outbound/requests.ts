@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { upstreamTlsSetup } from '../http/errors.js';
 import { forward, type ForwardResult } from '../http/forward.js';
+import { assignRequestId } from '../../observability/request-id.js';
 import { refuseRequest, requestRuleViolation } from '../http/request-rules.js';
 import { sendInvalidTarget, sendProxyAuthRequired, sendThrottled } from './answers.js';
 import type { Principal } from './auth.js';
@@ -35,6 +36,7 @@ interface LogEntry {
 export function tunnelRequestHandler(ctx: OutboundContext): Handler {
   return (req, res) => {
     const startedAt = performance.now();
+    const requestId = assignRequestId(req, res);
     const tunnel = ctx.tunnels.get(req.socket as Socket);
     if (tunnel === undefined) {
       res.destroy(); // only sockets we emitted reach this server
@@ -60,7 +62,7 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
     const principal = ctx.auth.recheck(tunnel.principal);
     if (principal === undefined) {
       sendProxyAuthRequired(res, true);
-      logRequest(ctx, {
+      logRequest(ctx, requestId, {
         kind: 'tunnel',
         principal: tunnel.principal,
         host: tunnel.target.host,
@@ -78,7 +80,7 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
     if (violation !== null) {
       refuseRequest(res, violation);
       const host = tunnel.target.host;
-      logRequest(ctx, {
+      logRequest(ctx, requestId, {
         kind: 'tunnel',
         principal,
         host,
@@ -115,10 +117,11 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
         // CONNECT target, whatever it says.
         hostHeader: req.headers.host ?? tunnel.defaultHost,
         forwarded: null,
+        requestId,
       },
       ctx.forwardOptions,
     ).then((result) =>
-      logRequest(ctx, {
+      logRequest(ctx, requestId, {
         kind: 'tunnel',
         principal,
         host: tunnel.target.host,
@@ -138,12 +141,13 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
 export function absoluteRequestHandler(ctx: OutboundContext): Handler {
   return (req, res) => {
     const startedAt = performance.now();
+    const requestId = assignRequestId(req, res);
     const auth = ctx.auth.authenticate(req.headers['proxy-authorization'], req.socket.remoteAddress ?? '');
     if (!auth.ok) {
       // Connection stays open: the client may retry with credentials on it (RFC 9110 §15.5.8).
       if (auth.reason === 'throttled') sendThrottled(res, auth.retryAfter);
       else sendProxyAuthRequired(res, false);
-      logRequest(ctx, {
+      logRequest(ctx, requestId, {
         kind: 'absolute',
         principal: undefined,
         host: '',
@@ -160,7 +164,7 @@ export function absoluteRequestHandler(ctx: OutboundContext): Handler {
     const violation = requestRuleViolation(req);
     if (violation !== null) {
       refuseRequest(res, violation);
-      logRequest(ctx, {
+      logRequest(ctx, requestId, {
         kind: 'absolute',
         principal,
         host: '',
@@ -178,7 +182,7 @@ export function absoluteRequestHandler(ctx: OutboundContext): Handler {
     } catch (err) {
       if (!(err instanceof BadTargetError)) throw err;
       sendInvalidTarget(res, err.message);
-      logRequest(ctx, {
+      logRequest(ctx, requestId, {
         kind: 'absolute',
         principal,
         host: '',
@@ -202,10 +206,11 @@ export function absoluteRequestHandler(ctx: OutboundContext): Handler {
         // RFC 9112 §3.2.2: with absolute-form, the target's authority replaces any Host received.
         hostHeader: target.origin.host,
         forwarded: null,
+        requestId,
       },
       ctx.forwardOptions,
     ).then((result) =>
-      logRequest(ctx, {
+      logRequest(ctx, requestId, {
         kind: 'absolute',
         principal,
         host: target.host,
@@ -234,12 +239,13 @@ function tunnelPath(raw: string): string | null {
 }
 
 /** One line per request; names the certificate presented by id only, never its key. */
-function logRequest(ctx: OutboundContext, e: LogEntry): void {
+function logRequest(ctx: OutboundContext, requestId: string, e: LogEntry): void {
   const r = e.result;
   ctx.counters.requests({ kind: e.kind, status: String(e.status) });
   const fields = {
     proxy: 'outbound',
     mode: e.kind,
+    request_id: requestId,
     vault_id: e.principal?.vault.id ?? null,
     credential_id: e.principal?.credential.id ?? null,
     host: e.host,

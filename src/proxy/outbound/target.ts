@@ -1,4 +1,4 @@
-import { normaliseHost } from '../../pki/index.js';
+import { normaliseHost } from '../../hosts/names.js';
 
 /** Where a CONNECT tunnel or an absolute-form request goes. Built once per tunnel. */
 export interface ProxyTarget {
