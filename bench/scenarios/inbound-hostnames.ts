@@ -7,9 +7,9 @@
  *
  * Two vaultgate processes, configured alike (one worker, pinned to the proxy CPU, the inbound route
  * to the upstream with its client certificate) except for the hostnames, measured in interleaved
- * rounds by bench/load/handshake-worker: every connection a full handshake and one request, SNI and
- * Host one of the hostnames — always the same one, or each of the 1,000 in turn — and the server
- * certificate verified for that name.
+ * rounds by bench/load/handshake-client.c (handshake-worker.ts where it cannot be built): every
+ * connection a full handshake and one request, SNI and Host one of the hostnames (always the same
+ * one, or each of the 1,000 in turn), and the server certificate verified for that name.
  */
 import { join } from 'node:path';
 import type { BenchContext } from '../context.js';
