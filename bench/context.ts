@@ -21,6 +21,8 @@ export interface BenchContext {
   newHosts: number;
   /** Certificates of the scale scenario. */
   certificates: number;
+  /** Custom hostnames of the inbound-hostnames scenario (its target is about 1,000). */
+  hostnames: number;
   /** taskset list for a system with one worker; the load generator and the upstream get the others. */
   proxyCpus: string | undefined;
   clientCpus: string | undefined;

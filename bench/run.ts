@@ -2,7 +2,7 @@
  * `npm run bench` (full, ≤ 20 min), `npm run bench -- --quick` (≤ 4 min), `--smoke` (seconds; npm test).
  *
  * Installs what it needs from Debian (nginx, haproxy, mitmproxy, wrk, hey) unless --no-install, starts
- * an nginx upstream that demands a client certificate, then runs the scenarios of issues 8 and 12 with
+ * an nginx upstream that demands a client certificate, then runs the scenarios of issues 8, 12 and 14 with
  * every system started and stopped here, configs in a temp dir. Results: <out>/latest.json and
  * latest.md, with the CPU other processes used meanwhile (a run on a loaded machine says so).
  *
@@ -12,7 +12,15 @@
  * start; a self-time summary goes into the results).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchContext, Mode } from './context.js';
@@ -25,6 +33,7 @@ import { which } from './lib/proc.js';
 import { checkTargets, renderMarkdown } from './lib/report.js';
 import { round, type BenchResults, type Scenario } from './lib/results.js';
 import { runInbound } from './scenarios/inbound.js';
+import { runInboundHostnames } from './scenarios/inbound-hostnames.js';
 import { runOutboundIntercept } from './scenarios/outbound-intercept.js';
 import { runOutboundNewHosts } from './scenarios/outbound-new-hosts.js';
 import { runScale } from './scenarios/scale.js';
@@ -34,11 +43,11 @@ import { nginxBinary, startUpstream } from './upstream.js';
 
 const PROFILES: Record<
   Mode,
-  Pick<BenchContext, 'rounds' | 'durationS' | 'warmupS' | 'newHosts' | 'certificates'>
+  Pick<BenchContext, 'rounds' | 'durationS' | 'warmupS' | 'newHosts' | 'certificates' | 'hostnames'>
 > = {
-  full: { rounds: 3, durationS: 10, warmupS: 3, newHosts: 1000, certificates: 10_000 },
-  quick: { rounds: 3, durationS: 3, warmupS: 1, newHosts: 100, certificates: 1000 },
-  smoke: { rounds: 1, durationS: 1, warmupS: 0, newHosts: 5, certificates: 20 },
+  full: { rounds: 3, durationS: 10, warmupS: 3, newHosts: 1000, certificates: 10_000, hostnames: 1000 },
+  quick: { rounds: 3, durationS: 3, warmupS: 1, newHosts: 100, certificates: 1000, hostnames: 1000 },
+  smoke: { rounds: 1, durationS: 1, warmupS: 0, newHosts: 5, certificates: 20, hostnames: 20 },
 };
 
 const PACKAGES: [string, () => boolean][] = [
@@ -47,6 +56,8 @@ const PACKAGES: [string, () => boolean][] = [
   ['mitmproxy', () => mitmdumpBinary() !== null],
   ['wrk', wrkAvailable],
   ['hey', heyAvailable],
+  // OpenSSL's headers, for the inbound-hostnames client (bench/load/handshake-client.c).
+  ['libssl-dev', () => existsSync('/usr/include/openssl/ssl.h')],
 ];
 
 function installMissing(log: (l: string) => void): void {
@@ -193,6 +204,7 @@ async function main(): Promise<void> {
           newConnections: true,
         }),
     ],
+    ['inbound-hostnames', () => runInboundHostnames(ctx)],
     ['outbound-intercept', () => runOutboundIntercept(ctx)],
     ['outbound-new-hosts', () => runOutboundNewHosts(ctx)],
     ['scale', () => runScale(ctx)],

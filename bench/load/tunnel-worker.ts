@@ -91,7 +91,7 @@ async function open(opts: TunnelLoadOptions): Promise<tls.TLSSocket> {
 }
 
 /** Parses answers from a byte stream; `feed` returns how many complete answers it saw and their statuses. */
-class AnswerParser {
+export class AnswerParser {
   private buf: Buffer = Buffer.alloc(0);
   private bodyLeft = -1;
   private chunked = false;

@@ -16,6 +16,7 @@ import type { BenchContext } from '../context.js';
 import { runTunnel } from '../load/tunnel.js';
 import { processTree, rssMb, sleep } from '../lib/proc.js';
 import { median, percentile, round, type Scenario } from '../lib/results.js';
+import { EC, loadX509, pem } from '../lib/x509.js';
 import {
   configureVault,
   dataPlanePids,
@@ -23,28 +24,6 @@ import {
   spawnVaultgate,
   type VaultgateProcess,
 } from '../systems/vaultgate.js';
-
-type X509 = typeof import('@peculiar/x509');
-
-/**
- * @peculiar/x509 loads tsyringe, which refuses to load without Reflect metadata; vaultgate ships a
- * minimal polyfill (src/pki/reflect-metadata.ts), loaded here from the build before the library.
- */
-async function loadX509(): Promise<X509> {
-  await import(join(import.meta.dirname, '../../src/pki/reflect-metadata.js'));
-  const x509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<X509['cryptoProvider']['set']>[0]);
-  return x509;
-}
-
-const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-
-function pem(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n');
-  return `-----BEGIN ${label}-----\n${b64.replace(/\n$/, '')}\n-----END ${label}-----\n`;
-}
 
 async function makeCertificates(count: number): Promise<{ certificate: string; private_key: string }[]> {
   const x509 = await loadX509();
