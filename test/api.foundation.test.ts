@@ -204,4 +204,29 @@ describe('openapi', () => {
       doc.paths['/api/v1/vaults'].post.requestBody.content['application/json'].schema.additionalProperties,
     ).toBe(false);
   });
+
+  it('is OpenAPI 3.1 with a unique operationId per operation and the query parameters of paged lists', async () => {
+    const doc = (await t.api('GET', '/openapi.json')).json;
+    expect(doc.openapi).toBe('3.1.0');
+    const ids: string[] = [];
+    for (const item of Object.values(doc.paths) as Record<string, { operationId?: string }>[]) {
+      for (const op of Object.values(item)) ids.push(op.operationId ?? '');
+    }
+    expect(
+      ids.every((id) => /^[a-z][A-Za-z0-9]+$/.test(id)),
+      ids.join(' '),
+    ).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(
+      expect.arrayContaining(['listCertificates', 'getHostname', 'createVault', 'updateVault']),
+    );
+    const list = doc.paths['/api/v1/vaults/{vault_id}/certificates'].get;
+    expect(list.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(
+      expect.arrayContaining(['path:vault_id', 'query:status', 'query:limit', 'query:cursor']),
+    );
+    expect(list.responses['200'].content['application/json'].schema.required).toEqual([
+      'data',
+      'next_cursor',
+    ]);
+  });
 });

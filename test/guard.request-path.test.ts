@@ -20,7 +20,14 @@ import { guardRequests } from '../src/proxy/http/errors.js';
 import { createInboundServer } from '../src/proxy/inbound/server.js';
 import { createOutboundServers, type OutboundServers } from '../src/proxy/outbound/index.js';
 import { UpstreamPools } from '../src/proxy/upstream/pools.js';
-import type { RuntimeCertificate, RuntimeConfig, RuntimeRoute, RuntimeVault } from '../src/snapshot/types.js';
+import { HostTable } from '../src/hosts/table.js';
+import type {
+  InboundName,
+  RuntimeCertificate,
+  RuntimeConfig,
+  RuntimeRoute,
+  RuntimeVault,
+} from '../src/snapshot/types.js';
 import { basic, rawConnect, TunnelAgent } from './helpers/outbound-client.js';
 import { issue, startTlsUpstream, type Issued, type TlsUpstream } from './helpers/tls-upstream.js';
 import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
@@ -76,10 +83,18 @@ function withCertificates(
   const patched: RuntimeVault = { ...vault, inboundRoute: route, inboundRoutes: [route], ...vaultPatch };
   const credential = base.credentialsByUsername.get(cred.username);
   if (!credential) throw new Error('default credential missing');
+  const inboundNames = new HostTable<InboundName>();
+  for (const name of base.inboundNames.values()) {
+    inboundNames.add(
+      name.hostname,
+      name.vault.id === vaultId ? { ...name, vault: patched, route: patched.inboundRoute } : name,
+    );
+  }
   return {
     ...base,
     vaultsById: new Map([...base.vaultsById, [vaultId, patched]]),
     vaultsByHost: new Map([...base.vaultsByHost, [inboundHost, patched]]),
+    inboundNames,
     credentialsByUsername: new Map([
       ...base.credentialsByUsername,
       [cred.username, { ...credential, certificates: certs }],

@@ -25,7 +25,7 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
   endpoints.push({
     method: 'GET',
     path: '/openapi.json',
-    summary: 'This API, described in OpenAPI 3',
+    summary: 'This API, described in OpenAPI 3.1',
     handler: () => ({ status: 200, body: openapi }),
   });
   return endpoints;
