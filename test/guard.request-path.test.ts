@@ -281,11 +281,17 @@ describe('the last-resort guard on the request path', () => {
 
   it('inbound: a throw anywhere else in the handler is a 500 internal_error that names nothing internal', async () => {
     const base = t.vg.snapshot.current;
-    const throwing = new Map(base.vaultsByHost);
-    throwing.get = () => {
-      throw new Error('snapshot bug: /secret/path');
-    };
-    current = { ...base, vaultsByHost: throwing };
+    // The name resolves (the TLS handshake looks it up too); reading its route in the handler throws.
+    const throwing = new HostTable<InboundName>();
+    for (const name of base.inboundNames.values()) {
+      const broken = Object.defineProperty({ ...name }, 'route', {
+        get: () => {
+          throw new Error('snapshot bug: /secret/path');
+        },
+      });
+      throwing.add(name.hostname, name.vault.id === vaultId ? broken : name);
+    }
+    current = { ...base, inboundNames: throwing };
     const failed = await inbound();
     expect([failed.status, failed.code]).toEqual([500, 'internal_error']);
     expect(failed.body).not.toContain('/secret/path');
