@@ -128,14 +128,16 @@ async function checkNotTaken(repo: Repo, vault: VaultRecord, hostname: string, o
 export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
   const { domain } = ctx.settings;
 
-  /** POST and PUT: the hostname record the body describes, key sealed; `current` for a PUT. */
+  /**
+   * POST and PUT: the record for `hostname` (already parsed) that the body describes, key sealed;
+   * `current` for a PUT.
+   */
   const buildRecord = async (
     vault: VaultRecord,
+    hostname: string,
     input: HostnameBody,
     current: HostnameRecord | undefined,
   ): Promise<HostnameRecord> => {
-    const hostname =
-      input.hostname === undefined ? (current?.hostname ?? '') : parseHostname(input.hostname, domain);
     if (input.certificate === undefined && input.pkcs12 === undefined) {
       throw new VaultgateError(
         'invalid_field',
@@ -215,7 +217,7 @@ export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
         const vault = await requireVault(ctx.store.read, params.vault_id);
         const hostname = parseHostname(input.hostname ?? '', domain);
         await checkNotTaken(ctx.store.read, vault, hostname, '');
-        const record = await buildRecord(vault, { ...input, hostname }, undefined);
+        const record = await buildRecord(vault, hostname, input, undefined);
         await write(vault, record, 'hostname.created', actor, remoteAddress, (repo) =>
           repo.insertHostname(record),
         );
@@ -261,7 +263,10 @@ export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
       handler: async ({ params, body, actor, remoteAddress }) => {
         const vault = await requireVault(ctx.store.read, params.vault_id);
         const current = await requireHostname(ctx.store.read, vault.id, params.id);
-        const record = await buildRecord(vault, body as HostnameBody, current);
+        const input = body as HostnameBody;
+        const hostname =
+          input.hostname === undefined ? current.hostname : parseHostname(input.hostname, domain);
+        const record = await buildRecord(vault, hostname, input, current);
         await write(vault, record, 'hostname.updated', actor, remoteAddress, async (repo) => {
           await requireHostname(repo, vault.id, current.id);
           await repo.updateHostname(record);

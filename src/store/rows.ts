@@ -193,6 +193,7 @@ export const CERTIFICATE_SUMMARY_COLUMNS = CERTIFICATE_COLUMNS.filter(
 
 export function certificateSummaryFromRow(row: Row): CertificateSummary {
   return {
+    ...metadataFromRow(row),
     id: str(row, 'id'),
     vault_id: str(row, 'vault_id'),
     proxy_type: str(row, 'proxy_type') as ProxyType,
@@ -201,17 +202,6 @@ export function certificateSummaryFromRow(row: Row): CertificateSummary {
     description: strOrNull(row, 'description'),
     hosts: json(row, 'hosts'),
     warnings: json(row, 'warnings'),
-    subject: str(row, 'subject'),
-    issuer: str(row, 'issuer'),
-    serial_number: str(row, 'serial_number'),
-    not_before: str(row, 'not_before'),
-    not_after: str(row, 'not_after'),
-    fingerprint_sha256: str(row, 'fingerprint_sha256'),
-    key_type: str(row, 'key_type') as KeyType,
-    key_size: row['key_size'] === null || row['key_size'] === undefined ? null : num(row, 'key_size'),
-    curve: strOrNull(row, 'curve'),
-    sans: json(row, 'sans'),
-    chain: json(row, 'chain'),
     created_at: str(row, 'created_at'),
   };
 }
