@@ -33,7 +33,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     },
     logger: logger.child({ component: 'upstream' }),
   });
-  deps.snapshot.onSwap((next) => pools.retainOnly(new Set(next.certificatesById.keys())));
+  deps.snapshot.onSwap((next) => pools.retainOnly(next.certificatesById));
   const inbound = createInboundServer(deps, pools);
   const outbound = createOutboundServers(deps, pools);
   const servers = { inbound, outbound: outbound.plain, outbound_tls: outbound.tls };

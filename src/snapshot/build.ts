@@ -7,6 +7,7 @@ import { routeMatchesHost } from './host-match.js';
 import { compileSourceEndpoint } from './source-match.js';
 import {
   CERTIFICATES_EPOCH,
+  type CertificateChange,
   type CertificateMaterial,
   type CertificateSummary,
   type ClientAuthSettings,
@@ -90,8 +91,7 @@ export class SnapshotBuilder {
       repo.listRoutes(),
       repo.listHostnames(),
     ]);
-    const index =
-      this.#lastIndex?.epoch === epoch ? this.#lastIndex : await this.#indexCertificates(repo, epoch);
+    const index = await this.#certificateIndex(repo, epoch);
     this.#lastIndex = index;
     const { certificatesById, byCredential, byRoute } = index;
 
@@ -157,20 +157,84 @@ export class SnapshotBuilder {
   }
 
   /**
-   * Certificates grouped by credential and by route; rebuilt only when the certificates changed, and
-   * then from a read of ids alone plus the rows of certificates not seen before (they never change).
+   * The certificate index at `epoch`: the last one when nothing changed; else the last one with the
+   * recorded changes applied (the usual case: one upload or delete costs the same whatever the number
+   * of certificates stored); else, when the change log cannot lead there (a first build, a gap, two
+   * instances changing at once, many rows at once), a full re-index.
    */
-  async #indexCertificates(repo: Repo, epoch: string): Promise<CertificateIndex> {
-    const ids = await repo.listCertificateIds();
-    const unseen = ids.filter((id) => !this.#certificates.has(id) && !this.#leftOut.has(id));
-    if (unseen.length > 0) {
+  async #certificateIndex(repo: Repo, epoch: string): Promise<CertificateIndex> {
+    const last = this.#lastIndex;
+    if (last?.epoch === epoch) return last;
+    const changes = last && (await changesBetween(repo, last.epoch, epoch));
+    return last && changes
+      ? this.#applyChanges(repo, last, changes, epoch)
+      : this.#indexCertificates(repo, epoch);
+  }
+
+  /** `last` with the certificates named by `changes` re-read: those still stored in, the others out. */
+  async #applyChanges(
+    repo: Repo,
+    last: CertificateIndex,
+    changes: readonly CertificateChange[],
+    epoch: string,
+  ): Promise<CertificateIndex> {
+    const touched = new Set(changes.map((c) => c.certificate_id as string));
+    const groups = new Set<string | undefined>();
+    for (const id of touched) {
+      const entry = this.#certificates.get(id);
+      if (entry) groups.add(groupKey(entry));
+      this.#certificates.delete(id);
+      this.#leftOut.delete(id);
+    }
+    await this.#load(repo, [...touched]);
+    const certificatesById = new Map(last.certificatesById);
+    const added: CertificateEntry[] = [];
+    for (const id of touched) {
+      certificatesById.delete(id);
+      const entry = this.#certificates.get(id);
+      if (!entry || this.#leftOut.has(id)) continue;
+      certificatesById.set(id, entry.cert);
+      groups.add(groupKey(entry));
+      added.push(entry);
+    }
+    const byCredential = new Map(last.byCredential);
+    const byRoute = new Map(last.byRoute);
+    groups.delete(undefined);
+    for (const key of groups as Set<string>) {
+      const [group, id] = key.startsWith('c:') ? [byCredential, key.slice(2)] : [byRoute, key.slice(2)];
+      const kept = (group.get(id) ?? []).filter((c) => !touched.has(c.id));
+      // Appended: certificates are added in creation order, and the choice rule ignores order anyway.
+      for (const entry of added) if (groupKey(entry) === key) kept.push(entry.cert);
+      if (kept.length > 0) group.set(id, kept);
+      else group.delete(id);
+    }
+    return { epoch, certificatesById, byCredential, byRoute };
+  }
+
+  /** Reads and opens the certificates with these ids that are stored (their rows never change). */
+  async #load(repo: Repo, ids: readonly string[]): Promise<void> {
+    // In slices, so a first build over 10,000 rows never holds every row's text at once.
+    for (let i = 0; i < ids.length; i += LOAD_SLICE) {
+      const slice = ids.slice(i, i + LOAD_SLICE);
       const [summaries, materials] = await Promise.all([
-        repo.getCertificateSummaries(unseen),
-        repo.getCertificateMaterial(unseen),
+        repo.getCertificateSummaries(slice),
+        repo.getCertificateMaterial(slice),
       ]);
       const material = new Map(materials.map((m) => [m.id, m]));
       for (const summary of summaries) this.#certificate(summary, material.get(summary.id));
     }
+  }
+
+  /**
+   * Certificates grouped by credential and by route, from a read of ids alone plus the rows of
+   * certificates not seen before (they never change).
+   */
+  async #indexCertificates(repo: Repo, epoch: string): Promise<CertificateIndex> {
+    const ids = await repo.listCertificateIds();
+    await this.#load(
+      repo,
+      ids.filter((id) => !this.#certificates.has(id) && !this.#leftOut.has(id)),
+    );
     const certificatesById = new Map<string, RuntimeCertificate>();
     const byCredential = new Map<string, RuntimeCertificate[]>();
     const byRoute = new Map<string, RuntimeCertificate[]>();
@@ -214,18 +278,21 @@ export class SnapshotBuilder {
     }
     // Building the TLS context that proves the pair usable costs ~2 ms (tls-context.ts): it is done
     // on first use, once, so a start with 10,000 certificates does not pay 20 s for it.
+    // The closure holds only what the check needs, not the rows it was read from.
+    const { id, vault_id: vaultId } = record;
+    const chainPem = material.certificate_pem;
     let usable: boolean | undefined;
     const check = (): boolean => {
-      const refusal = checkTlsMaterial({ chainPem: material.certificate_pem, keyPem });
+      const refusal = checkTlsMaterial({ chainPem, keyPem });
       if (refusal === null) return true;
-      this.#leftOut.set(record.id, 'tls_refused');
+      this.#leftOut.set(id, 'tls_refused');
       // The next build re-indexes (an id read only) and leaves the certificate out of the snapshot.
       this.#lastIndex = undefined;
       this.onProblem(
         'a stored certificate cannot be used by the TLS stack; it is left out and not presented',
         {
-          certificate_id: record.id,
-          vault_id: record.vault_id,
+          certificate_id: id,
+          vault_id: vaultId,
           code: refusal.code,
           reason: refusal.message,
         },
@@ -240,7 +307,7 @@ export class SnapshotBuilder {
       notBefore: Date.parse(record.not_before),
       notAfter: Date.parse(record.not_after),
       createdAt: Date.parse(record.created_at),
-      chainPem: material.certificate_pem,
+      chainPem,
       // The TLS context takes this PEM as is (proxy/upstream/secure-context.ts).
       keyPem,
       get usable(): boolean {
@@ -334,6 +401,38 @@ export class SnapshotBuilder {
       outboundCa: Object.freeze({ certPem: record.outbound_ca_cert_pem, key }),
     });
   }
+}
+
+/** Rows read per query when certificates are loaded. */
+const LOAD_SLICE = 500;
+/** Changes followed at most before a full re-index is cheaper. */
+const MAX_CHANGES_FOLLOWED = 1_000;
+
+/**
+ * The recorded changes that lead from epoch `from` to `to`, in order; undefined when the log cannot
+ * say (pruned, forked by two instances writing at once, or a change of many rows at once).
+ */
+async function changesBetween(
+  repo: Repo,
+  from: string,
+  to: string,
+): Promise<CertificateChange[] | undefined> {
+  const steps: CertificateChange[] = [];
+  for (let at = from; at !== to;) {
+    if (steps.length >= MAX_CHANGES_FOLLOWED) return undefined;
+    const next = await repo.listCertificateChangesFrom(at);
+    const step = next.length === 1 ? next[0] : undefined;
+    if (!step || step.op === 'reset' || step.certificate_id === null) return undefined;
+    steps.push(step);
+    at = step.epoch;
+  }
+  return steps;
+}
+
+/** The credential's or route's group a certificate is listed in (`c:<id>`, `r:<id>`), if any. */
+function groupKey(entry: CertificateEntry): string | undefined {
+  if (entry.credentialId) return `c:${entry.credentialId}`;
+  return entry.routeId ? `r:${entry.routeId}` : undefined;
 }
 
 function digest(text: string): string {

@@ -151,6 +151,27 @@ const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX hostnames_vault_id ON hostnames (vault_id, created_at)',
     ],
   },
+  {
+    version: 4,
+    name: 'certificate change log',
+    statements: [
+      // One row per change of the certificates table, written in the change's transaction: the epoch
+      // it moved from and to, and what changed (an added or removed id, or 'reset' when many rows
+      // changed at once). A snapshot builder follows the chain from the epoch it knows to the current
+      // one and applies only those changes (src/snapshot/build.ts), so a rebuild after one upload costs
+      // the same with 100 certificates stored as with 10,000. Pruned by age; a builder that finds a gap
+      // or a fork (two instances changing at once) re-indexes, as before this table.
+      `CREATE TABLE certificate_changes (
+        epoch TEXT PRIMARY KEY,
+        previous TEXT NOT NULL,
+        op TEXT NOT NULL,
+        certificate_id TEXT,
+        at TEXT NOT NULL
+      )`,
+      'CREATE INDEX certificate_changes_previous ON certificate_changes (previous)',
+      'CREATE INDEX certificate_changes_at ON certificate_changes (at)',
+    ],
+  },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

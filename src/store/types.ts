@@ -8,6 +8,18 @@
 /** The meta key whose value changes (same transaction) with every certificate insert or delete. */
 export const CERTIFICATES_EPOCH = 'certificates_epoch';
 
+/**
+ * One step of the certificates table's history (migration 4): the epoch moved from `previous` to
+ * `epoch` because one certificate was added, removed or rewritten (`replaced`: its sealed key), or
+ * because many changed at once (`reset`: a vault deleted with its certificates).
+ */
+export interface CertificateChange {
+  epoch: string;
+  previous: string;
+  op: 'added' | 'removed' | 'replaced' | 'reset';
+  certificate_id: string | null;
+}
+
 export type Environment = 'sandbox' | 'live';
 export type ProxyType = 'inbound' | 'outbound';
 export type CredentialStatus = 'active' | 'inactive';
@@ -217,6 +229,8 @@ export interface Repo {
   /** Just the ids, in list order: certificates never change, so callers can cache the rest by id. */
   listCertificateIds(filter?: CertificateFilter): Promise<string[]>;
   getCertificateSummaries(ids: readonly string[]): Promise<CertificateSummary[]>;
+  /** The changes recorded from `epoch` on (normally one; several when two instances forked it). */
+  listCertificateChangesFrom(epoch: string): Promise<CertificateChange[]>;
   getCertificateMaterial(ids: readonly string[]): Promise<CertificateMaterial[]>;
   getCertificate(vaultId: string, id: string): Promise<CertificateRecord | undefined>;
   insertCertificate(certificate: CertificateRecord): Promise<void>;

@@ -61,7 +61,7 @@ export async function startOutboundHarness(options: HarnessOptions = {}): Promis
   const metrics = new Metrics();
   const pools = new UpstreamPools({ extraCaPem: options.upstreamCaPem });
   // What src/server.ts must do too: pools follow certificate deletions.
-  t.vg.snapshot.onSwap((next) => pools.retainOnly(new Set(next.certificatesById.keys())));
+  t.vg.snapshot.onSwap((next) => pools.retainOnly(next.certificatesById));
   const servers = createOutboundServers(
     {
       ...t.vg.dataPlane,

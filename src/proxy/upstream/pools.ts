@@ -21,7 +21,7 @@ import { PoolRetiredError, TlsContextError } from './classify.js';
 import type { ConnectSettings, HandshakeCounters } from './connector.js';
 import { FairGate } from './fair-gate.js';
 import { Lane } from './lane.js';
-import { SecureContextCache } from './secure-context.js';
+import { SecureContextCache, type LiveCertificates } from './secure-context.js';
 
 /** Per-route trust settings toward the upstream (SPEC §2 `upstream_tls`). */
 export type UpstreamTlsSettings = RuntimeRoute['upstreamTls'];
@@ -135,7 +135,7 @@ export class UpstreamPools {
   private readonly maxPools: number;
   private readonly poolIdleMs: number;
   /** Certificate ids of the last snapshot; null until the first `retainOnly`. */
-  private live: ReadonlySet<string> | null = null;
+  private live: LiveCertificates | null = null;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(options: UpstreamPoolsOptions = {}) {
@@ -208,7 +208,7 @@ export class UpstreamPools {
    * instead of pooled (SPEC §4: a deleted certificate is never presented again). Empty pools are
    * dropped too, so pools of edited trust settings do not accumulate.
    */
-  retainOnly(liveCertificateIds: ReadonlySet<string>): void {
+  retainOnly(liveCertificateIds: LiveCertificates): void {
     this.live = liveCertificateIds;
     this.contexts.retainOnly(liveCertificateIds);
     for (const [key, agent] of this.pools) {

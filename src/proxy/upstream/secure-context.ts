@@ -6,6 +6,14 @@ import type { RuntimeCertificate } from '../../snapshot/types.js';
 import { TlsContextError } from './classify.js';
 
 /**
+ * The certificates a snapshot holds, asked one id at a time: the snapshot's own map is passed, so a
+ * swap costs a pass over the pools, not a copy of 10,000 ids.
+ */
+export interface LiveCertificates {
+  has(certificateId: string): boolean;
+}
+
+/**
  * Builds the client SecureContext for one (certificate, trust store). Kept to this one function so
  * that upload validation can build the very same context (and so refuse what the proxies could not
  * use). Throws what OpenSSL throws.
@@ -113,7 +121,7 @@ export class SecureContextCache {
   }
 
   /** Forgets contexts and failures of certificates that no longer exist. */
-  retainOnly(liveCertificateIds: ReadonlySet<string>): void {
+  retainOnly(liveCertificateIds: LiveCertificates): void {
     for (const [key, entry] of this.contexts) {
       if (entry.certificateId !== null && !liveCertificateIds.has(entry.certificateId))
         this.contexts.delete(key);
