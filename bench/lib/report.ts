@@ -195,6 +195,16 @@ export function checkTargets(scenarios: readonly Scenario[]): TargetCheck[] {
   add(
     check(
       'scale',
+      'one upload with 10,000 stored ≤ 1.5× one with 100 (p50 of sequential uploads; issue 15)',
+      num(sc, 'vaultgate', 'upload_cost_ratio'),
+      (v) => v <= 1.5,
+      (v) =>
+        `${v.toFixed(2)}× (${num(sc, 'vaultgate', 'upload_ms_p50_large')?.toFixed(1)} ms at ${num(sc, 'vaultgate', 'upload_stored_large')} vs ${num(sc, 'vaultgate', 'upload_ms_p50_small')?.toFixed(1)} ms at ${num(sc, 'vaultgate', 'upload_stored_small')})`,
+    ),
+  );
+  add(
+    check(
+      'scale',
       'cold start ≤ 5 s (issue 8)',
       num(sc, 'vaultgate', 'cold_start_ms'),
       (v) => v <= 5000,
