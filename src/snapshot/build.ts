@@ -4,6 +4,7 @@ import { checkTlsMaterial } from '../certificates/tls-context.js';
 import { certificateKeyAad, hostnameKeyAad, outboundCaKeyAad } from '../secrets/aad.js';
 import type { Keyring } from '../secrets/keyring.js';
 import { routeMatchesHost } from './host-match.js';
+import { IdMap } from './id-map.js';
 import { compileSourceEndpoint } from './source-match.js';
 import {
   CERTIFICATES_EPOCH,
@@ -41,7 +42,7 @@ export type LeftOutReason = 'sealed_key' | 'tls_refused';
 
 interface CertificateIndex {
   epoch: string;
-  certificatesById: ReadonlyMap<string, RuntimeCertificate>;
+  certificatesById: IdMap<RuntimeCertificate>;
   byCredential: ReadonlyMap<string, readonly RuntimeCertificate[]>;
   byRoute: ReadonlyMap<string, readonly RuntimeCertificate[]>;
 }
@@ -187,16 +188,17 @@ export class SnapshotBuilder {
       this.#leftOut.delete(id);
     }
     await this.#load(repo, [...touched]);
-    const certificatesById = new Map(last.certificatesById);
     const added: CertificateEntry[] = [];
     for (const id of touched) {
-      certificatesById.delete(id);
       const entry = this.#certificates.get(id);
       if (!entry || this.#leftOut.has(id)) continue;
-      certificatesById.set(id, entry.cert);
       groups.add(groupKey(entry));
       added.push(entry);
     }
+    const certificatesById = last.certificatesById.with(
+      touched,
+      added.map((entry) => [entry.cert.id, entry.cert] as const),
+    );
     const byCredential = new Map(last.byCredential);
     const byRoute = new Map(last.byRoute);
     groups.delete(undefined);
@@ -253,7 +255,7 @@ export class SnapshotBuilder {
     const stored = new Set(ids);
     for (const id of this.#certificates.keys()) if (!stored.has(id)) this.#certificates.delete(id);
     for (const id of this.#leftOut.keys()) if (!stored.has(id)) this.#leftOut.delete(id);
-    return { epoch, certificatesById, byCredential, byRoute };
+    return { epoch, certificatesById: IdMap.from(certificatesById), byCredential, byRoute };
   }
 
   #certificate(record: CertificateSummary, material: CertificateMaterial | undefined): void {
