@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { CONTAINERS, createLogger, HEADER_CONTAINERS, SECRET_FIELDS } from '../s
 import { inboundRequest } from './helpers/inbound-fixture.js';
 import { startUpstream } from './helpers/inbound-upstream.js';
 import { makeCa, makeLeaf } from './helpers/pki-fixtures.js';
-import { startProcess } from './helpers/process.js';
+import { MAIN, startProcess } from './helpers/process.js';
 
 type Line = Record<string, unknown>;
 
@@ -194,5 +195,50 @@ describe('the log stream of a running vaultgate', () => {
       }
       await upstream.close();
     }
+  }, 60_000);
+});
+
+describe('a stdout that nobody reads', () => {
+  it('holds at most 32 MiB of lines, then drops and counts them in a warning once it drains', async () => {
+    const logger = join(MAIN, '..', 'observability', 'logger.js');
+    const total = 150_000; // about 45 MB of lines, logged in one go, while the pipe is not read
+    const script = `
+      const { createLogger, flushLogs } = await import(${JSON.stringify(logger)});
+      const log = createLogger('info', { worker: 1 });
+      const pad = 'x'.repeat(200);
+      for (let i = 0; i < ${total}; i++) log.info('line', { i, pad });
+      process.stderr.write('logged\\n');
+      await flushLogs(60_000);
+      await flushLogs(60_000);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.pause();
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+    await new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('logged')) resolve();
+      }),
+    );
+    child.stdout.resume();
+    expect(await closed, stderr).toBe(0);
+    const lines = stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Line);
+    const written = lines.filter((l) => l.msg === 'line');
+    const warning = lines.at(-1);
+    expect(warning?.level).toBe('warn');
+    expect(String(warning?.msg)).toMatch(/^log lines were dropped/);
+    expect(Number(warning?.dropped)).toBeGreaterThan(0);
+    // Every line is either written, in order and whole, or counted as dropped.
+    expect(written.length + Number(warning?.dropped)).toBe(total);
+    expect(written.map((l) => l.i)).toEqual(Array.from({ length: written.length }, (_, i) => i));
+    expect(stdout.length).toBeLessThan(33 * 1024 * 1024 + 64 * 1024);
   }, 60_000);
 });
