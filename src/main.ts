@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadSettings, usage, type Settings } from './config/settings.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, flushLogs } from './observability/logger.js';
 import { MasterKeyMismatchError } from './secrets/server-secrets.js';
 import { startVaultgate, type Vaultgate } from './server.js';
 
@@ -54,6 +54,14 @@ function version(): string {
   return pkg.version;
 }
 
+/**
+ * Exits once the log lines logged so far are written: stdout is written off the event loop
+ * (src/observability/logger.ts), and process.exit() would drop what is still buffered.
+ */
+function exitAfterLogs(code: number): void {
+  void flushLogs().then(() => process.exit(code));
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -86,10 +94,10 @@ async function main(): Promise<void> {
     if (!vg) return; // still starting: stopped as soon as it has started
     logger.info('shutting down', { signal });
     vg.stop(10_000).then(
-      () => process.exit(0),
+      () => exitAfterLogs(0),
       (err: unknown) => {
         logger.error('shutdown failed', { err });
-        process.exit(1);
+        exitAfterLogs(1);
       },
     );
   };
@@ -101,13 +109,13 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError || err instanceof MasterKeyMismatchError) {
       process.stderr.write(`vaultgate: ${err.message}\n`);
-      process.exit(2);
+      return exitAfterLogs(2);
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       process.stderr.write(
         `vaultgate: a port is already in use (${(err as Error).message}); choose another with the VAULTGATE_*_PORT settings, or 0 for a free one.\n`,
       );
-      process.exit(2);
+      return exitAfterLogs(2);
     }
     throw err;
   }
@@ -141,9 +149,10 @@ async function main(): Promise<void> {
     });
     if (crashing) return;
     crashing = true;
-    // A hard deadline: a process in an unknown state may not manage a graceful stop.
+    // A hard deadline: a process in an unknown state may not manage a graceful stop. (process.exit
+    // still writes the buffered log lines, synchronously: pino's exit hook.)
     setTimeout(() => process.exit(1), 3_000);
-    void running.stop(2_000).finally(() => process.exit(1));
+    void running.stop(2_000).finally(() => exitAfterLogs(1));
   };
   process.on('uncaughtException', (err) => crash('uncaught exception', err));
   process.on('unhandledRejection', (reason) => crash('unhandled promise rejection', reason));
@@ -151,5 +160,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`vaultgate: could not start: ${(err as Error).message}\n`);
-  process.exit(1);
+  exitAfterLogs(1);
 });

@@ -6,7 +6,7 @@
  */
 import { sessionTicketKeys } from '../secrets/server-secrets.js';
 import type { Settings } from '../config/settings.js';
-import { createLogger, type Logger } from '../observability/logger.js';
+import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
 import {
   Metrics,
   registerProcessMemory,
@@ -43,12 +43,17 @@ function send(msg: FromWorker): void {
   if (process.connected) process.send?.(msg);
 }
 
-/** Leaves once the IPC channel has carried what is queued (a final log line, `fatal`). */
+/**
+ * Leaves once the IPC channel has carried what is queued (a final log line, `fatal`) and stdout
+ * has taken the buffered log lines (written off the event loop: the pending write holds the
+ * process until it is done).
+ */
 function leave(code: number): void {
   process.exitCode = code;
   if (process.connected) process.disconnect();
-  // Whatever still holds the event loop (a socket past its grace) must not keep a worker alive.
-  setTimeout(() => process.exit(code), 2_000).unref();
+  // Whatever still holds the event loop (a socket past its grace) must not keep a worker alive;
+  // the lines logged until then are written first.
+  setTimeout(() => void flushLogs(500).then(() => process.exit(code)), 2_000).unref();
 }
 
 function fatal(err: unknown): void {
