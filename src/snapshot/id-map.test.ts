@@ -8,8 +8,8 @@ describe('IdMap', () => {
     const step = fc.record({ remove: fc.array(id, { maxLength: 4 }), add: fc.array(id, { maxLength: 4 }) });
     fc.assert(
       fc.property(fc.array(id, { maxLength: 40 }), fc.array(step, { maxLength: 12 }), (initial, steps) => {
-        let map = IdMap.from(initial.map((k) => [k, `v0:${k}`] as const));
-        let reference = new Map(initial.map((k) => [k, `v0:${k}`]));
+        let map = IdMap.from<string>(initial.map((k) => [k, `v0:${k}`] as const));
+        let reference = new Map<string, string>(initial.map((k) => [k, `v0:${k}`]));
         const versions: [IdMap<string>, Map<string, string>][] = [[map, reference]];
         steps.forEach(({ remove, add }, n) => {
           const next = new Map(reference);
