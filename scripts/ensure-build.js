@@ -1,8 +1,11 @@
 // `npm start` without a compile on every start: builds dist/ only when it is missing or older than
 // what it is built from (the sources, the dashboard, the compiler settings, the lockfile), as make
 // would. Plain JavaScript so that it runs before anything is compiled.
+//
+// `--clean` (npm pack's prepack) always builds, from an empty dist/src and dist/web: tsc never removes
+// the output of a source that was deleted or renamed, and a release must not ship such leftovers.
 import { execSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const STAMP = 'dist/.build-stamp';
@@ -18,10 +21,16 @@ function newest(path) {
   return max;
 }
 
+const clean = process.argv.includes('--clean');
+if (clean) for (const dir of ['dist/src', 'dist/web', STAMP]) rmSync(dir, { recursive: true, force: true });
 const built = existsSync(STAMP) && existsSync('dist/src/main.js') ? statSync(STAMP).mtimeMs : -1;
 const sources = Math.max(...INPUTS.map(newest));
 if (built < sources) {
-  process.stderr.write('[ensure-build] compiling vaultgate (sources changed since the last build)…\n');
+  process.stderr.write(
+    clean
+      ? '[ensure-build] compiling vaultgate from scratch for the package…\n'
+      : '[ensure-build] compiling vaultgate (sources changed since the last build)…\n',
+  );
   execSync('npm run build --silent', { stdio: 'inherit' });
   writeFileSync(STAMP, `${new Date().toISOString()}\n`);
   // Never older than what it was built from, even if a source carries a future time (a clock skew).

@@ -1,6 +1,7 @@
 // Makes a fresh checkout runnable with one command: installs npm dependencies when node_modules is
 // missing or older than the lockfile, and with --test also makes sure what the test suite talks to
-// is there (PostgreSQL running at 127.0.0.1:5432, Debian's Chromium, the openssl, curl and jq CLIs).
+// is there (PostgreSQL running at 127.0.0.1:5432, Debian's Chromium, the openssl, curl and jq CLIs,
+// systemd-analyze, sqlite3, the PostgreSQL client tools and a C++ toolchain).
 // Plain JavaScript on purpose: it must run before any dependency is installed.
 import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -70,6 +71,13 @@ if (process.argv.includes('--test')) {
   if (!has('curl')) missing.push('curl');
   // docs/inbound.md's walkthrough (run by test/docs.inbound.test.ts) uses jq, as users would.
   if (!has('jq')) missing.push('jq');
+  // The release and runbook tests (test/release.pack.test.ts, test/operations.restore.test.ts):
+  // systemd-analyze checks deploy/vaultgate.service, the runbooks back up with sqlite3 and pg_dump,
+  // and installing the packed tarball compiles better-sqlite3 when no prebuilt binary downloads.
+  if (!has('systemd-analyze')) missing.push('systemd');
+  if (!has('sqlite3')) missing.push('sqlite3');
+  if (!has('pg_dump') || !has('pg_restore') || !has('createdb')) missing.push('postgresql-client');
+  for (const tool of ['python3', 'make', 'g++']) if (!has(tool)) missing.push(tool);
   aptInstall(missing);
   await ensurePostgres();
 }
