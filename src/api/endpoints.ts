@@ -21,12 +21,22 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
     ...routeEndpoints(ctx),
     ...certificateEndpoints(ctx),
   ];
-  const openapi = buildOpenApi(endpoints);
+  // The document describes itself too: its endpoint is in the list it is built from (the handler
+  // runs only once the server is up, after `openapi` below is set).
   endpoints.push({
     method: 'GET',
     path: '/openapi.json',
     summary: 'This API, described in OpenAPI 3.1',
+    plain: {
+      media: 'application/json',
+      schema: {
+        type: 'object',
+        required: ['openapi', 'info', 'paths'],
+        properties: { openapi: { const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' } },
+      },
+    },
     handler: () => ({ status: 200, body: openapi }),
   });
+  const openapi = buildOpenApi(endpoints);
   return endpoints;
 }
