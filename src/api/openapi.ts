@@ -192,7 +192,24 @@ function errorSchema(codes: readonly string[]): JsonSchema {
   };
 }
 
-export function buildOpenApi(endpoints: readonly Endpoint[]): Record<string, unknown> {
+/**
+ * `schema` with every sub-schema that is one of the named ones (the same object) replaced by a $ref to
+ * it, so that a generated client gets one named type per resource instead of one per operation.
+ */
+function withRefs(schema: unknown, names: ReadonlyMap<unknown, string>, own?: string): unknown {
+  const name = names.get(schema);
+  if (name !== undefined && name !== own) return { $ref: `#/components/schemas/${name}` };
+  if (Array.isArray(schema)) return schema.map((s) => withRefs(s, names));
+  if (schema === null || typeof schema !== 'object') return schema;
+  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, withRefs(v, names)]));
+}
+
+/** `named`: schemas published under components/schemas and referred to wherever they appear. */
+export function buildOpenApi(
+  endpoints: readonly Endpoint[],
+  named: Readonly<Record<string, JsonSchema>> = {},
+): Record<string, unknown> {
+  const names = new Map<unknown, string>(Object.entries(named).map(([name, schema]) => [schema, name]));
   const paths: Record<string, Record<string, unknown>> = {};
   const taken = new Set<string>();
   for (const e of endpoints) {
@@ -226,6 +243,9 @@ export function buildOpenApi(endpoints: readonly Endpoint[]): Record<string, unk
       },
     };
   }
+  const components = Object.fromEntries(
+    Object.entries(named).map(([name, schema]) => [name, withRefs(schema, names, name)]),
+  );
   return {
     openapi: '3.1.0',
     info: {
@@ -236,7 +256,7 @@ export function buildOpenApi(endpoints: readonly Endpoint[]): Record<string, unk
       license: { name: 'UNLICENSED', identifier: 'LicenseRef-UNLICENSED' },
     },
     servers: [{ url: '/', description: 'The vaultgate management port this document was read from' }],
-    paths,
+    paths: withRefs(paths, names),
     security: [{ bearer: [] }, { session: [] }],
     components: {
       securitySchemes: {
@@ -252,7 +272,7 @@ export function buildOpenApi(endpoints: readonly Endpoint[]): Record<string, unk
           description: 'The dashboard session set by POST /api/v1/session; writes also send x-csrf-token',
         },
       },
-      schemas: { Error: errorSchema(Object.keys(ERROR_STATUS)) },
+      schemas: { ...components, Error: errorSchema(Object.keys(ERROR_STATUS)) },
       headers: {
         RequestId: {
           description: "The caller's x-request-id when it sent a sane one, else a new one",
