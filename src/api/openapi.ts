@@ -21,11 +21,7 @@ const QUERY_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   },
   cursor: { type: 'string', description: 'The next_cursor of the previous page (opaque)' },
   since: { type: 'string', format: 'date-time', description: 'Only events at or after this time' },
-  force: {
-    type: 'string',
-    enum: ['true', 'false'],
-    description: 'true also deletes what the vault holds',
-  },
+  force: { type: 'boolean', default: false, description: 'true also deletes what the vault holds' },
   proxy_type: { type: 'string', enum: ['inbound', 'outbound'] },
   status: certificateStatus,
   vault_id: { type: 'string', description: 'Only events of this vault' },
