@@ -48,7 +48,7 @@ export interface Endpoint {
   alsoAnswers?: Readonly<Record<number, string>>;
   /**
    * The SPEC §5 codes this endpoint's own checks can answer with. The document adds those every
-   * endpoint of its kind can get from the app (openapi.ts `sharedErrors`): authentication, query
+   * endpoint of its kind can get from the app (openapi.ts `errorCodes`): authentication, query
    * parameters, paging, bodies, and vault_not_found under /vaults/:vault_id.
    */
   errors?: readonly ErrorCode[];

@@ -2,7 +2,7 @@ import { VaultgateError } from '../errors.js';
 import { PAGE_PARAMETERS, encodeCursor, readPage, sortKey } from './paging.js';
 import type { ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
-import { nullableString, timestamp, type FromSchema } from './schema.js';
+import { nullableString, timestamp } from './schema.js';
 
 export const auditEventSchema = {
   type: 'object',
@@ -18,8 +18,6 @@ export const auditEventSchema = {
     client_address: nullableString,
   },
 } as const;
-
-export type AuditEvent = FromSchema<typeof auditEventSchema>;
 
 const infoSchema = {
   type: 'object',
