@@ -229,4 +229,17 @@ describe('openapi', () => {
       'next_cursor',
     ]);
   });
+
+  it('declares both ways in and, per status, the error codes an operation can answer with', async () => {
+    const doc = (await t.api('GET', '/openapi.json')).json;
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearer', 'session']);
+    expect(doc.components.securitySchemes.session).toMatchObject({ in: 'cookie', name: 'vaultgate_session' });
+    const del = doc.paths['/api/v1/vaults/{vault_id}/credentials/{id}'].delete;
+    const codes = (status: string) =>
+      del.responses[status].content['application/json'].schema.properties.error.properties.code.enum;
+    expect(codes('404').sort()).toEqual(['credential_not_found', 'vault_not_found']);
+    expect(codes('409')).toEqual(['credential_in_use']);
+    expect(codes('401')).toEqual(['unauthorized']);
+    expect(doc.paths['/healthz'].get.security).toEqual([]);
+  });
 });

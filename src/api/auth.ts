@@ -5,6 +5,7 @@ import { safeEqual } from '../secrets/credentials.js';
 import type { Store } from '../store/types.js';
 import type { Authenticator } from './app.js';
 import type { Endpoint } from './router.js';
+import { timestamp, type FromSchema } from './schema.js';
 
 export const SESSION_COOKIE = 'vaultgate_session';
 const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
@@ -204,6 +205,32 @@ export function cameOverHttps(headers: IncomingHttpHeaders, socketEncrypted = fa
   return /(?:^|;)\s*proto="?https"?\s*(?:;|$)/i.test(forwarded);
 }
 
+const signInBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['token'],
+  properties: { token: { type: 'string', maxLength: 1024 } },
+} as const;
+
+const csrfToken = {
+  type: 'string',
+  description: 'Send it as x-csrf-token with every call that changes something',
+} as const;
+
+const signedInSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['csrf_token', 'expires_at'],
+  properties: { csrf_token: csrfToken, expires_at: timestamp },
+} as const;
+
+const sessionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['csrf_token'],
+  properties: { csrf_token: { ...csrfToken, type: ['string', 'null'] } },
+} as const;
+
 /** Sign-in and sign-out for the dashboard: the admin token is exchanged for a session cookie. */
 export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
   const expired = (secure: boolean): string =>
@@ -216,14 +243,11 @@ export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
       noAuth: true,
       throttled: true,
       status: 201,
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['token'],
-        properties: { token: { type: 'string', maxLength: 1024 } },
-      },
+      body: signInBody,
+      example: { token: '<the admin token>' },
+      response: signedInSchema,
       handler: async ({ body, headers, remoteAddress }) => {
-        if (!auth.checkToken((body as { token: string }).token)) {
+        if (!auth.checkToken((body as FromSchema<typeof signInBody>).token)) {
           await auth.recordFailedSignIn(remoteAddress);
           throw new VaultgateError(
             'unauthorized',
@@ -231,9 +255,13 @@ export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
           );
         }
         const session = await auth.issueSession(remoteAddress, auth.secureFor(headers));
+        const data: FromSchema<typeof signedInSchema> = {
+          csrf_token: session.csrf,
+          expires_at: session.expiresAt,
+        };
         return {
           status: 201,
-          body: { data: { csrf_token: session.csrf, expires_at: session.expiresAt } },
+          body: { data },
           headers: { 'set-cookie': session.cookie },
         };
       },
@@ -241,10 +269,12 @@ export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
     {
       method: 'GET',
       path: '/session',
-      summary: "The current dashboard session's CSRF token",
+      summary: "The current dashboard session's CSRF token (null when called with a bearer token)",
+      response: sessionSchema,
       handler: async ({ headers }) => {
         const session = await auth.readSession(headers);
-        return { status: 200, body: { data: { csrf_token: session?.csrf ?? null } } };
+        const data: FromSchema<typeof sessionSchema> = { csrf_token: session?.csrf ?? null };
+        return { status: 200, body: { data } };
       },
     },
     {

@@ -6,16 +6,18 @@ import { MAX_HOSTNAME_LENGTH, MAX_HOSTS, validateHosts } from '../hosts/names.js
 import { JobTimeLimitError } from '../offload/pool.js';
 import { certificateKeyAad } from '../secrets/aad.js';
 import type { CertificateStatus } from '../certificates/status.js';
-import type {
-  CertificateFilter,
-  CertificateRecord,
-  CertificateSummary,
-  ProxyType,
-  Repo,
-} from '../store/types.js';
+import type { CertificateFilter, CertificateRecord, CertificateSummary, Repo } from '../store/types.js';
 import { PAGE_PARAMETERS, pageOf, readPage, sortKey, type PageRequest } from './paging.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
+import {
+  certificateStatus,
+  chainEntry,
+  nullableString,
+  stringList,
+  timestamp,
+  type FromSchema,
+} from './schema.js';
 import { requireVault } from './vaults.js';
 
 const uploadBody = {
@@ -33,52 +35,84 @@ const uploadBody = {
     pkcs12: { type: 'string', maxLength: MAX_FIELD_CHARS },
     hosts: { type: 'array', maxItems: MAX_HOSTS, items: { type: 'string', maxLength: MAX_HOSTNAME_LENGTH } },
   },
-};
+} as const;
 
-interface UploadBody {
-  proxy_type: ProxyType;
-  credential_id?: string;
-  route_id?: string;
-  description?: string;
-  certificate?: string;
-  private_key?: string;
-  passphrase?: string;
-  pkcs12?: string;
-  hosts?: string[];
-}
+type UploadBody = FromSchema<typeof uploadBody>;
 
-const chainEntry = {
-  type: 'object',
-  properties: { subject: { type: 'string' }, issuer: { type: 'string' }, not_after: { type: 'string' } },
-};
+/** The codes an upload of key material can be refused with (SPEC §2), here and for hostnames. */
+export const UPLOAD_ERRORS = [
+  'invalid_certificate',
+  'invalid_private_key',
+  'invalid_pkcs12',
+  'passphrase_required',
+  'bad_passphrase',
+  'key_mismatch',
+  'certificate_expired',
+  'weak_key',
+  'weak_signature',
+  'unusable_certificate',
+] as const;
 
 export const certificateSchema = {
   type: 'object',
+  additionalProperties: false,
+  required: [
+    'id',
+    'vault_id',
+    'description',
+    'proxy_type',
+    'credential_id',
+    'route_id',
+    'hosts',
+    'subject',
+    'issuer',
+    'serial_number',
+    'not_before',
+    'not_after',
+    'fingerprint_sha256',
+    'key_type',
+    'sans',
+    'chain',
+    'status',
+    'warnings',
+    'created_at',
+  ],
   properties: {
     id: { type: 'string', format: 'uuid' },
     vault_id: { type: 'string' },
-    description: { type: ['string', 'null'] },
+    description: nullableString,
     proxy_type: { type: 'string', enum: ['outbound', 'inbound'] },
-    credential_id: { type: ['string', 'null'] },
-    route_id: { type: ['string', 'null'] },
-    hosts: { type: 'array', items: { type: 'string' } },
+    credential_id: { ...nullableString, description: 'outbound: the access credential' },
+    route_id: { ...nullableString, description: 'inbound: the route' },
+    hosts: { ...stringList, description: 'outbound: the upstream hosts it is presented to (empty: any)' },
     subject: { type: 'string' },
     issuer: { type: 'string', description: 'The signer, shown in the dashboard preview' },
     serial_number: { type: 'string' },
-    not_before: { type: 'string', format: 'date-time' },
-    not_after: { type: 'string', format: 'date-time', description: 'The expiration date' },
+    not_before: timestamp,
+    not_after: { ...timestamp, description: 'The expiration date' },
     fingerprint_sha256: { type: 'string' },
     key_type: { type: 'string', enum: ['rsa', 'ec', 'ed25519'] },
     key_size: { type: 'integer', description: 'RSA only' },
     curve: { type: 'string', description: 'EC only: P-256, P-384 or P-521' },
-    sans: { type: 'array', items: { type: 'string' } },
-    chain: { type: 'array', items: chainEntry },
-    status: { type: 'string', enum: ['valid', 'expiring_soon', 'expired', 'not_yet_valid'] },
-    warnings: { type: 'array', items: { type: 'string' } },
-    created_at: { type: 'string', format: 'date-time' },
-    certificate_pem: { type: 'string', description: 'GET of one certificate only: the public chain' },
+    sans: { ...stringList, description: 'Subject alternative names, e.g. DNS:api.example' },
+    chain: { type: 'array', items: chainEntry, description: 'The issuers, nearest first' },
+    status: certificateStatus,
+    warnings: stringList,
+    created_at: timestamp,
   },
-};
+} as const;
+
+/** GET of one certificate: the metadata and the public chain, for the preview. */
+export const certificateDetailSchema = {
+  ...certificateSchema,
+  required: [...certificateSchema.required, 'certificate_pem'],
+  properties: {
+    ...certificateSchema.properties,
+    certificate_pem: { type: 'string', description: 'The public chain, leaf first, as PEM' },
+  },
+} as const;
+
+export type Certificate = FromSchema<typeof certificateSchema>;
 
 /**
  * parseUpload (src/certificates/upload.ts) in an offload thread: key derivation, PKCS#12 and PEM
@@ -118,7 +152,7 @@ function oneOf<T extends string>(query: URLSearchParams, name: string, values: r
 }
 
 /** The metadata of SPEC §2. The sealed key is never part of any answer. */
-export function presentCertificate(c: CertificateSummary, now = Date.now()): Record<string, unknown> {
+export function presentCertificate(c: CertificateSummary, now = Date.now()): Certificate {
   return {
     id: c.id,
     vault_id: c.vault_id,
@@ -134,8 +168,8 @@ export function presentCertificate(c: CertificateSummary, now = Date.now()): Rec
     not_after: c.not_after,
     fingerprint_sha256: c.fingerprint_sha256,
     key_type: c.key_type,
-    ...(c.key_type === 'rsa' ? { key_size: c.key_size } : {}),
-    ...(c.key_type === 'ec' ? { curve: c.curve } : {}),
+    ...(c.key_type === 'rsa' && c.key_size !== null ? { key_size: c.key_size } : {}),
+    ...(c.key_type === 'ec' && c.curve !== null ? { curve: c.curve } : {}),
     sans: c.sans,
     chain: c.chain,
     status: computeStatus(c.not_before, c.not_after, now),
@@ -284,8 +318,17 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
       summary:
         'Upload a mutual TLS client certificate and its private key (PEM or PKCS#12); the key is never shown again',
       body: uploadBody,
+      example: {
+        proxy_type: 'outbound',
+        credential_id: '0b6f7c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e',
+        description: 'Visa VDP',
+        certificate: '-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n',
+        private_key: '-----BEGIN PRIVATE KEY-----\n…\n-----END PRIVATE KEY-----\n',
+        hosts: ['api.visa.com'],
+      },
       response: certificateSchema,
       status: 201,
+      errors: [...UPLOAD_ERRORS, 'invalid_association'],
       handler: async ({ params, body, actor }) => {
         const input = body as UploadBody;
         const vault = await requireVault(ctx.store.read, params.vault_id);
@@ -363,7 +406,8 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
       method: 'GET',
       path: '/vaults/:vault_id/certificates/:id',
       summary: 'Get a certificate with its public chain as PEM (for the preview)',
-      response: certificateSchema,
+      response: certificateDetailSchema,
+      errors: ['certificate_not_found'],
       handler: async ({ params }) => {
         const vault = await requireVault(ctx.store.read, params.vault_id);
         const cert = await requireCertificate(ctx.store.read, vault.id, params.id);
@@ -379,6 +423,7 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
       summary:
         'Delete a certificate: it is never presented again, and pooled connections that presented it close',
       status: 204,
+      errors: ['certificate_not_found'],
       handler: async ({ params, actor }) => {
         await commit(
           ctx,

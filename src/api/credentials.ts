@@ -1,31 +1,44 @@
 import { randomUUID } from 'node:crypto';
 import { VaultgateError } from '../errors.js';
 import { newPassword, newUsername } from '../secrets/credentials.js';
-import type { CredentialRecord, CredentialStatus, Repo } from '../store/types.js';
+import type { CredentialRecord, Repo } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
+import { nullableString, timestamp, type FromSchema } from './schema.js';
 import { requireVault } from './vaults.js';
 import { PAGE_PARAMETERS, pageOf, readPage, sortKey } from './paging.js';
 
 export const credentialSchema = {
   type: 'object',
   additionalProperties: false,
+  required: ['id', 'vault_id', 'username', 'status', 'description', 'created_at'],
   properties: {
     id: { type: 'string', format: 'uuid' },
     vault_id: { type: 'string' },
     username: { type: 'string', pattern: '^US[1-9A-HJ-NP-Za-km-z]{22}$' },
-    password: { type: 'string', description: 'Only in the answer to POST; never shown again.' },
     status: { type: 'string', enum: ['active', 'inactive'] },
-    description: { type: ['string', 'null'] },
-    created_at: { type: 'string', format: 'date-time' },
+    description: nullableString,
+    created_at: timestamp,
   },
-};
+} as const;
+
+/** The answer to POST: the only one that holds the password. */
+export const createdCredentialSchema = {
+  ...credentialSchema,
+  required: [...credentialSchema.required, 'password'],
+  properties: {
+    ...credentialSchema.properties,
+    password: { type: 'string', format: 'uuid', description: 'Shown in this answer only; never again' },
+  },
+} as const;
+
+export type Credential = FromSchema<typeof credentialSchema>;
 
 const createBody = {
   type: 'object',
   additionalProperties: false,
   properties: { description: { type: 'string', maxLength: 500 } },
-};
+} as const;
 
 const patchBody = {
   type: 'object',
@@ -34,9 +47,9 @@ const patchBody = {
     status: { type: 'string', enum: ['active', 'inactive'] },
     description: { type: 'string', maxLength: 500 },
   },
-};
+} as const;
 
-export function presentCredential(c: CredentialRecord): Record<string, unknown> {
+export function presentCredential(c: CredentialRecord): Credential {
   return {
     id: c.id,
     vault_id: c.vault_id,
@@ -99,13 +112,15 @@ export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id/credentials',
       summary: 'Create an access credential for the outbound proxy (the password is shown only here)',
       body: createBody,
-      response: credentialSchema,
+      example: { description: 'billing service' },
+      response: createdCredentialSchema,
       status: 201,
       handler: async ({ params, body, actor }) => {
         const vault = await requireVault(ctx.store.read, params.vault_id);
-        const { description } = body as { description?: string };
+        const { description } = body as FromSchema<typeof createBody>;
         const { record, password } = await createCredential(ctx, actor, vault.id, description ?? null);
-        return { status: 201, body: { data: { ...presentCredential(record), password } } };
+        const data: FromSchema<typeof createdCredentialSchema> = { ...presentCredential(record), password };
+        return { status: 201, body: { data } };
       },
     },
     {
@@ -127,6 +142,7 @@ export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id/credentials/:id',
       summary: 'Get an access credential (without its password)',
       response: credentialSchema,
+      errors: ['credential_not_found'],
       handler: async ({ params }) => {
         const vault = await requireVault(ctx.store.read, params.vault_id);
         return {
@@ -140,9 +156,11 @@ export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id/credentials/:id',
       summary: 'Activate or deactivate an access credential, or change its description',
       body: patchBody,
+      example: { status: 'inactive' },
       response: credentialSchema,
+      errors: ['credential_not_found'],
       handler: async ({ params, body, actor }) => {
-        const patch = body as { status?: CredentialStatus; description?: string };
+        const patch = body as FromSchema<typeof patchBody>;
         const updated = await commit(
           ctx,
           {
@@ -172,6 +190,7 @@ export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id/credentials/:id',
       summary: 'Delete an access credential (refused while certificates are tied to it)',
       status: 204,
+      errors: ['credential_not_found', 'credential_in_use'],
       handler: async ({ params, actor }) => {
         await commit(
           ctx,

@@ -1,14 +1,16 @@
 import type { AdminAuth } from './auth.js';
 import { sessionEndpoints } from './auth.js';
 import type { ApiContext } from './context.js';
-import { certificateEndpoints } from './certificates.js';
-import { credentialEndpoints } from './credentials.js';
-import { hostnameEndpoints } from './hostnames.js';
+import { certificateDetailSchema, certificateEndpoints, certificateSchema } from './certificates.js';
+import { clientAuthSchema } from './client-auth.js';
+import { createdCredentialSchema, credentialEndpoints, credentialSchema } from './credentials.js';
+import { hostnameDetailSchema, hostnameEndpoints, hostnameSchema } from './hostnames.js';
 import { buildOpenApi } from './openapi.js';
-import { routeEndpoints } from './routes.js';
+import { routeEndpoints, routeSchema } from './routes.js';
 import type { Endpoint } from './router.js';
-import { systemEndpoints } from './system.js';
-import { vaultEndpoints } from './vaults.js';
+import { chainEntry } from './schema.js';
+import { auditEventSchema, systemEndpoints } from './system.js';
+import { vaultEndpoints, vaultSchema } from './vaults.js';
 
 /** Every endpoint of the management port, one list per resource. */
 export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
@@ -21,12 +23,34 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
     ...routeEndpoints(ctx),
     ...certificateEndpoints(ctx),
   ];
-  const openapi = buildOpenApi(endpoints);
+  // The document describes itself too: its endpoint is in the list it is built from (the handler
+  // runs only once the server is up, after `openapi` below is set).
   endpoints.push({
     method: 'GET',
     path: '/openapi.json',
     summary: 'This API, described in OpenAPI 3.1',
+    plain: {
+      media: 'application/json',
+      schema: {
+        type: 'object',
+        required: ['openapi', 'info', 'paths'],
+        properties: { openapi: { const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' } },
+      },
+    },
     handler: () => ({ status: 200, body: openapi }),
+  });
+  const openapi = buildOpenApi(endpoints, {
+    Vault: vaultSchema,
+    ClientAuth: clientAuthSchema,
+    Credential: credentialSchema,
+    CreatedCredential: createdCredentialSchema,
+    Route: routeSchema,
+    Certificate: certificateSchema,
+    CertificateDetail: certificateDetailSchema,
+    ChainEntry: chainEntry,
+    Hostname: hostnameSchema,
+    HostnameDetail: hostnameDetailSchema,
+    AuditEvent: auditEventSchema,
   });
   return endpoints;
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { ClientAuthInput } from '../certificates/client-auth.js';
 import { presentClientAuth } from '../certificates/client-auth.js';
 import { computeStatus } from '../certificates/index.js';
 import { certificateCoversHost } from '../hosts/match.js';
@@ -9,17 +8,18 @@ import { VaultgateError } from '../errors.js';
 import { hostnameKeyAad } from '../secrets/aad.js';
 import { UniqueViolationError } from '../store/open.js';
 import type { HostnameRecord, Repo, VaultRecord } from '../store/types.js';
-import { parseOffloaded } from './certificates.js';
+import { UPLOAD_ERRORS, parseOffloaded } from './certificates.js';
 import { clientAuthBody, clientAuthSchema, readClientAuth } from './client-auth.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
+import { certificateStatus, chainEntry, stringList, timestamp, type FromSchema } from './schema.js';
 import { requireVault } from './vaults.js';
 import { PAGE_PARAMETERS, pageOf, readPage, sortKey } from './paging.js';
 
-const hostnameBody = (hostnameRequired: boolean) => ({
+/** PUT: a body like POST's, where a hostname left out keeps the current one. */
+const replaceHostnameBody = {
   type: 'object',
   additionalProperties: false,
-  required: hostnameRequired ? ['hostname'] : [],
   properties: {
     hostname: { type: 'string', maxLength: 253 },
     certificate: { type: 'string', maxLength: MAX_FIELD_CHARS },
@@ -28,42 +28,77 @@ const hostnameBody = (hostnameRequired: boolean) => ({
     pkcs12: { type: 'string', maxLength: MAX_FIELD_CHARS },
     client_auth: clientAuthBody,
   },
-});
+} as const;
 
-interface HostnameBody {
-  hostname?: string;
-  certificate?: string;
-  private_key?: string;
-  passphrase?: string;
-  pkcs12?: string;
-  client_auth?: ClientAuthInput;
-}
+const createHostnameBody = { ...replaceHostnameBody, required: ['hostname'] } as const;
+
+type HostnameBody = FromSchema<typeof replaceHostnameBody>;
 
 export const hostnameSchema = {
   type: 'object',
+  additionalProperties: false,
+  required: [
+    'id',
+    'vault_id',
+    'hostname',
+    'subject',
+    'issuer',
+    'serial_number',
+    'not_before',
+    'not_after',
+    'sans',
+    'chain',
+    'status',
+    'fingerprint_sha256',
+    'client_auth',
+    'warnings',
+    'created_at',
+    'updated_at',
+  ],
   properties: {
     id: { type: 'string', format: 'uuid' },
     vault_id: { type: 'string' },
-    hostname: { type: 'string' },
+    hostname: { type: 'string', description: 'An exact name or a one-label wildcard (*.acme.example)' },
     subject: { type: 'string' },
     issuer: { type: 'string' },
     serial_number: { type: 'string' },
-    not_before: { type: 'string', format: 'date-time' },
-    not_after: { type: 'string', format: 'date-time' },
-    sans: { type: 'array', items: { type: 'string' } },
-    chain: { type: 'array', items: { type: 'object' } },
-    status: { type: 'string', enum: ['valid', 'expiring_soon', 'expired', 'not_yet_valid'] },
+    not_before: timestamp,
+    not_after: timestamp,
+    sans: stringList,
+    chain: { type: 'array', items: chainEntry },
+    status: certificateStatus,
     fingerprint_sha256: { type: 'string' },
     client_auth: clientAuthSchema,
-    warnings: { type: 'array', items: { type: 'string' } },
-    created_at: { type: 'string', format: 'date-time' },
-    updated_at: { type: 'string', format: 'date-time' },
-    certificate_pem: { type: 'string', description: 'GET of one hostname only: the public chain' },
+    warnings: stringList,
+    created_at: timestamp,
+    updated_at: timestamp,
   },
+} as const;
+
+/** GET of one hostname: the metadata and the public chain, for the preview. */
+export const hostnameDetailSchema = {
+  ...hostnameSchema,
+  required: [...hostnameSchema.required, 'certificate_pem'],
+  properties: {
+    ...hostnameSchema.properties,
+    certificate_pem: { type: 'string', description: 'The public chain, leaf first, as PEM' },
+  },
+} as const;
+
+export type Hostname = FromSchema<typeof hostnameSchema>;
+
+const HOSTNAME_EXAMPLE = {
+  hostname: 'callbacks.acme.example',
+  certificate: '-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n',
+  private_key: '-----BEGIN PRIVATE KEY-----\n…\n-----END PRIVATE KEY-----\n',
+  client_auth: { mode: 'required', ca_pem: '-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n' },
 };
 
+/** What a hostname's certificate and caller-mTLS settings can be refused with. */
+const HOSTNAME_ERRORS = [...UPLOAD_ERRORS, 'hostname_mismatch', 'hostname_taken'] as const;
+
 /** SPEC §2's hostname answer. The sealed key and the CA/CRL PEM are never part of it. */
-export function presentHostname(h: HostnameRecord, now = Date.now()): Record<string, unknown> {
+export function presentHostname(h: HostnameRecord, now = Date.now()): Hostname {
   return {
     id: h.id,
     vault_id: h.vault_id,
@@ -209,9 +244,11 @@ export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id/hostnames',
       summary:
         "Serve a custom hostname with the customer's own server certificate (PEM or PKCS#12), with optional caller mTLS",
-      body: hostnameBody(true),
+      body: createHostnameBody,
+      example: HOSTNAME_EXAMPLE,
       response: hostnameSchema,
       status: 201,
+      errors: HOSTNAME_ERRORS,
       handler: async ({ params, body, actor, remoteAddress }) => {
         const input = body as HostnameBody;
         const vault = await requireVault(ctx.store.read, params.vault_id);
@@ -243,7 +280,8 @@ export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
       method: 'GET',
       path: '/vaults/:vault_id/hostnames/:id',
       summary: 'Get a custom hostname with its public certificate chain as PEM',
-      response: hostnameSchema,
+      response: hostnameDetailSchema,
+      errors: ['hostname_not_found'],
       handler: async ({ params }) => {
         const vault = await requireVault(ctx.store.read, params.vault_id);
         const found = await requireHostname(ctx.store.read, vault.id, params.id);
@@ -258,8 +296,10 @@ export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id/hostnames/:id',
       summary:
         'Replace the certificate (rotation: new handshakes use it at once, open connections stay); client_auth left out keeps the current settings',
-      body: hostnameBody(false),
+      body: replaceHostnameBody,
+      example: HOSTNAME_EXAMPLE,
       response: hostnameSchema,
+      errors: [...HOSTNAME_ERRORS, 'hostname_not_found'],
       handler: async ({ params, body, actor, remoteAddress }) => {
         const vault = await requireVault(ctx.store.read, params.vault_id);
         const current = await requireHostname(ctx.store.read, vault.id, params.id);
@@ -279,6 +319,7 @@ export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id/hostnames/:id',
       summary: 'Stop serving a custom hostname: new handshakes for it fail at once',
       status: 204,
+      errors: ['hostname_not_found'],
       handler: async ({ params, actor, remoteAddress }) => {
         await commit(
           ctx,

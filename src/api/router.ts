@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ErrorCode } from '../errors.js';
 import type { JsonSchema } from './schema.js';
 
 /** What a handler sees: validated input only. */
@@ -35,10 +36,22 @@ export interface Endpoint {
   query?: readonly string[];
   /** Request body schema; endpoints without one refuse a body. */
   body?: JsonSchema;
-  /** Schema of `data` in a successful answer, for the OpenAPI document. */
+  /** A valid request body, shown in the OpenAPI document (Redocly checks it against `body`). */
+  example?: unknown;
+  /** Schema of `data` in a successful `{"data": …}` answer (with `next_cursor` when paged). */
   response?: JsonSchema;
+  /** A successful answer that is not `{"data": …}`: its media type and the schema of the whole body. */
+  plain?: { readonly media: string; readonly schema: JsonSchema };
   /** Successful status, for the OpenAPI document. */
   status?: number;
+  /** Further non-error statuses answered with the success body's shape (readiness: 503), with why. */
+  alsoAnswers?: Readonly<Record<number, string>>;
+  /**
+   * The SPEC §5 codes this endpoint's own checks can answer with. The document adds those every
+   * endpoint of its kind can get from the app (openapi.ts `errorCodes`): authentication, query
+   * parameters, paging, bodies, and vault_not_found under /vaults/:vault_id.
+   */
+  errors?: readonly ErrorCode[];
   /** No authentication (health probes, sign-in). */
   noAuth?: boolean;
   /** Subject to the failed-authentication throttle even without authentication (sign-in). */

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { VaultgateError } from '../errors.js';
 import { MAX_HOSTNAME_LENGTH } from '../hosts/names.js';
-import { checkRoute, type RouteInput } from '../routes/check.js';
+import { checkRoute } from '../routes/check.js';
 import type { Repo, RouteRecord } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
+import { timestamp, type FromSchema } from './schema.js';
 import { requireVault } from './vaults.js';
 import { PAGE_PARAMETERS, pageOf, readPage } from './paging.js';
 
@@ -33,27 +34,64 @@ const routeBody = {
       additionalProperties: false,
       properties: {
         ca_pem: { type: 'string', maxLength: 256 * 1024 },
-        verify: { type: 'boolean' },
+        // Dangerous when false: the upstream's server certificate is then not checked at all.
+        verify: { type: 'boolean', default: true },
         servername: { type: 'string', maxLength: MAX_HOSTNAME_LENGTH },
       },
     },
   },
-};
+} as const;
+
+type RouteBody = FromSchema<typeof routeBody>;
 
 export const routeSchema = {
   type: 'object',
   additionalProperties: false,
+  required: [
+    'id',
+    'vault_id',
+    'type',
+    'destination_override_endpoint',
+    'host_endpoint',
+    'port',
+    'protocol',
+    'source_endpoint',
+    'tags',
+    'entries',
+    'upstream_tls',
+    'created_at',
+    'updated_at',
+  ],
   properties: {
     ...routeBody.properties,
     id: { type: 'string', format: 'uuid' },
     vault_id: { type: 'string' },
     type: { type: 'string', enum: ['inbound', 'outbound'] },
-    created_at: { type: 'string', format: 'date-time' },
-    updated_at: { type: 'string', format: 'date-time' },
+    protocol: { type: 'string', description: 'Kept as VGS keeps it (informational)' },
+    entries: { type: 'array', maxItems: 0 },
+    upstream_tls: { ...routeBody.properties.upstream_tls, required: ['verify'] },
+    created_at: timestamp,
+    updated_at: timestamp,
   },
+} as const;
+
+export type Route = FromSchema<typeof routeSchema>;
+
+const ROUTE_EXAMPLE = {
+  destination_override_endpoint: 'https://api.customer.example:443',
+  host_endpoint: '(.*)',
+  port: 443,
+  protocol: 'http',
+  source_endpoint: '*',
+  tags: { name: 'customer api' },
+  entries: [],
+  upstream_tls: { verify: true },
 };
 
-export function presentRoute(r: RouteRecord): Record<string, unknown> {
+/** A route body can be refused for its filters and for an upstream CA bundle that does not load. */
+const ROUTE_BODY_ERRORS = ['unsupported_filter', 'invalid_certificate'] as const;
+
+export function presentRoute(r: RouteRecord): Route {
   return {
     id: r.id,
     vault_id: r.vault_id,
@@ -91,10 +129,12 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id/routes',
       summary: 'Create a route: inbound when destination_override_endpoint is a URL, outbound when it is "*"',
       body: routeBody,
+      example: ROUTE_EXAMPLE,
       response: routeSchema,
       status: 201,
+      errors: ROUTE_BODY_ERRORS,
       handler: async ({ params, body, actor }) => {
-        const input = body as RouteInput;
+        const input = body as RouteBody;
         const fields = await checkRoute(ctx, input);
         const id = input.id?.toLowerCase() ?? randomUUID();
         const now = new Date().toISOString();
@@ -137,6 +177,7 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id/routes/:id',
       summary: 'Get a route',
       response: routeSchema,
+      errors: ['route_not_found'],
       handler: async ({ params }) => {
         const vault = await requireVault(ctx.store.read, params.vault_id);
         return {
@@ -150,9 +191,11 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id/routes/:id',
       summary: 'Replace a route whole (it keeps its id, creation order and certificates)',
       body: routeBody,
+      example: ROUTE_EXAMPLE,
       response: routeSchema,
+      errors: [...ROUTE_BODY_ERRORS, 'route_not_found', 'route_in_use'],
       handler: async ({ params, body, actor }) => {
-        const input = body as RouteInput;
+        const input = body as RouteBody;
         const fields = await checkRoute(ctx, input);
         const updated = await commit(
           ctx,
@@ -190,6 +233,7 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id/routes/:id',
       summary: 'Delete a route (refused while certificates are tied to it)',
       status: 204,
+      errors: ['route_not_found', 'route_in_use'],
       handler: async ({ params, actor }) => {
         await commit(ctx, audit(actor, 'route.deleted', params.vault_id, params.id), async (repo) => {
           const vault = await requireVault(repo, params.vault_id);

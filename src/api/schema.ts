@@ -8,6 +8,30 @@ import { VaultgateError } from '../errors.js';
  */
 export type JsonSchema = Record<string, unknown>;
 
+/**
+ * The TypeScript type of what `schema` accepts. Schemas are written `as const`, so a request body's
+ * type and an answer's type come from the one schema that validates or describes them (issue 15:
+ * no hand-written interface beside a schema).
+ */
+export type { FromSchema } from 'json-schema-to-ts';
+
+/** Fragments several answers share. */
+export const timestamp = { type: 'string', format: 'date-time' } as const;
+export const nullableString = { type: ['string', 'null'] } as const;
+export const stringList = { type: 'array', items: { type: 'string' } } as const;
+export const certificateStatus = {
+  type: 'string',
+  enum: ['valid', 'expiring_soon', 'expired', 'not_yet_valid'],
+  description: 'expiring_soon: within 30 days of not_after',
+} as const;
+/** One certificate of a stored chain, leaf first. */
+export const chainEntry = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['subject', 'issuer', 'not_after'],
+  properties: { subject: { type: 'string' }, issuer: { type: 'string' }, not_after: timestamp },
+} as const;
+
 const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
 const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 

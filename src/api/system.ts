@@ -2,20 +2,43 @@ import { VaultgateError } from '../errors.js';
 import { PAGE_PARAMETERS, encodeCursor, readPage, sortKey } from './paging.js';
 import type { ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
+import { nullableString, timestamp } from './schema.js';
 
 export const auditEventSchema = {
   type: 'object',
   additionalProperties: false,
+  required: ['id', 'at', 'actor', 'action', 'vault_id', 'target_id', 'client_address'],
   properties: {
     id: { type: 'string' },
-    at: { type: 'string', format: 'date-time' },
-    actor: { type: 'string' },
+    at: timestamp,
+    actor: { type: 'string', examples: ['admin-token', 'dashboard'] },
     action: { type: 'string', examples: ['certificate.created'] },
-    vault_id: { type: ['string', 'null'] },
-    target_id: { type: ['string', 'null'] },
-    client_address: { type: ['string', 'null'] },
+    vault_id: nullableString,
+    target_id: nullableString,
+    client_address: nullableString,
   },
-};
+} as const;
+
+const infoSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['domain', 'inbound_port', 'outbound_port', 'outbound_tls_port'],
+  properties: {
+    domain: { type: 'string', description: 'Vault hosts are <vault_id>.<environment>.<domain>' },
+    inbound_port: { type: 'integer' },
+    outbound_port: { type: 'integer' },
+    outbound_tls_port: { type: 'integer' },
+  },
+} as const;
+
+const probeSchema = (...values: string[]) => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['status'],
+  properties: { status: { type: 'string', enum: values } },
+});
+const PEM = { media: 'application/x-pem-file', schema: { type: 'string' } } as const;
+const METRICS = { media: 'text/plain', schema: { type: 'string' } } as const;
 
 /** Health, readiness, metrics, the local CA and the audit trail. */
 export function systemEndpoints(ctx: ApiContext): Endpoint[] {
@@ -31,31 +54,40 @@ export function systemEndpoints(ctx: ApiContext): Endpoint[] {
     headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
   });
   return [
-    { method: 'GET', path: '/healthz', root: true, noAuth: true, summary: 'Liveness', handler: health() },
-    { method: 'GET', path: '/readyz', root: true, noAuth: true, summary: 'Readiness', handler: ready() },
-    { method: 'GET', path: '/healthz', noAuth: true, summary: 'Liveness', handler: health() },
-    { method: 'GET', path: '/readyz', noAuth: true, summary: 'Readiness', handler: ready() },
-    {
-      method: 'GET',
-      path: '/metrics',
-      root: true,
-      summary: 'Prometheus metrics (token required)',
-      handler: metrics,
-    },
-    { method: 'GET', path: '/metrics', summary: 'Prometheus metrics', handler: metrics },
+    ...[true, false].flatMap((root): Endpoint[] => [
+      {
+        method: 'GET',
+        path: '/healthz',
+        root,
+        noAuth: true,
+        summary: 'Liveness',
+        plain: { media: 'application/json', schema: probeSchema('ok') },
+        handler: health(),
+      },
+      {
+        method: 'GET',
+        path: '/readyz',
+        root,
+        noAuth: true,
+        summary: 'Readiness',
+        plain: { media: 'application/json', schema: probeSchema('ready', 'not_ready') },
+        alsoAnswers: { 503: 'Not ready: the store or the data-plane workers are not serving yet' },
+        handler: ready(),
+      },
+      {
+        method: 'GET',
+        path: '/metrics',
+        root,
+        summary: 'Prometheus metrics (text exposition format; token required)',
+        plain: METRICS,
+        handler: metrics,
+      },
+    ]),
     {
       method: 'GET',
       path: '/info',
       summary: 'Where the proxies listen: ports and the vault host domain (for building client settings)',
-      response: {
-        type: 'object',
-        properties: {
-          domain: { type: 'string' },
-          inbound_port: { type: 'integer' },
-          outbound_port: { type: 'integer' },
-          outbound_tls_port: { type: 'integer' },
-        },
-      },
+      response: infoSchema,
       handler: () => {
         const ports = ctx.ports();
         return {
@@ -75,6 +107,7 @@ export function systemEndpoints(ctx: ApiContext): Endpoint[] {
       method: 'GET',
       path: '/local-ca',
       summary: "The PEM of the local CA that signs vaultgate's own TLS listeners",
+      plain: PEM,
       handler: () => ({
         status: 200,
         raw: ctx.localCaPem,

@@ -2,12 +2,13 @@ import { createCa } from '../pki/ca.js';
 import { randomFrom } from '../secrets/credentials.js';
 import { outboundCaKeyAad } from '../secrets/aad.js';
 import { inboundHost } from '../snapshot/build.js';
-import { presentClientAuth, type ClientAuthInput } from '../certificates/client-auth.js';
+import { presentClientAuth } from '../certificates/client-auth.js';
 import { VaultgateError } from '../errors.js';
 import type { Environment, Repo, VaultRecord } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
-import { clientAuthBody, clientAuthSchema, readClientAuth } from './client-auth.js';
+import { CLIENT_AUTH_ERRORS, clientAuthBody, clientAuthSchema, readClientAuth } from './client-auth.js';
 import type { Endpoint } from './router.js';
+import { timestamp, type FromSchema } from './schema.js';
 import { PAGE_PARAMETERS, pageOf, readPage, sortKey } from './paging.js';
 
 const VAULT_ID = /^tnt[a-z0-9]{8}$/;
@@ -15,15 +16,18 @@ const VAULT_ID = /^tnt[a-z0-9]{8}$/;
 export const vaultSchema = {
   type: 'object',
   additionalProperties: false,
+  required: ['id', 'name', 'environment', 'inbound_host', 'inbound_client_auth', 'created_at'],
   properties: {
     id: { type: 'string', pattern: '^tnt[a-z0-9]{8}$' },
     name: { type: 'string' },
     environment: { type: 'string', enum: ['sandbox', 'live'] },
-    inbound_host: { type: 'string' },
+    inbound_host: { type: 'string', description: '<id>.<environment>.<domain>' },
     inbound_client_auth: clientAuthSchema,
-    created_at: { type: 'string', format: 'date-time' },
+    created_at: timestamp,
   },
-};
+} as const;
+
+export type Vault = FromSchema<typeof vaultSchema>;
 
 const createVaultBody = {
   type: 'object',
@@ -31,9 +35,9 @@ const createVaultBody = {
   required: ['name'],
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 200 },
-    environment: { type: 'string', enum: ['sandbox', 'live'] },
+    environment: { type: 'string', enum: ['sandbox', 'live'], default: 'sandbox' },
   },
-};
+} as const;
 
 const patchVaultBody = {
   type: 'object',
@@ -42,9 +46,9 @@ const patchVaultBody = {
     name: { type: 'string', minLength: 1, maxLength: 200 },
     inbound_client_auth: clientAuthBody,
   },
-};
+} as const;
 
-export function presentVault(vault: VaultRecord, domain: string): Record<string, unknown> {
+export function presentVault(vault: VaultRecord, domain: string): Vault {
   return {
     id: vault.id,
     name: vault.name,
@@ -97,10 +101,11 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults',
       summary: 'Create a vault (with its own outbound CA)',
       body: createVaultBody,
+      example: { name: 'Payments', environment: 'sandbox' },
       response: vaultSchema,
       status: 201,
       handler: async ({ body, actor }) => {
-        const input = body as { name: string; environment?: Environment };
+        const input = body as FromSchema<typeof createVaultBody>;
         const vault = await createVault(ctx, actor, {
           name: input.name,
           environment: input.environment ?? 'sandbox',
@@ -135,9 +140,11 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
       path: '/vaults/:vault_id',
       summary: "Rename a vault, or set caller mTLS (inbound_client_auth) for the vault's own inbound host",
       body: patchVaultBody,
+      example: { name: 'Payments (EU)' },
       response: vaultSchema,
+      errors: CLIENT_AUTH_ERRORS,
       handler: async ({ params, body, actor, remoteAddress }) => {
-        const input = body as { name?: string; inbound_client_auth?: ClientAuthInput };
+        const input = body as FromSchema<typeof patchVaultBody>;
         await requireVault(ctx.store.read, params.vault_id);
         const clientAuth = await readClientAuth(ctx, input.inbound_client_auth, 'inbound_client_auth');
         const updated = await commit(
@@ -174,6 +181,7 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
       summary: 'Delete a vault; ?force=true also deletes its routes, credentials, certificates and hostnames',
       query: ['force'],
       status: 204,
+      errors: ['vault_not_empty'],
       handler: async ({ params, query, actor }) => {
         const force = query.get('force') === 'true';
         await commit(
@@ -203,6 +211,7 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
       method: 'GET',
       path: '/vaults/:vault_id/outbound-ca',
       summary: "The PEM of the vault's outbound CA, which outbound-proxy clients must trust",
+      plain: { media: 'application/x-pem-file', schema: { type: 'string' } },
       handler: async ({ params }) => {
         const vault = await requireVault(ctx.store.read, params.vault_id);
         return {

@@ -34,7 +34,7 @@ export function clientAuthFields(opts: {
    */
   keepsWhenUntouched: boolean;
 }): ClientAuthFields {
-  const current = opts.current ?? { mode: 'off' as const };
+  const current: ClientAuth = opts.current ?? { mode: 'off', ca_subjects: [], crl: false };
   const mode = h(
     'select',
     { name: `${opts.prefix}.mode` },
@@ -44,7 +44,7 @@ export function clientAuthFields(opts: {
   );
   const fMode = field('Caller mTLS', mode, MODE_HINT[current.mode]);
   const hint = fMode.wrap.querySelector('.field__hint');
-  const subjects = current.ca_subjects ?? [];
+  const subjects = current.ca_subjects;
   const ca = pemField(
     'CA bundle (PEM)',
     `${opts.prefix}.ca_pem`,

@@ -29,8 +29,7 @@ export function statusBadge(status: CertificateStatus): HTMLElement {
 }
 
 export function warningText(w: Warning): string {
-  if (typeof w === 'string') return WARNING_TEXT[w] ?? w;
-  return w.message ?? WARNING_TEXT[w.code] ?? w.code;
+  return WARNING_TEXT[w] ?? w;
 }
 
 const MODE_TEXT: Record<ClientAuthMode, string> = {

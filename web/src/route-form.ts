@@ -2,7 +2,7 @@
 
 import { ApiError, api } from './api.js';
 import { clear, errorBox, field, h, openDialog, showFieldError } from './dom.js';
-import type { ProxyType, Route, Vault } from './types.js';
+import type { ProxyType, Route, UpstreamTls, Vault } from './types.js';
 
 export function openRouteForm(
   vault: Vault,
@@ -11,7 +11,7 @@ export function openRouteForm(
   onSaved: () => void,
 ): void {
   const inbound = type === 'inbound';
-  const tls = existing?.upstream_tls ?? {};
+  const tls: UpstreamTls = existing?.upstream_tls ?? { verify: true };
   const name = h('input', {
     type: 'text',
     value: existing?.tags['name'] ?? '',

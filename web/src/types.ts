@@ -1,20 +1,38 @@
-// Shapes of the management API's resources (SPEC §2), as the dashboard reads them.
+// Shapes of the management API's answers (SPEC §2), as the dashboard reads them.
+//
+// They are not imported from the schemas in src/api/ that define them: the dashboard is compiled on
+// its own (web/tsconfig.json, rootDir web/src, DOM types only), and a file outside web/src, let alone
+// server modules that import node: built-ins, cannot be part of that program. So they are written
+// here once more, and test/api.openapi.types.test.ts fails `npm run typecheck` when any of them
+// differs from the type json-schema-to-ts derives from the schema the OpenAPI document publishes.
 
 export type ProxyType = 'inbound' | 'outbound';
 export type CertificateStatus = 'valid' | 'expiring_soon' | 'expired' | 'not_yet_valid';
+
+/** Caller mTLS on an inbound hostname (SPEC §2): whether a client certificate is asked for. */
+export type ClientAuthMode = 'off' | 'optional' | 'required';
+
+export interface ClientAuth {
+  mode: ClientAuthMode;
+  /** Subjects of the CA certificates callers' certificates must chain to (the bundle itself is not returned). */
+  ca_subjects: string[];
+  /** Whether a CRL is checked. */
+  crl: boolean;
+}
 
 export interface Vault {
   id: string;
   name: string;
   environment: 'sandbox' | 'live';
   inbound_host: string;
-  /** Caller mTLS on the default inbound host, when the API reports it. */
-  inbound_client_auth?: ClientAuth | null;
+  /** Caller mTLS on the default inbound host. */
+  inbound_client_auth: ClientAuth;
   created_at: string;
 }
 
 export interface Credential {
   id: string;
+  vault_id: string;
   username: string;
   status: 'active' | 'inactive';
   description: string | null;
@@ -25,12 +43,13 @@ export interface Credential {
 
 export interface UpstreamTls {
   ca_pem?: string;
-  verify?: boolean;
+  verify: boolean;
   servername?: string;
 }
 
 export interface Route {
   id: string;
+  vault_id: string;
   type: ProxyType;
   destination_override_endpoint: string;
   host_endpoint: string;
@@ -38,8 +57,10 @@ export interface Route {
   protocol: string;
   source_endpoint: string;
   tags: Record<string, string>;
-  upstream_tls?: UpstreamTls;
+  entries: unknown[];
+  upstream_tls: UpstreamTls;
   created_at: string;
+  updated_at: string;
 }
 
 export interface ChainEntry {
@@ -48,11 +69,12 @@ export interface ChainEntry {
   not_after: string;
 }
 
-/** A warning may come as a bare code or as {code, message}; the dashboard shows either. */
-export type Warning = string | { code: string; message?: string };
+/** A warning code (SPEC §2), e.g. `incomplete_chain`. */
+export type Warning = string;
 
 export interface Certificate {
   id: string;
+  vault_id: string;
   description: string | null;
   proxy_type: ProxyType;
   credential_id: string | null;
@@ -70,20 +92,10 @@ export interface Certificate {
   sans: string[];
   chain: ChainEntry[];
   status: CertificateStatus;
+  warnings: Warning[];
   created_at: string;
+  /** Only from GET of one certificate: the public chain, for the preview. */
   certificate_pem?: string;
-  warnings?: Warning[];
-}
-
-/** Caller mTLS on an inbound hostname (SPEC §2): whether a client certificate is asked for. */
-export type ClientAuthMode = 'off' | 'optional' | 'required';
-
-export interface ClientAuth {
-  mode: ClientAuthMode;
-  /** Subjects of the CA certificates callers' certificates must chain to (the bundle itself is not returned). */
-  ca_subjects?: string[];
-  /** Whether a CRL is checked. */
-  crl?: boolean;
 }
 
 /** A custom inbound hostname with the user's own server certificate. */
@@ -93,16 +105,17 @@ export interface Hostname {
   hostname: string;
   subject: string;
   issuer: string;
-  serial_number?: string;
-  not_before?: string;
+  serial_number: string;
+  not_before: string;
   not_after: string;
   sans: string[];
-  chain?: ChainEntry[];
+  chain: ChainEntry[];
   status: CertificateStatus;
   fingerprint_sha256: string;
   client_auth: ClientAuth;
+  warnings: Warning[];
   created_at: string;
-  warnings?: Warning[];
+  updated_at: string;
   /** Only from GET of one hostname: the public chain, for the preview. */
   certificate_pem?: string;
 }
