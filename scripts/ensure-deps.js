@@ -1,6 +1,6 @@
 // Makes a fresh checkout runnable with one command: installs npm dependencies when node_modules is
 // missing or older than the lockfile, and with --test also makes sure what the test suite talks to
-// is there (PostgreSQL running at 127.0.0.1:5432, Debian's Chromium, the openssl, curl and jq CLIs).
+// is there (PostgreSQL running at 127.0.0.1:5432, Debian's Chromium, the openssl, curl and jq CLIs, promtool).
 // Plain JavaScript on purpose: it must run before any dependency is installed.
 import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -70,6 +70,8 @@ if (process.argv.includes('--test')) {
   if (!has('curl')) missing.push('curl');
   // docs/inbound.md's walkthrough (run by test/docs.inbound.test.ts) uses jq, as users would.
   if (!has('jq')) missing.push('jq');
+  // promtool checks /metrics and docs/ops/ (test/metrics.test.ts, test/metrics.ops.test.ts).
+  if (!has('promtool')) missing.push('prometheus');
   aptInstall(missing);
   await ensurePostgres();
 }
