@@ -7,76 +7,101 @@
  * by the upstream, or forwarded without vaultgate refusing it). Nothing a client sends (host, path,
  * username) becomes a label.
  *
- * Recording is on the hot path: each (direction, vault, status, code) gets its prom-client child
- * once, kept in nested maps keyed by the values themselves, so a request costs a few map lookups and
- * prom-client's inc/observe, and builds no label object.
+ * Recording is on the hot path. Each label set gets its cell once, kept in nested maps keyed by the
+ * values themselves, so a request costs a few map lookups, one `+= 1` per counter and prom-client's
+ * observe() on a histogram child bound once: no label object is built and no label string hashed per
+ * request. The counters are handed to prom-client from the cells at scrape time (their `collect`):
+ * prom-client's own inc() hashes and validates the labels on every call, ~1 µs each on the machine
+ * this was measured on (docs/architecture.md "Metrics across workers").
  */
-import { Counter, Histogram } from 'prom-client';
-import type { Metrics } from './metrics.js';
+import { Histogram } from 'prom-client';
+import { scrapeCounter, type Metrics } from './metrics.js';
 
 export type Direction = 'inbound' | 'outbound';
 
-type CounterChild = ReturnType<Counter<string>['labels']>;
 type HistogramChild = ReturnType<Histogram<string>['labels']>;
 
 /** Seconds; from a cached pooled request (a few ms) to the default upstream response timeout. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-interface VaultChildren {
+/** One sample of a counter: its labels, built once, and its count. */
+interface Cell<L extends string> {
+  readonly labels: Readonly<Record<L, string>>;
+  value: number;
+}
+
+/** A counter whose samples are cells counted by this module and read by prom-client at scrape time. */
+class CellCounter<L extends string> {
+  readonly #cells: Cell<L>[] = [];
+
+  constructor(metrics: Metrics, name: string, help: string, labelNames: readonly L[]) {
+    const cells = this.#cells;
+    scrapeCounter(metrics, name, help, labelNames, (c) => {
+      for (const cell of cells) c.inc(cell.labels, cell.value);
+    });
+  }
+
+  cell(labels: Record<L, string>): Cell<L> {
+    const cell = { labels, value: 0 };
+    this.#cells.push(cell);
+    return cell;
+  }
+}
+
+interface VaultCells {
   duration: HistogramChild;
-  choiceFailures: CounterChild | undefined;
-  /** status → code → child */
-  byStatus: Map<number, Map<string, CounterChild>>;
+  choiceFailures: Cell<'direction' | 'vault_id'> | undefined;
+  /** status → code → cell */
+  byStatus: Map<number, Map<string, Cell<'direction' | 'vault_id' | 'status' | 'code'>>>;
 }
 
 export class ProxyMetrics {
-  readonly #requests: Counter<'direction' | 'vault_id' | 'status' | 'code'>;
+  readonly #requests: CellCounter<'direction' | 'vault_id' | 'status' | 'code'>;
   readonly #duration: Histogram<'direction' | 'vault_id'>;
-  readonly #choiceFailures: Counter<'direction' | 'vault_id'>;
+  readonly #choiceFailures: CellCounter<'direction' | 'vault_id'>;
   /** The families from before the SPEC ones, kept for the dashboards built on them. */
-  readonly #inboundOutcomes: Counter<'outcome'>;
-  readonly #outboundKinds: Counter<'kind' | 'status'>;
-  readonly #inboundByOutcome = new Map<string, CounterChild>();
-  /** kind → status → child */
-  readonly #outboundByKind = new Map<string, Map<number, CounterChild>>();
-  readonly #children: Record<Direction, Map<string, VaultChildren>> = {
+  readonly #inboundOutcomes: CellCounter<'outcome'>;
+  readonly #outboundKinds: CellCounter<'kind' | 'status'>;
+  readonly #inboundByOutcome = new Map<string, Cell<'outcome'>>();
+  /** kind → status → cell */
+  readonly #outboundByKind = new Map<string, Map<number, Cell<'kind' | 'status'>>>();
+  readonly #vaults: Record<Direction, Map<string, VaultCells>> = {
     inbound: new Map(),
     outbound: new Map(),
   };
 
   constructor(metrics: Metrics) {
-    const registers = [metrics.registry];
-    this.#requests = new Counter({
-      name: 'vaultgate_proxy_requests_total',
-      help: 'Requests answered by the proxies, by direction, vault, HTTP status sent to the client and vaultgate error code ("" when the answer is the upstream\'s).',
-      labelNames: ['direction', 'vault_id', 'status', 'code'],
-      registers,
-    });
+    this.#requests = new CellCounter(
+      metrics,
+      'vaultgate_proxy_requests_total',
+      'Requests answered by the proxies, by direction, vault, HTTP status sent to the client and vaultgate error code ("" when the answer is the upstream\'s).',
+      ['direction', 'vault_id', 'status', 'code'],
+    );
     this.#duration = new Histogram({
       name: 'vaultgate_proxy_request_duration_seconds',
       help: 'Time from receiving a request to the end of its answer, by direction and vault.',
       labelNames: ['direction', 'vault_id'],
       buckets: DURATION_BUCKETS,
-      registers,
+      registers: [metrics.registry],
     });
-    this.#choiceFailures = new Counter({
-      name: 'vaultgate_certificate_choice_failures_total',
-      help: 'Upstream connections set up without a client certificate although the route or credential has some, because none is valid now for the host (expired, not yet valid, scoped to other hosts, or refused by the TLS stack).',
-      labelNames: ['direction', 'vault_id'],
-      registers,
-    });
-    this.#inboundOutcomes = new Counter({
-      name: 'vaultgate_inbound_requests_total',
-      help: 'Inbound proxy requests by outcome: "forwarded", or the vaultgate error code answered.',
-      labelNames: ['outcome'],
-      registers,
-    });
-    this.#outboundKinds = new Counter({
-      name: 'vaultgate_outbound_requests_total',
-      help: 'Requests handled by the outbound proxy, by mode (connect, tunnel, absolute) and status sent to the client.',
-      labelNames: ['kind', 'status'],
-      registers,
-    });
+    this.#choiceFailures = new CellCounter(
+      metrics,
+      'vaultgate_certificate_choice_failures_total',
+      'Upstream connections set up without a client certificate although the route or credential has some, because none is valid now for the host (expired, not yet valid, scoped to other hosts, or refused by the TLS stack).',
+      ['direction', 'vault_id'],
+    );
+    this.#inboundOutcomes = new CellCounter(
+      metrics,
+      'vaultgate_inbound_requests_total',
+      'Inbound proxy requests by outcome: "forwarded", or the vaultgate error code answered.',
+      ['outcome'],
+    );
+    this.#outboundKinds = new CellCounter(
+      metrics,
+      'vaultgate_outbound_requests_total',
+      'Requests handled by the outbound proxy, by mode (tunnel, absolute; connect for refused CONNECTs) and status sent to the client.',
+      ['kind', 'status'],
+    );
   }
 
   /**
@@ -97,27 +122,27 @@ export class ProxyMetrics {
       byCode = new Map();
       vault.byStatus.set(status, byCode);
     }
-    let child = byCode.get(code);
-    if (child === undefined) {
-      child = this.#requests.labels({ direction, vault_id: vaultId, status: String(status), code });
-      byCode.set(code, child);
+    let cell = byCode.get(code);
+    if (cell === undefined) {
+      cell = this.#requests.cell({ direction, vault_id: vaultId, status: String(status), code });
+      byCode.set(code, cell);
     }
-    child.inc();
+    cell.value++;
     if (startedAt !== undefined) vault.duration.observe((performance.now() - startedAt) / 1000);
     if (direction === 'inbound') {
       const outcome = code === '' ? 'forwarded' : code;
       let legacy = this.#inboundByOutcome.get(outcome);
       if (legacy === undefined) {
-        legacy = this.#inboundOutcomes.labels({ outcome });
+        legacy = this.#inboundOutcomes.cell({ outcome });
         this.#inboundByOutcome.set(outcome, legacy);
       }
-      legacy.inc();
+      legacy.value++;
     }
   }
 
   /**
    * An outbound exchange by mode, for `vaultgate_outbound_requests_total`: every request() of the
-   * outbound proxy, and each CONNECT (established or refused), by the HTTP status answered.
+   * outbound proxy, and each refused CONNECT, by the HTTP status answered.
    */
   outbound(kind: 'connect' | 'tunnel' | 'absolute', status: number): void {
     let byStatus = this.#outboundByKind.get(kind);
@@ -125,23 +150,23 @@ export class ProxyMetrics {
       byStatus = new Map();
       this.#outboundByKind.set(kind, byStatus);
     }
-    let child = byStatus.get(status);
-    if (child === undefined) {
-      child = this.#outboundKinds.labels({ kind, status: String(status) });
-      byStatus.set(status, child);
+    let cell = byStatus.get(status);
+    if (cell === undefined) {
+      cell = this.#outboundKinds.cell({ kind, status: String(status) });
+      byStatus.set(status, cell);
     }
-    child.inc();
+    cell.value++;
   }
 
   /** Candidates existed but none could be presented (the choice rule returned none). */
   choiceFailed(direction: Direction, vaultId: string): void {
     const vault = this.#vault(direction, vaultId);
-    vault.choiceFailures ??= this.#choiceFailures.labels({ direction, vault_id: vaultId });
-    vault.choiceFailures.inc();
+    vault.choiceFailures ??= this.#choiceFailures.cell({ direction, vault_id: vaultId });
+    vault.choiceFailures.value++;
   }
 
-  #vault(direction: Direction, vaultId: string): VaultChildren {
-    const byVault = this.#children[direction];
+  #vault(direction: Direction, vaultId: string): VaultCells {
+    const byVault = this.#vaults[direction];
     let vault = byVault.get(vaultId);
     if (vault === undefined) {
       vault = {
