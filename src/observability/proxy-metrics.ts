@@ -87,7 +87,7 @@ export class ProxyMetrics {
     this.#choiceFailures = new CellCounter(
       metrics,
       'vaultgate_certificate_choice_failures_total',
-      'Upstream connections set up without a client certificate although the route or credential has some, because none is valid now for the host (expired, not yet valid, scoped to other hosts, or refused by the TLS stack).',
+      'Certificate choices that found no client certificate to present although the route (inbound: each request) or credential (outbound: each tunnel and configuration) has some: none is valid now for the host (expired, not yet valid, scoped to other hosts, or refused by the TLS stack).',
       ['direction', 'vault_id'],
     );
     this.#inboundOutcomes = new CellCounter(
