@@ -26,6 +26,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #sources: (() => Promise<MetricsJson[]>)[] = [];
   #proxy: ProxyMetrics | undefined;
+  readonly #totals = new Map<string, (() => number)[]>();
 
   /** `worker`: the process these figures are of ("control", or the worker's slot). */
   constructor(readonly worker: string) {
@@ -39,6 +40,24 @@ export class Metrics {
   /** The proxies' request figures, registered on first use (once per registry, whoever asks). */
   get proxy(): ProxyMetrics {
     return (this.#proxy ??= new ProxyMetrics(this));
+  }
+
+  /**
+   * An unlabelled figure that more than one component of a process may report (the tests build
+   * several outbound proxies over one registry): registered on first use, at each scrape the sum of
+   * every component's `read`.
+   */
+  total(type: 'counter' | 'gauge', name: string, help: string, read: () => number): void {
+    let readers = this.#totals.get(name);
+    if (readers === undefined) {
+      const all: (() => number)[] = [];
+      const sum = (): number => all.reduce((a, r) => a + r(), 0);
+      if (type === 'counter') scrapeCounter(this, name, help, [], (c) => c.inc(sum()));
+      else scrapeGauge(this, name, help, [], (g) => g.set(sum()));
+      this.#totals.set(name, all);
+      readers = all;
+    }
+    readers.push(read);
   }
 
   /** Where renderAll() gets the families of other processes (the workers) at each scrape. */

@@ -2,7 +2,6 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
-import { scrapeCounter, scrapeGauge } from '../../observability/metrics.js';
 import type { DataPlaneDeps } from '../deps.js';
 import { clientTimeoutOptions, enforceTimeoutsWithoutListening } from '../http/client-timeouts.js';
 import { guardRequests, guardSocketListener } from '../http/errors.js';
@@ -65,15 +64,17 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
     closing: false,
   };
   deps.snapshot.onSwap((next) => minters.retain(next));
-  scrapeCounter(
-    deps.metrics,
+  deps.metrics.total(
+    'counter',
     'vaultgate_outbound_leaf_certificates_minted_total',
     "Interception certificates signed by the vaults' outbound CAs (cache misses).",
-    [],
-    (c) => c.inc(minters.mints()),
+    () => minters.mints(),
   );
-  scrapeGauge(deps.metrics, 'vaultgate_outbound_open_tunnels', 'CONNECT tunnels currently open.', [], (g) =>
-    g.set(ctx.openTunnels.size),
+  deps.metrics.total(
+    'gauge',
+    'vaultgate_outbound_open_tunnels',
+    'CONNECT tunnels currently open.',
+    () => ctx.openTunnels.size,
   );
 
   // Never listens: it only reads the decrypted sockets that intercept() hands it.
