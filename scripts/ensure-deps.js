@@ -1,7 +1,7 @@
 // Makes a fresh checkout runnable with one command: installs npm dependencies when node_modules is
 // missing or older than the lockfile, and with --test also makes sure what the test suite talks to
 // is there (PostgreSQL running at 127.0.0.1:5432, Debian's Chromium, the openssl, curl and jq CLIs,
-// systemd-analyze, sqlite3, the PostgreSQL client tools and a C++ toolchain).
+// promtool, systemd-analyze, sqlite3, the PostgreSQL client tools and a C++ toolchain).
 // Plain JavaScript on purpose: it must run before any dependency is installed.
 import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -78,6 +78,8 @@ if (process.argv.includes('--test')) {
   if (!has('sqlite3')) missing.push('sqlite3');
   if (!has('pg_dump') || !has('pg_restore') || !has('createdb')) missing.push('postgresql-client');
   for (const tool of ['python3', 'make', 'g++']) if (!has(tool)) missing.push(tool);
+  // promtool checks /metrics and docs/ops/ (test/metrics.test.ts, test/metrics.ops.test.ts).
+  if (!has('promtool')) missing.push('prometheus');
   aptInstall(missing);
   await ensurePostgres();
 }

@@ -17,7 +17,8 @@ import { SharedThrottle } from './dataplane/shared-throttle.js';
 import { Workers, type WorkerInfo } from './dataplane/supervisor.js';
 import { ClientConnections, manageListener } from './listeners/lifecycle.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { Metrics, registerProcessMemory } from './observability/metrics.js';
+import { registerCertificateExpiry } from './observability/certificate-expiry.js';
+import { Metrics, scrapeCounter, scrapeGauge } from './observability/metrics.js';
 import { OffloadPool } from './offload/pool.js';
 import { CredentialHasher } from './secrets/credentials.js';
 import { loadAdminToken, loadMasterKey } from './secrets/files.js';
@@ -122,8 +123,8 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const hasher = new CredentialHasher(secrets.serverSecret);
     const builder = new SnapshotBuilder(keyring, settings.domain, (msg, fields) => logger.error(msg, fields));
     const snapshot = await SnapshotHolder.create(store, builder, logger);
-    const metrics = new Metrics();
-    registerProcessMemory(metrics, 'control');
+    const metrics = new Metrics('control');
+    registerCertificateExpiry(metrics, snapshot);
     const auth = new AdminAuth(adminToken.value, secrets.serverSecret, {
       store,
       // Over HTTPS the session cookie is Secure (SPEC §1): never sent back over plain HTTP.
@@ -257,17 +258,19 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     );
     const running = workers;
     metrics.addSource(() => running.collectMetrics());
-    metrics.collector(
+    scrapeGauge(
+      metrics,
       'vaultgate_workers',
       'Data-plane worker processes serving the proxy ports.',
-      'gauge',
-      () => [{ labels: {}, value: running.list().filter((w) => w.state === 'serving').length }],
+      [],
+      (g) => g.set(running.list().filter((w) => w.state === 'serving').length),
     );
-    metrics.collector(
+    scrapeCounter(
+      metrics,
       'vaultgate_worker_restarts_total',
       'Data-plane workers replaced because they died or did not confirm a change in time.',
-      'counter',
-      () => [{ labels: {}, value: running.restarts }],
+      [],
+      (c) => c.inc(running.restarts),
     );
     const ports: Ports = {
       admin: adminPort,

@@ -205,7 +205,7 @@ describe('leaf certificates', () => {
   test('100 concurrent first CONNECTs to one new host mint one leaf', async () => {
     const v = await f.h.vault('burst');
     const cred = await f.h.credential(v.id);
-    const mintedBefore = f.h.metric('vaultgate_outbound_leaf_certificates_minted_total');
+    const mintedBefore = await f.h.metric('vaultgate_outbound_leaf_certificates_minted_total');
     const sockets: TLSSocket[] = await Promise.all(
       Array.from({ length: 100 }, () =>
         openTunnel({ port: f.h.port, cred, target: 'burst.example:443', ca: v.caPem }),
@@ -217,7 +217,7 @@ describe('leaf certificates', () => {
     const leaf = new X509Certificate(sockets[0]!.getPeerCertificate(true).raw);
     for (const s of sockets) s.destroy();
     expect(fingerprints.size).toBe(1); // every serial is random: one fingerprint means one mint
-    expect(f.h.metric('vaultgate_outbound_leaf_certificates_minted_total') - mintedBefore).toBe(1);
+    expect((await f.h.metric('vaultgate_outbound_leaf_certificates_minted_total')) - mintedBefore).toBe(1);
     expect(leaf.subjectAltName).toBe('DNS:burst.example');
     expect(leaf.checkIssued(new X509Certificate(v.caPem))).toBe(true);
   });

@@ -289,28 +289,6 @@ class RenderedCertificates {
 
 export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
   const rendered = new RenderedCertificates();
-  ctx.metrics.collector(
-    'vaultgate_certificate_expiry_timestamp_seconds',
-    'When each stored certificate expires (not_after), in Unix seconds: client certificates by proxy_type, and custom hostnames\' server certificates as proxy_type="server".',
-    'gauge',
-    () => {
-      const snapshot = ctx.snapshot.current;
-      const samples = [...snapshot.certificatesById.values()].map((c) => ({
-        labels: { vault_id: c.vaultId, certificate_id: c.id, proxy_type: c.proxyType as string },
-        value: Math.floor(c.notAfter / 1000),
-      }));
-      // Custom hostnames' server certificates (SPEC §2), labelled with the hostname's id.
-      for (const name of snapshot.inboundNames.values()) {
-        const { hostnameId, notAfter } = name.tls;
-        if (hostnameId === null || notAfter === null) continue;
-        samples.push({
-          labels: { vault_id: name.vault.id, certificate_id: hostnameId, proxy_type: 'server' },
-          value: Math.floor(notAfter / 1000),
-        });
-      }
-      return samples;
-    },
-  );
   return [
     {
       method: 'POST',

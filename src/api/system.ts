@@ -47,11 +47,11 @@ export function systemEndpoints(ctx: ApiContext): Endpoint[] {
     (await ctx.ready())
       ? { status: 200, body: { status: 'ready' } }
       : { status: 503, body: { status: 'not_ready' } };
-  // Summed over the data-plane workers, asked at each scrape (src/observability/metrics.ts).
+  // Merged over the data-plane workers, asked at each scrape (src/observability/metrics.ts).
   const metrics: Endpoint['handler'] = async () => ({
     status: 200,
     raw: await ctx.metrics.renderAll(),
-    headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+    headers: { 'content-type': ctx.metrics.contentType },
   });
   return [
     ...[true, false].flatMap((root): Endpoint[] => [

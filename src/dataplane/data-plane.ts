@@ -4,6 +4,7 @@ import { ClientConnections, manageListener, type ManagedListener } from '../list
 import type { DataPlaneDeps } from '../proxy/deps.js';
 import { createInboundServer } from '../proxy/inbound/server.js';
 import { createOutboundServers } from '../proxy/outbound/index.js';
+import { registerUpstreamMetrics } from '../observability/upstream-metrics.js';
 import { UpstreamPools } from '../proxy/upstream/pools.js';
 import type { ProxyListenerName } from './protocol.js';
 
@@ -21,21 +22,27 @@ export interface DataPlane {
  */
 export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const { settings, logger } = deps;
-  // One set of upstream pools for both proxies; a snapshot swap retires the pools of deleted
-  // certificates so they are never presented again (SPEC §4).
-  const pools = new UpstreamPools({
-    extraCaPem: settings.upstreamCaPem,
-    blockLinkLocal: settings.blockLinkLocal,
-    // The bound ports: server.ts hands workers their settings with the ports each listener got.
-    blocked: {
-      ranges: settings.blockedUpstreams,
-      ownPorts: [settings.adminPort, settings.inboundPort, settings.outboundPort, settings.outboundTlsPort],
-    },
-    logger: logger.child({ component: 'upstream' }),
+  // A set of upstream pools per proxy (their handshakes are counted per direction); a snapshot swap
+  // retires the pools of deleted certificates so they are never presented again (SPEC §4).
+  const newPools = (): UpstreamPools =>
+    new UpstreamPools({
+      extraCaPem: settings.upstreamCaPem,
+      blockLinkLocal: settings.blockLinkLocal,
+      // The bound ports: server.ts hands workers their settings with the ports each listener got.
+      blocked: {
+        ranges: settings.blockedUpstreams,
+        ownPorts: [settings.adminPort, settings.inboundPort, settings.outboundPort, settings.outboundTlsPort],
+      },
+      logger: logger.child({ component: 'upstream' }),
+    });
+  const pools = { inbound: newPools(), outbound: newPools() };
+  deps.snapshot.onSwap((next) => {
+    pools.inbound.retainOnly(next.certificatesById);
+    pools.outbound.retainOnly(next.certificatesById);
   });
-  deps.snapshot.onSwap((next) => pools.retainOnly(next.certificatesById));
-  const inbound = createInboundServer(deps, pools);
-  const outbound = createOutboundServers(deps, pools);
+  registerUpstreamMetrics(deps.metrics, pools);
+  const inbound = createInboundServer(deps, pools.inbound);
+  const outbound = createOutboundServers(deps, pools.outbound);
   const servers = { inbound, outbound: outbound.plain, outbound_tls: outbound.tls };
 
   const perClient = new ClientConnections(settings.maxConnectionsPerClient, logger);
@@ -68,7 +75,8 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
       drained ??= (async () => {
         await Promise.all(listeners.map((l) => l.drain(graceMs)));
         outbound.close();
-        pools.close();
+        pools.inbound.close();
+        pools.outbound.close();
       })();
       return drained;
     },

@@ -4,7 +4,7 @@
  * master key may travel here and never in argv or the environment). See docs/architecture.md.
  */
 import type { LogLevel, Settings } from '../config/settings.js';
-import type { MetricFamily } from '../observability/metrics.js';
+import type { MetricsJson } from '../observability/metrics.js';
 
 export const PROXY_LISTENERS = ['inbound', 'outbound', 'outbound_tls'] as const;
 export type ProxyListenerName = (typeof PROXY_LISTENERS)[number];
@@ -51,7 +51,7 @@ export type FromWorker =
   | { type: 'built'; version: number }
   | { type: 'listening' }
   | { type: 'refreshed'; id: number; version: number }
-  | { type: 'metrics'; id: number; families: MetricFamily[] }
+  | { type: 'metrics'; id: number; families: MetricsJson }
   /** Sent as soon as the worker's listeners are closed: it accepts no connection any more. */
   | { type: 'draining' }
   | { type: 'log'; line: string }

@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LogLevel, Settings } from '../config/settings.js';
 import type { Logger } from '../observability/logger.js';
-import type { MetricFamily } from '../observability/metrics.js';
+import type { MetricsJson } from '../observability/metrics.js';
 import type { TcpHandle } from './handles.js';
 import { PROXY_LISTENERS, type FromWorker, type ProxyListenerName, type ToWorker } from './protocol.js';
 
@@ -173,7 +173,7 @@ export class Workers {
   }
 
   /** Each serving worker's metric families (those that answer within METRICS_TIMEOUT_MS). */
-  async collectMetrics(): Promise<MetricFamily[][]> {
+  async collectMetrics(): Promise<MetricsJson[]> {
     const serving = [...this.#slots.values()].filter((w) => w.state === 'serving');
     const replies = await Promise.all(
       serving.map((w) => this.#request(w, { type: 'metrics', id: 0 }, METRICS_TIMEOUT_MS)),

@@ -7,11 +7,7 @@
 import { sessionTicketKeys } from '../secrets/server-secrets.js';
 import type { Settings } from '../config/settings.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
-import {
-  Metrics,
-  registerProcessMemory,
-  registerUnusableCertificatesGauge,
-} from '../observability/metrics.js';
+import { Metrics, registerUnusableCertificatesGauge } from '../observability/metrics.js';
 import { CredentialHasher } from '../secrets/credentials.js';
 import { Keyring } from '../secrets/keyring.js';
 import { SnapshotBuilder } from '../snapshot/build.js';
@@ -76,9 +72,8 @@ async function start(init: Init): Promise<void> {
   // With PostgreSQL the holder also follows the store's change feed itself: a change made through
   // another instance reaches this worker within the feed's ≤ 1 s, without the control plane.
   const snapshot = await SnapshotHolder.create(store, builder, logger);
-  const metrics = new Metrics();
-  registerProcessMemory(metrics, String(workerId));
-  registerUnusableCertificatesGauge(metrics, String(workerId), () => builder.leftOutCounts());
+  const metrics = new Metrics(String(workerId));
+  registerUnusableCertificatesGauge(metrics, () => builder.leftOutCounts());
   const authThrottle = new SharedThrottle(settings.authFailuresPerMinute, (address) =>
     send({ type: 'auth-failure', address }),
   );
@@ -142,9 +137,17 @@ process.on('message', (msg: ToWorker, handle?: object) => {
       );
       return;
     }
-    case 'metrics':
-      if (running) send({ type: 'metrics', id: msg.id, families: running.metrics.families() });
+    case 'metrics': {
+      const r = running;
+      if (r === undefined) return;
+      r.metrics.json().then(
+        (families) => send({ type: 'metrics', id: msg.id, families }),
+        // Not answered: the scrape leaves this worker out after its timeout.
+        (err: unknown) =>
+          r.logger.error('could not collect the metrics the control plane asked for', { err }),
+      );
       return;
+    }
     case 'drain':
       void drain(msg.graceMs);
       return;

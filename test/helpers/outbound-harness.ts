@@ -26,7 +26,7 @@ export interface OutboundHarness {
   localCaFile: string;
   /** The registry the proxy reports to; `metric(name)` reads one unlabelled sample. */
   metrics: Metrics;
-  metric(name: string): number;
+  metric(name: string): Promise<number>;
   /** Every JSON log line the proxy wrote, parsed. */
   logs: Record<string, unknown>[];
   /** Creates a vault and returns its id and the path of its outbound CA PEM file. */
@@ -58,7 +58,7 @@ export async function startOutboundHarness(options: HarnessOptions = {}): Promis
   const localCaPem = (await t.api('GET', '/local-ca')).text;
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger('debug', {}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
-  const metrics = new Metrics();
+  const metrics = new Metrics('harness');
   const pools = new UpstreamPools({ extraCaPem: options.upstreamCaPem });
   // What src/server.ts must do too: pools follow certificate deletions.
   t.vg.snapshot.onSwap((next) => pools.retainOnly(next.certificatesById));
@@ -85,11 +85,8 @@ export async function startOutboundHarness(options: HarnessOptions = {}): Promis
     localCaFile,
     logs,
     metrics,
-    metric(name) {
-      const line = metrics
-        .render()
-        .split('\n')
-        .find((l) => l.startsWith(`${name} `));
+    async metric(name) {
+      const line = (await metrics.registry.metrics()).split('\n').find((l) => l.startsWith(`${name} `));
       return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
     },
     async vault(name = 'outbound test') {

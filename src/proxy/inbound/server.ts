@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { chooseCertificate } from '../../certificates/choose.js';
+import { ERROR_STATUS } from '../../errors.js';
 import type { DataPlaneDeps } from '../deps.js';
 import { forward } from '../http/forward.js';
 import { clientTimeoutOptions } from '../http/client-timeouts.js';
@@ -47,10 +48,7 @@ export function upstreamTarget(base: URL, requestTarget: string): string {
 export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): https.Server {
   const { settings, logger } = deps;
   const log = logger.child({ component: 'inbound' });
-  const requests = deps.metrics.counter(
-    'vaultgate_inbound_requests_total',
-    'Inbound proxy requests by outcome.',
-  );
+  const recorded = deps.metrics.proxy;
 
   const contexts = new NameContexts(deps.listenerTls, log);
   const callers = new CallerVerifier();
@@ -64,11 +62,14 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
     }
     const started = performance.now();
     const requestId = assignRequestId(req, res);
+    /** Counts and times this request once answered; `vaultId` "" before a vault is selected. */
+    const done = (vaultId: string, code: string): void =>
+      recorded.request('inbound', vaultId, res.statusCode, code, started);
     // Rules on the request alone come first: they hold whatever the configuration says.
     const violation = requestRuleViolation(req);
     if (violation !== null) {
-      requests({ outcome: violation.code });
       refuseRequest(res, violation);
+      done('', violation.code);
       log.info('inbound request refused', {
         request_id: requestId,
         method: req.method,
@@ -88,8 +89,8 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
       socket.isSessionReused(),
     );
     if (!selection.ok) {
-      requests({ outcome: selection.code });
       sendError(res, selection.code, selection.message);
+      done('', selection.code);
       return undefined;
     }
     const { vault, tls } = selection.name;
@@ -97,12 +98,12 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
     if (tls.clientAuth !== 'off') {
       const caller = callers.check(socket, tls, Date.now());
       if (!caller.ok) {
-        requests({ outcome: 'client_certificate_required' });
         sendError(
           res,
           'client_certificate_required',
           `https://${host}/ requires a client certificate issued by a CA it trusts, and ${caller.reason}.`,
         );
+        done(vault.id, 'client_certificate_required');
         log.info('inbound request refused', {
           request_id: requestId,
           vault_id: vault.id,
@@ -120,22 +121,22 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
     // snapshot has already worked that out for each name; no regex runs here.
     const route = selection.name.route;
     if (!route || !route.upstream) {
-      requests({ outcome: 'route_not_found' });
       sendError(
         res,
         'route_not_found',
         `The vault ${vault.id} has no inbound route whose host_endpoint matches "${host}".`,
       );
+      done(vault.id, 'route_not_found');
       return undefined;
     }
     const client = req.socket.remoteAddress;
     if (!route.sources.allows(client)) {
-      requests({ outcome: 'source_not_allowed' });
       sendError(
         res,
         'source_not_allowed',
         `This route accepts requests only from the addresses in its source_endpoint, and your address (${client ?? 'unknown'}) is not one of them.`,
       );
+      done(vault.id, 'source_not_allowed');
       log.info('inbound request refused', {
         request_id: requestId,
         vault_id: vault.id,
@@ -152,6 +153,7 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
     // there is this request's 502 upstream_tls_error (via the guard), not the process's.
     const agent = upstreamTlsSetup(() => {
       const certificate = chooseCertificate(route.certificates, url.hostname, Date.now()) ?? null;
+      if (certificate === null && route.certificates.length > 0) recorded.choiceFailed('inbound', vault.id);
       return pools.agentFor({ origin: url, certificate, tls: route.upstreamTls });
     });
     return forward(
@@ -178,7 +180,7 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
         audience: 'caller',
       },
     ).then((result) => {
-      requests({ outcome: result.errorCode ?? 'forwarded' });
+      done(vault.id, result.errorCode ?? '');
       log.info('inbound request', {
         request_id: requestId,
         vault_id: vault.id,
@@ -196,7 +198,12 @@ export function createInboundServer(deps: DataPlaneDeps, pools: UpstreamPools): 
   };
 
   // Whatever one request throws ends that request (502 upstream_tls_error or 500), not the process.
-  const guarded = guardRequests(log, handle, (code) => requests({ outcome: code }), 'caller');
+  const guarded = guardRequests(
+    log,
+    handle,
+    (code) => recorded.request('inbound', '', ERROR_STATUS[code], code, undefined),
+    'caller',
+  );
 
   const server = https.createServer(
     {

@@ -24,6 +24,7 @@ export function choiceFor(ctx: OutboundContext, tunnel: Tunnel, principal: Princ
 
   const candidates = credential.certificates;
   const certificate = chooseCertificate(candidates, tunnel.target.host, now) ?? null;
+  if (certificate === null && candidates.length > 0) ctx.metrics.choiceFailed('outbound', principal.vault.id);
   let until = Number.POSITIVE_INFINITY;
   for (const c of candidates) {
     if (c.notBefore > now && c.notBefore < until) until = c.notBefore;

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ERROR_STATUS } from '../../errors.js';
+import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
 import { unexpectedFailure } from '../http/errors.js';
 import { AUTH_MESSAGE, PROXY_AUTHENTICATE, refuseConnect, throttledMessage } from './answers.js';
 import type { OutboundContext } from './context.js';
@@ -35,7 +35,7 @@ export function connectHandler(ctx: OutboundContext, tunnelServer: http.Server):
           .slice(1, 9)
           .map((l) => l.trim()),
       });
-      ctx.counters.requests({ kind: 'connect', status: code });
+      refused(ctx, '', code, undefined);
       if (untouched) refuseConnect(socket, code, message);
       else socket.destroy();
     }
@@ -44,6 +44,7 @@ export function connectHandler(ctx: OutboundContext, tunnelServer: http.Server):
 
 function connectRequest(ctx: OutboundContext, tunnelServer: http.Server): ConnectListener {
   return (req, socket, head) => {
+    const started = performance.now();
     const clientAddress = req.socket.remoteAddress ?? '';
     const auth = ctx.auth.authenticate(req.headers['proxy-authorization'], clientAddress);
     if (!auth.ok) {
@@ -63,7 +64,7 @@ function connectRequest(ctx: OutboundContext, tunnelServer: http.Server): Connec
         error: auth.reason,
         client: clientAddress,
       });
-      ctx.counters.requests({ kind: 'connect', status: throttled ? '429' : '407' });
+      refused(ctx, '', throttled ? 'too_many_requests' : 'proxy_auth_required', started);
       return;
     }
     const { principal } = auth;
@@ -79,7 +80,7 @@ function connectRequest(ctx: OutboundContext, tunnelServer: http.Server): Connec
         status,
         error: code,
       });
-      ctx.counters.requests({ kind: 'connect', status: String(status) });
+      refused(ctx, principal.vault.id, code, started);
     };
     try {
       target = parseConnectTarget(req.url);
@@ -103,4 +104,11 @@ function connectRequest(ctx: OutboundContext, tunnelServer: http.Server): Connec
     }
     intercept(ctx, tunnelServer, { socket, head, principal, target, clientAddress });
   };
+}
+
+/** A refused CONNECT is one outbound request answered with a vaultgate code (src/observability/proxy-metrics.ts). */
+function refused(ctx: OutboundContext, vaultId: string, code: ErrorCode, started: number | undefined): void {
+  const status = ERROR_STATUS[code];
+  ctx.metrics.request('outbound', vaultId, status, code, started);
+  ctx.metrics.outbound('connect', status);
 }

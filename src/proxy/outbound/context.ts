@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../observability/logger.js';
+import type { ProxyMetrics } from '../../observability/proxy-metrics.js';
 import type { RuntimeCertificate, RuntimeCredential } from '../../snapshot/types.js';
 import type { ForwardOptions } from '../http/forward.js';
 import type { UpstreamPools } from '../upstream/pools.js';
@@ -19,7 +20,7 @@ export interface OutboundContext {
   readonly tunnels: WeakMap<Socket, Tunnel>;
   /** For shutdown: every tunnel still open, from the start of its TLS handshake. */
   readonly openTunnels: Set<Socket>;
-  readonly counters: { requests: (labels: Record<string, string>) => void };
+  readonly metrics: ProxyMetrics;
   /** Set by close(): answers carry `Connection: close` so keep-alive clients move on. */
   closing: boolean;
 }

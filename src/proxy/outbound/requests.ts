@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import type { ErrorCode } from '../../errors.js';
 import { upstreamTlsSetup } from '../http/errors.js';
 import { forward, type ForwardResult } from '../http/forward.js';
 import { assignRequestId } from '../../observability/request-id.js';
@@ -21,6 +22,8 @@ interface LogEntry {
   status: number;
   result: ForwardResult | null;
   startedAt: number;
+  /** The SPEC §5 code vaultgate answered with, when it refused the request itself. */
+  code?: ErrorCode;
   reason?: string;
 }
 
@@ -70,6 +73,7 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
         status: 407,
         result: null,
         startedAt,
+        code: 'proxy_auth_required',
         reason: 'credential_inactive_or_deleted',
       });
       return undefined;
@@ -88,6 +92,7 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
         status: res.statusCode,
         result: null,
         startedAt,
+        code: violation.code,
         reason: violation.code,
       });
       return undefined;
@@ -100,6 +105,17 @@ export function tunnelRequestHandler(ctx: OutboundContext): Handler {
         res,
         `The request target ${JSON.stringify((req.url ?? '').slice(0, 200))} cannot be forwarded.`,
       );
+      logRequest(ctx, requestId, {
+        kind: 'tunnel',
+        principal,
+        host: tunnel.target.host,
+        method: req.method,
+        status: res.statusCode,
+        result: null,
+        startedAt,
+        code: 'invalid_target',
+        reason: 'invalid_target',
+      });
       return undefined;
     }
     // Certificate choice and its TLS context: a failure there is this request's 502
@@ -155,6 +171,7 @@ export function absoluteRequestHandler(ctx: OutboundContext): Handler {
         status: res.statusCode,
         result: null,
         startedAt,
+        code: auth.reason === 'throttled' ? 'too_many_requests' : 'proxy_auth_required',
         reason: auth.reason,
       });
       return undefined;
@@ -172,6 +189,7 @@ export function absoluteRequestHandler(ctx: OutboundContext): Handler {
         status: res.statusCode,
         result: null,
         startedAt,
+        code: violation.code,
         reason: violation.code,
       });
       return undefined;
@@ -190,6 +208,7 @@ export function absoluteRequestHandler(ctx: OutboundContext): Handler {
         status: 400,
         result: null,
         startedAt,
+        code: 'invalid_target',
         reason: 'invalid_target',
       });
       return undefined;
@@ -241,7 +260,14 @@ function tunnelPath(raw: string): string | null {
 /** One line per request; names the certificate presented by id only, never its key. */
 function logRequest(ctx: OutboundContext, requestId: string, e: LogEntry): void {
   const r = e.result;
-  ctx.counters.requests({ kind: e.kind, status: String(e.status) });
+  ctx.metrics.request(
+    'outbound',
+    e.principal?.vault.id ?? '',
+    e.status,
+    r?.errorCode ?? e.code ?? '',
+    e.startedAt,
+  );
+  ctx.metrics.outbound(e.kind, e.status);
   const fields = {
     proxy: 'outbound',
     mode: e.kind,

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
+import { ERROR_STATUS, type ErrorCode } from '../../errors.js';
 import type { DataPlaneDeps } from '../deps.js';
 import { clientTimeoutOptions, enforceTimeoutsWithoutListening } from '../http/client-timeouts.js';
 import { guardRequests, guardSocketListener } from '../http/errors.js';
@@ -47,10 +48,6 @@ const CLOSE_GRACE_MS = 10_000;
  */
 export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools): OutboundServers {
   const minters = new VaultMinters();
-  const requests = deps.metrics.counter(
-    'vaultgate_outbound_requests_total',
-    'Requests handled by the outbound proxy, by mode (tunnel, absolute) and status sent to the client.',
-  );
   const ctx: OutboundContext = {
     pools,
     auth: new ProxyAuthenticator(deps.hasher, deps.snapshot, deps.authThrottle),
@@ -63,21 +60,21 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
     },
     tunnels: new WeakMap(),
     openTunnels: new Set(),
-    counters: { requests },
+    metrics: deps.metrics.proxy,
     closing: false,
   };
   deps.snapshot.onSwap((next) => minters.retain(next));
-  deps.metrics.collector(
+  deps.metrics.total(
+    'counter',
     'vaultgate_outbound_leaf_certificates_minted_total',
     "Interception certificates signed by the vaults' outbound CAs (cache misses).",
-    'counter',
-    () => [{ labels: {}, value: minters.mints() }],
+    () => minters.mints(),
   );
-  deps.metrics.collector(
+  deps.metrics.total(
+    'gauge',
     'vaultgate_outbound_open_tunnels',
     'CONNECT tunnels currently open.',
-    'gauge',
-    () => [{ labels: {}, value: ctx.openTunnels.size }],
+    () => ctx.openTunnels.size,
   );
 
   // Never listens: it only reads the decrypted sockets that intercept() hands it.
@@ -86,7 +83,10 @@ export function createOutboundServers(deps: DataPlaneDeps, pools: UpstreamPools)
   // The last-resort guards: whatever one request (or one CONNECT, one handshake) throws ends that
   // request or connection with a SPEC §5 answer where one can still be sent, never the process.
   const log = deps.logger.child({ component: 'outbound' });
-  const failed = (kind: string) => (code: string) => requests({ kind, status: code });
+  const failed = (kind: 'tunnel' | 'absolute') => (code: ErrorCode) => {
+    ctx.metrics.request('outbound', '', ERROR_STATUS[code], code, undefined);
+    ctx.metrics.outbound(kind, ERROR_STATUS[code]);
+  };
   const inTunnel = guardRequests(log, tunnelRequestHandler(ctx), failed('tunnel'));
   tunnelServer.on('request', inTunnel);
   // forward() relays Expect: 100-continue only when it handles checkContinue itself (see forward.ts).
