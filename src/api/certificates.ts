@@ -117,6 +117,26 @@ function oneOf<T extends string>(query: URLSearchParams, name: string, values: r
   );
 }
 
+/** The longest search a list accepts: far above any description, subject or fingerprint. */
+export const MAX_SEARCH_CHARS = 200;
+
+/**
+ * vaultgate's `q` on the certificate list (not in SPEC §2; docs/dashboard.md): what a user types to
+ * find "the Visa cert". A blank `q` searches nothing, as an empty search box shows everything.
+ */
+function readSearch(query: URLSearchParams): string | undefined {
+  const q = query.get('q')?.trim();
+  if (q === undefined || q === '') return undefined;
+  if (q.length > MAX_SEARCH_CHARS) {
+    throw new VaultgateError(
+      'invalid_parameter',
+      `q is ${q.length} characters long; a search takes at most ${MAX_SEARCH_CHARS} (a description, a subject or host name, or a fingerprint).`,
+      'q',
+    );
+  }
+  return q;
+}
+
 /** The metadata of SPEC §2. The sealed key is never part of any answer. */
 export function presentCertificate(c: CertificateSummary, now = Date.now()): Record<string, unknown> {
   return {
@@ -333,8 +353,8 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
       method: 'GET',
       path: '/vaults/:vault_id/certificates',
       summary:
-        "List a vault's certificates (metadata only), paged; filters: proxy_type, status, credential_id, route_id",
-      query: ['proxy_type', 'status', 'credential_id', 'route_id', ...PAGE_PARAMETERS],
+        "List a vault's certificates (metadata only), paged; filters: proxy_type, status, credential_id, route_id, and q (vaultgate's search: a case-insensitive part of the description, subject, issuer, hosts or SANs, a fingerprint prefix, or the id)",
+      query: ['proxy_type', 'status', 'credential_id', 'route_id', 'q', ...PAGE_PARAMETERS],
       response: { type: 'array', items: certificateSchema },
       handler: async ({ params, query }) => {
         const request = readPage(query);
@@ -351,6 +371,7 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
           proxyType: proxyType ?? undefined,
           credentialId: query.get('credential_id') ?? undefined,
           routeId: query.get('route_id') ?? undefined,
+          search: readSearch(query),
         };
         return {
           status: 200,

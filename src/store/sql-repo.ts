@@ -45,6 +45,37 @@ type Row = Record<string, unknown>;
 
 const SUMMARY_COLUMNS = CERTIFICATE_SUMMARY_COLUMNS.join(', ');
 
+/** `%`, `_` and the escape character itself match literally in a LIKE pattern with ESCAPE '\\'. */
+function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The OR-ed conditions of a certificate search (CertificateFilter.search). Substrings compare
+ * LOWER(column) with the lower-cased term on both backends (PostgreSQL's LIKE is case-sensitive,
+ * SQLite's is not; SQLite's LOWER folds ASCII letters only). hosts and SANs are JSON arrays in TEXT:
+ * a term with JSON punctuation in it (`"`, `[`, `]`, `\`) could match the array's syntax instead of
+ * a name, so such a term is not looked for there — no host name or SAN contains those characters.
+ */
+function searchConditions(term: string): { sql: string; param: SqlParam }[] {
+  const contains = `%${likeLiteral(term.toLowerCase())}%`;
+  const like = (column: string) => ({ sql: `LOWER(${column}) LIKE ? ESCAPE '\\'`, param: contains });
+  const out = [like('description'), like('subject'), like('issuer')];
+  if (!/["[\]\\]/.test(term)) out.push(like('hosts'), like('sans'));
+  // Fingerprints are stored as upper-case hex pairs joined by colons (metadata.ts); a user may paste
+  // them with or without the colons, in either case.
+  // Six hex digits at least, so that a word such as "cafe" or "added" is not also read as one.
+  const hex = term.replace(/:/g, '');
+  if (/^[0-9a-f]{6,64}$/i.test(hex)) {
+    out.push({
+      sql: `REPLACE(fingerprint_sha256, ':', '') LIKE ? ESCAPE '\\'`,
+      param: `${hex.toUpperCase()}%`,
+    });
+  }
+  out.push({ sql: 'id = ?', param: term });
+  return out;
+}
+
 export class SqlRepo implements Repo {
   readonly #db: Db;
   readonly #writable: boolean;
@@ -308,6 +339,12 @@ export class SqlRepo implements Repo {
     if (filter.routeId !== undefined) {
       where.push('route_id = ?');
       params.push(filter.routeId);
+    }
+    const search = filter.search?.trim() ?? '';
+    if (search !== '') {
+      const matches = searchConditions(search);
+      where.push(`(${matches.map((m) => m.sql).join(' OR ')})`);
+      params.push(...matches.map((m) => m.param));
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     return this.#db.all<Row>(`SELECT ${columns} FROM certificates ${clause} ORDER BY created_at, id`, params);

@@ -168,6 +168,12 @@ export interface CertificateFilter {
   proxyType?: ProxyType | undefined;
   credentialId?: string | undefined;
   routeId?: string | undefined;
+  /**
+   * A search (vaultgate's `q`, docs/dashboard.md): a case-insensitive substring of the description,
+   * subject, issuer, hosts or SANs, a prefix of the SHA-256 fingerprint (with or without colons), or
+   * the exact id. Blank means no search.
+   */
+  search?: string | undefined;
 }
 
 export interface AuditQuery {
