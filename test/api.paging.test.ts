@@ -267,6 +267,41 @@ describe.each(['sqlite', 'postgres'] as const)('certificate search (q) on %s', (
     expect(rest).toEqual([...ids.slice(2), later.id]);
   });
 
+  it('filters by status in the store query, and pages the result by keyset', async () => {
+    const leaf = makeLeaf({
+      issuer: ca,
+      cn: 'soon.example',
+      notAfter: new Date(Date.now() + 10 * 86_400_000),
+    });
+    const res = await s.api('POST', `${base}/certificates`, {
+      proxy_type: 'outbound',
+      credential_id: credentialId,
+      certificate: chainPem(leaf),
+      private_key: leaf.keyPem,
+    });
+    expect(res.status, res.text).toBe(201);
+    const soon = res.json.data.id as string;
+    expect(await found('status=expiring_soon')).toEqual([soon]);
+    const valid = await found('status=valid&limit=1000');
+    expect(valid).not.toContain(soon);
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await s.api(
+        'GET',
+        `${base}/certificates?status=valid&limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(page.json.data.length).toBeLessThanOrEqual(3);
+      paged.push(...page.json.data.map((c: { id: string; status: string }) => c.id));
+      cursor = page.json.next_cursor;
+    } while (cursor !== null);
+    expect(paged).toEqual(valid);
+    // A cursor that decodes but names no position in the list is refused like any other.
+    const forged = Buffer.from(JSON.stringify({ k: 'nospace' })).toString('base64url');
+    const refused = await s.api('GET', `${base}/certificates?cursor=${forged}`);
+    expect(refused.json.error).toMatchObject({ code: 'invalid_parameter', field: 'cursor' });
+  });
+
   it('refuses a search longer than 200 characters, saying so', async () => {
     expect(await found(q('x'.repeat(200)))).toEqual([]);
     const res = await s.api('GET', `${base}/certificates?${q('x'.repeat(201))}`);

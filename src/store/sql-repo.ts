@@ -3,6 +3,7 @@
  * each write transaction gets a writable one bound to that transaction's connection.
  */
 import { randomUUID } from 'node:crypto';
+import { EXPIRING_SOON_MS, type CertificateStatus } from '../certificates/status.js';
 import { bumpVersion, type Db, type SqlParam } from './db.js';
 import { ReadOnlyRepoError } from './errors.js';
 import {
@@ -31,6 +32,7 @@ import type {
   AuditQuery,
   CertificateFilter,
   CertificateMaterial,
+  CertificatePageQuery,
   CertificateRecord,
   CertificateSummary,
   CredentialRecord,
@@ -74,6 +76,26 @@ function searchConditions(term: string): { sql: string; param: SqlParam }[] {
   }
   out.push({ sql: 'id = ?', param: term });
   return out;
+}
+
+/**
+ * computeStatus (src/certificates/status.ts) as SQL: valid from not_before inclusive to not_after
+ * exclusive, expiring soon within EXPIRING_SOON_MS of the end. Both columns hold toISOString()
+ * output (metadata.ts), whose fixed width makes string order the order of instants.
+ */
+function statusCondition(status: CertificateStatus, at: number): { sql: string; params: SqlParam[] } {
+  const now = new Date(at).toISOString();
+  const soon = new Date(at + EXPIRING_SOON_MS).toISOString();
+  switch (status) {
+    case 'not_yet_valid':
+      return { sql: 'not_before > ?', params: [now] };
+    case 'expired':
+      return { sql: '(not_before <= ? AND not_after <= ?)', params: [now, now] };
+    case 'expiring_soon':
+      return { sql: '(not_before <= ? AND not_after > ? AND not_after <= ?)', params: [now, now, soon] };
+    case 'valid':
+      return { sql: '(not_before <= ? AND not_after > ?)', params: [now, soon] };
+  }
 }
 
 export class SqlRepo implements Repo {
@@ -293,6 +315,16 @@ export class SqlRepo implements Repo {
     return (await this.#certificateRows('id', filter)).map((row) => String(row['id']));
   }
 
+  async listCertificatePage(
+    filter: CertificateFilter,
+    page: CertificatePageQuery,
+  ): Promise<{ id: string; created_at: string }[]> {
+    return (await this.#certificateRows('id, created_at', filter, page)).map((row) => ({
+      id: String(row['id']),
+      created_at: String(row['created_at']),
+    }));
+  }
+
   async getCertificateSummaries(ids: readonly string[]): Promise<CertificateSummary[]> {
     return (await this.#rowsByIds(SUMMARY_COLUMNS, ids)).map(certificateSummaryFromRow);
   }
@@ -321,7 +353,11 @@ export class SqlRepo implements Repo {
     return out;
   }
 
-  async #certificateRows(columns: string, filter: CertificateFilter): Promise<Row[]> {
+  async #certificateRows(
+    columns: string,
+    filter: CertificateFilter,
+    page?: CertificatePageQuery,
+  ): Promise<Row[]> {
     const where: string[] = [];
     const params: SqlParam[] = [];
     if (filter.vaultId !== undefined) {
@@ -346,8 +382,22 @@ export class SqlRepo implements Repo {
       where.push(`(${matches.map((m) => m.sql).join(' OR ')})`);
       params.push(...matches.map((m) => m.param));
     }
+    if (filter.status !== undefined) {
+      const status = statusCondition(filter.status.is, filter.status.at);
+      where.push(status.sql);
+      params.push(...status.params);
+    }
+    if (page?.after !== undefined) {
+      where.push('(created_at > ? OR (created_at = ? AND id > ?))');
+      params.push(page.after.created_at, page.after.created_at, page.after.id);
+    }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    return this.#db.all<Row>(`SELECT ${columns} FROM certificates ${clause} ORDER BY created_at, id`, params);
+    let sql = `SELECT ${columns} FROM certificates ${clause} ORDER BY created_at, id`;
+    if (page !== undefined) {
+      sql += ' LIMIT ?';
+      params.push(Math.max(0, Math.floor(page.limit)));
+    }
+    return this.#db.all<Row>(sql, params);
   }
 
   async getCertificate(vaultId: string, id: string): Promise<CertificateRecord | undefined> {
