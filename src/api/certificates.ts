@@ -124,7 +124,7 @@ function oneOf<T extends string>(query: URLSearchParams, name: string, values: r
 }
 
 /** The longest search a list accepts: far above any description, subject or fingerprint. */
-export const MAX_SEARCH_CHARS = 200;
+const MAX_SEARCH_CHARS = 200;
 
 /**
  * vaultgate's `q` on the certificate list (not in SPEC §2; docs/dashboard.md): what a user types to

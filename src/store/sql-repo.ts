@@ -65,8 +65,8 @@ function searchConditions(term: string): { sql: string; param: SqlParam }[] {
   const out = [like('description'), like('subject'), like('issuer')];
   if (!/["[\]\\]/.test(term)) out.push(like('hosts'), like('sans'));
   // Fingerprints are stored as upper-case hex pairs joined by colons (metadata.ts); a user may paste
-  // them with or without the colons, in either case.
-  // Six hex digits at least, so that a word such as "cafe" or "added" is not also read as one.
+  // them with or without the colons, in either case. Six hex digits at least, so that a word such
+  // as "cafe" or "added" is not also read as a fingerprint.
   const hex = term.replace(/:/g, '');
   if (/^[0-9a-f]{6,64}$/i.test(hex)) {
     out.push({

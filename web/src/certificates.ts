@@ -45,14 +45,19 @@ export function renderCertificates(main: HTMLElement, vault: Vault, saved?: Cert
         current = known;
         return page;
       }),
-    show: (certs, state) =>
+    show: (certs, state) => {
       clear(
         results,
         ...(certs.length === 0 && state.first
           ? [emptyState(filters.active(), () => filters.reset())]
           : [table(vault, certs, current, () => changed())]),
-      ),
-    failed: (message) => clear(results, errorBox(message)),
+      );
+      bannerOnce();
+    },
+    failed: (message) => {
+      clear(results, errorBox(message));
+      bannerOnce();
+    },
   });
 
   const showBanner = (): void => {
@@ -64,6 +69,13 @@ export function renderCertificates(main: HTMLElement, vault: Vault, saved?: Cert
         ),
       (err: Error) => clear(banner, errorBox(`Expiring certificates could not be checked: ${err.message}`)),
     );
+  };
+  // The banner's reads wait for the first page: on a busy server the table comes first.
+  let bannerAsked = false;
+  const bannerOnce = (): void => {
+    if (bannerAsked) return;
+    bannerAsked = true;
+    showBanner();
   };
   const changed = (): void => {
     list.reload();
@@ -93,7 +105,6 @@ export function renderCertificates(main: HTMLElement, vault: Vault, saved?: Cert
     results,
     list.nav,
   );
-  showBanner();
   ties.then(
     (known) => filters.offerTies(known.credentials, known.routes),
     () => undefined, // the list shows the error
