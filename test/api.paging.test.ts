@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainPem, makeCa, makeLeaf } from './helpers/pki-fixtures.js';
+import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
 
 let t: TestVaultgate;
@@ -161,5 +162,151 @@ describe('query parameters are checked', () => {
   it('answers 401 before looking at parameters', async () => {
     const res = await fetch(`${t.adminUrl}/api/v1/vaults?bogus=1`);
     expect(res.status).toBe(401);
+  });
+});
+
+/**
+ * vaultgate's `q` on the certificate list (docs/dashboard.md), on both store backends: the search is
+ * SQL, and PostgreSQL's LIKE differs from SQLite's (case, escapes).
+ */
+describe.each(['sqlite', 'postgres'] as const)('certificate search (q) on %s', (backend) => {
+  let s: TestVaultgate;
+  let db: TestDatabase | undefined;
+  let base: string;
+  let credentialId: string;
+  let routeId: string;
+  const ca = makeCa({ cn: 'Search Issuing CA', org: 'Search Test' });
+
+  beforeAll(async () => {
+    db = backend === 'postgres' ? await createTestDatabase() : undefined;
+    s = await startTestVaultgate(db ? { VAULTGATE_DATABASE_URL: db.url } : {});
+    base = `/vaults/${(await s.api('POST', '/vaults', { name: `Search ${backend}` })).json.data.id}`;
+    credentialId = (await s.api('POST', `${base}/credentials`, {})).json.data.id;
+    routeId = (await s.api('POST', `${base}/routes`, { destination_override_endpoint: 'https://up.example' }))
+      .json.data.id;
+  });
+  afterAll(async () => {
+    await s?.stop();
+    await db?.drop();
+  });
+
+  type Upload = { cn: string; description?: string; hosts?: string[]; inbound?: boolean };
+  const upload = async (u: Upload) => {
+    const leaf = makeLeaf({ issuer: ca, cn: u.cn, sans: [`DNS:${u.cn}`] });
+    const res = await s.api('POST', `${base}/certificates`, {
+      ...(u.inbound
+        ? { proxy_type: 'inbound', route_id: routeId }
+        : { proxy_type: 'outbound', credential_id: credentialId }),
+      ...(u.description === undefined ? {} : { description: u.description }),
+      ...(u.hosts === undefined ? {} : { hosts: u.hosts }),
+      certificate: chainPem(leaf),
+      private_key: leaf.keyPem,
+    });
+    expect(res.status, res.text).toBe(201);
+    return res.json.data as { id: string; fingerprint_sha256: string };
+  };
+  const found = async (query: string) => {
+    const res = await s.api('GET', `${base}/certificates?${query}`);
+    expect(res.status, res.text).toBe(200);
+    return res.json.data.map((c: { id: string }) => c.id) as string[];
+  };
+  const q = (term: string) => `q=${encodeURIComponent(term)}`;
+
+  it('finds certificates by description, subject, hosts, SANs, fingerprint and id, ignoring case', async () => {
+    const visa = await upload({ cn: 'client.visa.example', description: 'Visa Direct (production)' });
+    const mastercard = await upload({ cn: 'payments.mastercard.example', hosts: ['api.mc.example'] });
+    const promo = await upload({ cn: 'promo.example', description: '100%_off Promo' });
+    const callbacks = await upload({ cn: 'callbacks.acme.example', description: 'Acme', inbound: true });
+    const partner = await upload({
+      cn: 'partner.example',
+      description: 'VISA partner',
+      hosts: ['*.visa.com'],
+    });
+
+    expect(await found(q('visa'))).toEqual([visa.id, partner.id]);
+    expect(await found(q('ViSa DIRECT'))).toEqual([visa.id]);
+    expect(await found(q('MASTERCARD'))).toEqual([mastercard.id]); // subject only
+    expect(await found(q('api.mc.example'))).toEqual([mastercard.id]); // hosts
+    expect(await found(q('callbacks.acme'))).toEqual([callbacks.id]); // subject and SANs
+    expect(await found(q('search issuing ca'))).toHaveLength(5); // the issuer
+    // A fingerprint prefix, as copied from the preview (colons, upper case) or typed without them.
+    const fp = mastercard.fingerprint_sha256;
+    expect(await found(q(fp.slice(0, 11)))).toEqual([mastercard.id]);
+    expect(await found(q(fp.replace(/:/g, '').slice(0, 12).toLowerCase()))).toEqual([mastercard.id]);
+    expect(await found(q(fp))).toEqual([mastercard.id]);
+    expect(await found(q(promo.id))).toEqual([promo.id]);
+    // LIKE's wildcards are plain characters in a search, and JSON punctuation matches no array.
+    expect(await found(q('%'))).toEqual([promo.id]);
+    expect(await found(q('0%_o'))).toEqual([promo.id]);
+    expect(await found(q('_'))).toEqual([promo.id]);
+    expect(await found(q('"'))).toEqual([]);
+    expect(await found(q('["'))).toEqual([]);
+    expect(await found(q('nothing like this'))).toEqual([]);
+    // With the other filters, and blank (an emptied search box) as no search at all.
+    expect(await found(`${q('acme')}&proxy_type=outbound`)).toEqual([]);
+    expect(await found(`${q('acme')}&route_id=${routeId}`)).toEqual([callbacks.id]);
+    expect(await found(`${q('visa')}&status=valid`)).toEqual([visa.id, partner.id]);
+    expect(await found(q('   '))).toHaveLength(5);
+    expect(await found('q=')).toHaveLength(5);
+  });
+
+  it('pages a search by keyset: a later upload that matches lands after the page boundary', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push((await upload({ cn: `paged-${i}.example`, description: `Paged ${i}` })).id);
+    const first = await s.api('GET', `${base}/certificates?${q('paged')}&limit=2`);
+    expect(first.json.data.map((c: { id: string }) => c.id)).toEqual(ids.slice(0, 2));
+    const later = await upload({ cn: 'paged-late.example', description: 'Paged late' });
+    const rest: string[] = [];
+    let cursor: string | null = first.json.next_cursor;
+    while (cursor !== null) {
+      const res = await s.api('GET', `${base}/certificates?${q('PAGED')}&limit=2&cursor=${cursor}`);
+      rest.push(...res.json.data.map((c: { id: string }) => c.id));
+      cursor = res.json.next_cursor;
+    }
+    expect(rest).toEqual([...ids.slice(2), later.id]);
+  });
+
+  it('filters by status in the store query, and pages the result by keyset', async () => {
+    const leaf = makeLeaf({
+      issuer: ca,
+      cn: 'soon.example',
+      notAfter: new Date(Date.now() + 10 * 86_400_000),
+    });
+    const res = await s.api('POST', `${base}/certificates`, {
+      proxy_type: 'outbound',
+      credential_id: credentialId,
+      certificate: chainPem(leaf),
+      private_key: leaf.keyPem,
+    });
+    expect(res.status, res.text).toBe(201);
+    const soon = res.json.data.id as string;
+    expect(await found('status=expiring_soon')).toEqual([soon]);
+    const valid = await found('status=valid&limit=1000');
+    expect(valid).not.toContain(soon);
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await s.api(
+        'GET',
+        `${base}/certificates?status=valid&limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(page.json.data.length).toBeLessThanOrEqual(3);
+      paged.push(...page.json.data.map((c: { id: string; status: string }) => c.id));
+      cursor = page.json.next_cursor;
+    } while (cursor !== null);
+    expect(paged).toEqual(valid);
+    // A cursor that decodes but names no position in the list is refused like any other.
+    const forged = Buffer.from(JSON.stringify({ k: 'nospace' })).toString('base64url');
+    const refused = await s.api('GET', `${base}/certificates?cursor=${forged}`);
+    expect(refused.json.error).toMatchObject({ code: 'invalid_parameter', field: 'cursor' });
+  });
+
+  it('refuses a search longer than 200 characters, saying so', async () => {
+    expect(await found(q('x'.repeat(200)))).toEqual([]);
+    const res = await s.api('GET', `${base}/certificates?${q('x'.repeat(201))}`);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'invalid_parameter', field: 'q' });
+    expect(res.json.error.message).toContain('at most 200');
   });
 });

@@ -5,9 +5,15 @@ import { VaultgateError } from '../errors.js';
 import { MAX_HOSTNAME_LENGTH, MAX_HOSTS, validateHosts } from '../hosts/names.js';
 import { JobTimeLimitError } from '../offload/pool.js';
 import { certificateKeyAad } from '../secrets/aad.js';
-import type { CertificateStatus } from '../certificates/status.js';
 import type { CertificateFilter, CertificateRecord, CertificateSummary, Repo } from '../store/types.js';
-import { PAGE_PARAMETERS, pageOf, readPage, sortKey, type PageRequest } from './paging.js';
+import {
+  PAGE_PARAMETERS,
+  encodeCursor,
+  readPage,
+  sortKey,
+  splitSortKey,
+  type PageRequest,
+} from './paging.js';
 import { commit, type ApiContext } from './context.js';
 import type { Endpoint } from './router.js';
 import {
@@ -151,6 +157,26 @@ function oneOf<T extends string>(query: URLSearchParams, name: string, values: r
   );
 }
 
+/** The longest search a list accepts: far above any description, subject or fingerprint. */
+const MAX_SEARCH_CHARS = 200;
+
+/**
+ * vaultgate's `q` on the certificate list (not in SPEC §2; docs/dashboard.md): what a user types to
+ * find "the Visa cert". A blank `q` searches nothing, as an empty search box shows everything.
+ */
+function readSearch(query: URLSearchParams): string | undefined {
+  const q = query.get('q')?.trim();
+  if (q === undefined || q === '') return undefined;
+  if (q.length > MAX_SEARCH_CHARS) {
+    throw new VaultgateError(
+      'invalid_parameter',
+      `q is ${q.length} characters long; a search takes at most ${MAX_SEARCH_CHARS} (a description, a subject or host name, or a fingerprint).`,
+      'q',
+    );
+  }
+  return q;
+}
+
 /** The metadata of SPEC §2. The sealed key is never part of any answer. */
 export function presentCertificate(c: CertificateSummary, now = Date.now()): Certificate {
   return {
@@ -246,44 +272,42 @@ async function requireCertificate(
 }
 
 /**
- * A certificate never changes after upload, so its JSON is rendered once and kept: a list of 10,000
- * then costs one read of ids plus string joins. Only `status` depends on the clock; it is spliced in
- * per request.
+ * A certificate never changes after upload, so its JSON is rendered once and kept by id. A page is
+ * one keyset query of ids in the store (filters, search and status included, LIMIT the page), the
+ * summaries of ids not seen yet, and string joins: its cost is the page, not the 10,000 stored.
+ * Only `status` depends on the clock; it is spliced in per request, at the instant the store
+ * filtered by.
  */
 class RenderedCertificates {
-  readonly #cache = new Map<string, { json: string; key: string; notBefore: number; notAfter: number }>();
+  readonly #cache = new Map<string, { json: string; notBefore: number; notAfter: number }>();
 
-  async list(
-    repo: Repo,
-    filter: CertificateFilter,
-    now: number,
-    request: PageRequest,
-    status: CertificateStatus | null,
-  ): Promise<string> {
-    const ids = await repo.listCertificateIds(filter);
-    const missing = ids.filter((id) => !this.#cache.has(id));
+  async list(repo: Repo, filter: CertificateFilter, now: number, request: PageRequest): Promise<string> {
+    const after = request.after === null ? undefined : splitSortKey(request.after);
+    // One more than the page: whether it exists says whether a next page does.
+    const found = await repo.listCertificatePage(filter, { after, limit: request.limit + 1 });
+    const page = found.slice(0, request.limit);
+    const missing = page.filter((c) => !this.#cache.has(c.id)).map((c) => c.id);
     if (missing.length > 0) {
       if (this.#cache.size + missing.length > 100_000) this.#cache.clear(); // bound memory; refills on demand
       for (const summary of await repo.getCertificateSummaries(missing)) {
         const { status: _status, ...rest } = presentCertificate(summary, now);
         this.#cache.set(summary.id, {
           json: JSON.stringify(rest).slice(0, -1),
-          key: sortKey(summary.created_at, summary.id),
           notBefore: Date.parse(summary.not_before),
           notAfter: Date.parse(summary.not_after),
         });
       }
     }
-    const entries: { json: string; key: string; status: CertificateStatus }[] = [];
-    for (const id of ids) {
+    const parts: string[] = [];
+    for (const { id } of page) {
       const entry = this.#cache.get(id);
       if (!entry) continue; // deleted between the two reads
-      const current = computeStatus(entry.notBefore, entry.notAfter, now);
-      if (status === null || current === status) entries.push({ ...entry, status: current });
+      parts.push(`${entry.json},"status":"${computeStatus(entry.notBefore, entry.notAfter, now)}"}`);
     }
-    const page = pageOf(entries, (e) => e.key, request);
-    const parts = page.data.map((e) => `${e.json},"status":"${e.status}"}`);
-    return `{"data":[${parts.join(',')}],"next_cursor":${JSON.stringify(page.next_cursor)}}`;
+    const last = page[page.length - 1];
+    const next =
+      found.length > request.limit && last ? encodeCursor(sortKey(last.created_at, last.id)) : null;
+    return `{"data":[${parts.join(',')}],"next_cursor":${JSON.stringify(next)}}`;
   }
 }
 
@@ -354,8 +378,8 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
       method: 'GET',
       path: '/vaults/:vault_id/certificates',
       summary:
-        "List a vault's certificates (metadata only), paged; filters: proxy_type, status, credential_id, route_id",
-      query: ['proxy_type', 'status', 'credential_id', 'route_id', ...PAGE_PARAMETERS],
+        "List a vault's certificates (metadata only), paged; filters: proxy_type, status, credential_id, route_id, and q (vaultgate's search: a case-insensitive part of the description, subject, issuer, hosts or SANs, a fingerprint prefix, or the id)",
+      query: ['proxy_type', 'status', 'credential_id', 'route_id', 'q', ...PAGE_PARAMETERS],
       response: { type: 'array', items: certificateSchema },
       handler: async ({ params, query }) => {
         const request = readPage(query);
@@ -367,15 +391,19 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
           'expired',
           'not_yet_valid',
         ] as const);
+        const now = Date.now();
         const filter: CertificateFilter = {
           vaultId: vault.id,
           proxyType: proxyType ?? undefined,
           credentialId: query.get('credential_id') ?? undefined,
           routeId: query.get('route_id') ?? undefined,
+          search: readSearch(query),
+          // The store filters by status at `now`, the instant every row's status is shown at.
+          status: status === null ? undefined : { is: status, at: now },
         };
         return {
           status: 200,
-          raw: await rendered.list(ctx.store.read, filter, Date.now(), request, status),
+          raw: await rendered.list(ctx.store.read, filter, now, request),
           headers: { 'content-type': 'application/json; charset=utf-8' },
         };
       },

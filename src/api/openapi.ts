@@ -28,6 +28,12 @@ const QUERY_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   action: { type: 'string', description: 'Only events of this action', examples: ['certificate.created'] },
   credential_id: { type: 'string', description: 'Only certificates tied to this access credential' },
   route_id: { type: 'string', description: 'Only certificates tied to this route' },
+  q: {
+    type: 'string',
+    maxLength: 200,
+    description:
+      "vaultgate's certificate search: a case-insensitive part of the description, subject, issuer, a host or SAN, or a fingerprint prefix (docs/dashboard.md)",
+  },
 };
 
 const VERBS: Readonly<Record<Endpoint['method'], [one: string, many: string]>> = {

@@ -51,7 +51,11 @@ function decodeCursor(cursor: string): string {
   } catch {
     // reported below
   }
-  throw invalid(
+  throw invalidCursor();
+}
+
+function invalidCursor(): VaultgateError {
+  return invalid(
     'cursor is not one this API returned; pass the next_cursor of the previous page, or leave it out.',
     'cursor',
   );
@@ -83,4 +87,11 @@ export function pageOf<T>(items: readonly T[], key: (item: T) => string, request
 /** Creation order: the timestamp, then the id (ISO timestamps compare as strings). */
 export function sortKey(createdAt: string, id: string): string {
   return `${createdAt} ${id}`;
+}
+
+/** The parts of a sortKey, for lists whose store query pages by keyset (certificates). */
+export function splitSortKey(key: string): { created_at: string; id: string } {
+  const space = key.indexOf(' ');
+  if (space <= 0 || space === key.length - 1) throw invalidCursor();
+  return { created_at: key.slice(0, space), id: key.slice(space + 1) };
 }

@@ -3,6 +3,7 @@
  * each write transaction gets a writable one bound to that transaction's connection.
  */
 import { randomUUID } from 'node:crypto';
+import { EXPIRING_SOON_MS, type CertificateStatus } from '../certificates/status.js';
 import { bumpVersion, type Db, type SqlParam } from './db.js';
 import { ReadOnlyRepoError } from './errors.js';
 import {
@@ -31,6 +32,7 @@ import type {
   AuditQuery,
   CertificateFilter,
   CertificateMaterial,
+  CertificatePageQuery,
   CertificateRecord,
   CertificateSummary,
   CredentialRecord,
@@ -49,6 +51,57 @@ const SUMMARY_COLUMNS = CERTIFICATE_SUMMARY_COLUMNS.join(', ');
  * change (workers ack within 5 s, instances poll every second); one further behind re-indexes.
  */
 const CERTIFICATE_CHANGES_KEPT_MS = 10 * 60_000;
+
+/** `%`, `_` and the escape character itself match literally in a LIKE pattern with ESCAPE '\\'. */
+function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The OR-ed conditions of a certificate search (CertificateFilter.search). Substrings compare
+ * LOWER(column) with the lower-cased term on both backends (PostgreSQL's LIKE is case-sensitive,
+ * SQLite's is not; SQLite's LOWER folds ASCII letters only). hosts and SANs are JSON arrays in TEXT:
+ * a term with JSON punctuation in it (`"`, `[`, `]`, `\`) could match the array's syntax instead of
+ * a name, so such a term is not looked for there — no host name or SAN contains those characters.
+ */
+function searchConditions(term: string): { sql: string; param: SqlParam }[] {
+  const contains = `%${likeLiteral(term.toLowerCase())}%`;
+  const like = (column: string) => ({ sql: `LOWER(${column}) LIKE ? ESCAPE '\\'`, param: contains });
+  const out = [like('description'), like('subject'), like('issuer')];
+  if (!/["[\]\\]/.test(term)) out.push(like('hosts'), like('sans'));
+  // Fingerprints are stored as upper-case hex pairs joined by colons (metadata.ts); a user may paste
+  // them with or without the colons, in either case. Six hex digits at least, so that a word such
+  // as "cafe" or "added" is not also read as a fingerprint.
+  const hex = term.replace(/:/g, '');
+  if (/^[0-9a-f]{6,64}$/i.test(hex)) {
+    out.push({
+      sql: `REPLACE(fingerprint_sha256, ':', '') LIKE ? ESCAPE '\\'`,
+      param: `${hex.toUpperCase()}%`,
+    });
+  }
+  out.push({ sql: 'id = ?', param: term });
+  return out;
+}
+
+/**
+ * computeStatus (src/certificates/status.ts) as SQL: valid from not_before inclusive to not_after
+ * exclusive, expiring soon within EXPIRING_SOON_MS of the end. Both columns hold toISOString()
+ * output (metadata.ts), whose fixed width makes string order the order of instants.
+ */
+function statusCondition(status: CertificateStatus, at: number): { sql: string; params: SqlParam[] } {
+  const now = new Date(at).toISOString();
+  const soon = new Date(at + EXPIRING_SOON_MS).toISOString();
+  switch (status) {
+    case 'not_yet_valid':
+      return { sql: 'not_before > ?', params: [now] };
+    case 'expired':
+      return { sql: '(not_before <= ? AND not_after <= ?)', params: [now, now] };
+    case 'expiring_soon':
+      return { sql: '(not_before <= ? AND not_after > ? AND not_after <= ?)', params: [now, now, soon] };
+    case 'valid':
+      return { sql: '(not_before <= ? AND not_after > ?)', params: [now, soon] };
+  }
+}
 
 export class SqlRepo implements Repo {
   readonly #db: Db;
@@ -267,6 +320,16 @@ export class SqlRepo implements Repo {
     return (await this.#certificateRows('id', filter)).map((row) => String(row['id']));
   }
 
+  async listCertificatePage(
+    filter: CertificateFilter,
+    page: CertificatePageQuery,
+  ): Promise<{ id: string; created_at: string }[]> {
+    return (await this.#certificateRows('id, created_at', filter, page)).map((row) => ({
+      id: String(row['id']),
+      created_at: String(row['created_at']),
+    }));
+  }
+
   async getCertificateSummaries(ids: readonly string[]): Promise<CertificateSummary[]> {
     return (await this.#rowsByIds(SUMMARY_COLUMNS, ids)).map(certificateSummaryFromRow);
   }
@@ -295,7 +358,11 @@ export class SqlRepo implements Repo {
     return out;
   }
 
-  async #certificateRows(columns: string, filter: CertificateFilter): Promise<Row[]> {
+  async #certificateRows(
+    columns: string,
+    filter: CertificateFilter,
+    page?: CertificatePageQuery,
+  ): Promise<Row[]> {
     const where: string[] = [];
     const params: SqlParam[] = [];
     if (filter.vaultId !== undefined) {
@@ -314,8 +381,28 @@ export class SqlRepo implements Repo {
       where.push('route_id = ?');
       params.push(filter.routeId);
     }
+    const search = filter.search?.trim() ?? '';
+    if (search !== '') {
+      const matches = searchConditions(search);
+      where.push(`(${matches.map((m) => m.sql).join(' OR ')})`);
+      params.push(...matches.map((m) => m.param));
+    }
+    if (filter.status !== undefined) {
+      const status = statusCondition(filter.status.is, filter.status.at);
+      where.push(status.sql);
+      params.push(...status.params);
+    }
+    if (page?.after !== undefined) {
+      where.push('(created_at > ? OR (created_at = ? AND id > ?))');
+      params.push(page.after.created_at, page.after.created_at, page.after.id);
+    }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    return this.#db.all<Row>(`SELECT ${columns} FROM certificates ${clause} ORDER BY created_at, id`, params);
+    let sql = `SELECT ${columns} FROM certificates ${clause} ORDER BY created_at, id`;
+    if (page !== undefined) {
+      sql += ' LIMIT ?';
+      params.push(Math.max(0, Math.floor(page.limit)));
+    }
+    return this.#db.all<Row>(sql, params);
   }
 
   async getCertificate(vaultId: string, id: string): Promise<CertificateRecord | undefined> {

@@ -5,6 +5,8 @@
  * Timestamps are ISO 8601 UTC strings. Secrets appear here only sealed (see src/secrets/keyring.ts).
  */
 
+import type { CertificateStatus } from '../certificates/status.js';
+
 /** The meta key whose value changes (same transaction) with every certificate insert or delete. */
 export const CERTIFICATES_EPOCH = 'certificates_epoch';
 
@@ -180,6 +182,20 @@ export interface CertificateFilter {
   proxyType?: ProxyType | undefined;
   credentialId?: string | undefined;
   routeId?: string | undefined;
+  /**
+   * A search (vaultgate's `q`, docs/dashboard.md): a case-insensitive substring of the description,
+   * subject, issuer, hosts or SANs, a prefix of the SHA-256 fingerprint (with or without colons), or
+   * the exact id. Blank means no search.
+   */
+  search?: string | undefined;
+  /** Only certificates with this validity status at the instant `at` (computeStatus's rule). */
+  status?: { is: CertificateStatus; at: number } | undefined;
+}
+
+/** Keyset paging in list order (created_at, id): at most `limit` certificates after `after`. */
+export interface CertificatePageQuery {
+  after?: { created_at: string; id: string } | undefined;
+  limit: number;
 }
 
 export interface AuditQuery {
@@ -228,6 +244,14 @@ export interface Repo {
   listCertificates(filter?: CertificateFilter): Promise<CertificateRecord[]>;
   /** Just the ids, in list order: certificates never change, so callers can cache the rest by id. */
   listCertificateIds(filter?: CertificateFilter): Promise<string[]>;
+  /**
+   * One keyset page of the list (id and sort key, in list order): it costs the page, not the table.
+   * The API's list reads this and renders the rest from cached summaries.
+   */
+  listCertificatePage(
+    filter: CertificateFilter,
+    page: CertificatePageQuery,
+  ): Promise<{ id: string; created_at: string }[]>;
   getCertificateSummaries(ids: readonly string[]): Promise<CertificateSummary[]>;
   /** The changes recorded from `epoch` on (normally one; several when two instances forked it). */
   listCertificateChangesFrom(epoch: string): Promise<CertificateChange[]>;

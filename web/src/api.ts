@@ -68,21 +68,37 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return ((await res.json()) as { data: T }).data;
 }
 
+/** One page of a list (SPEC §2 "Lists"): its items, and the cursor of the next page (null: last). */
+export interface ListPage<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
 /**
- * Every item of a paged list (SPEC §2: `limit`, `cursor`, `next_cursor`), following the cursors
- * 1,000 at a time: the screens that show whole lists (with their own search) get all of it.
+ * One page of a list. Parameters without a value are left out, so a filter control left at "any"
+ * simply sends nothing. Screens show one page at a time and never follow every cursor: a vault may
+ * hold 10,000 certificates.
  */
-export async function listAll<T>(path: string): Promise<T[]> {
-  const items: T[] = [];
-  let cursor: string | null = null;
-  do {
-    const page = `${path}${path.includes('?') ? '&' : '?'}limit=1000${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
-    const res = await send('GET', page);
-    const body = (await res.json()) as { data: T[]; next_cursor?: string | null };
-    items.push(...body.data);
-    cursor = body.next_cursor ?? null;
-  } while (cursor !== null);
-  return items;
+export async function listPage<T>(
+  path: string,
+  params: Record<string, string | null | undefined> = {},
+): Promise<ListPage<T>> {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value) query.set(name, value);
+  const qs = query.toString();
+  const res = await send('GET', qs ? `${path}?${qs}` : path);
+  const body = (await res.json()) as { data: T[]; next_cursor?: string | null };
+  return { data: body.data, next_cursor: body.next_cursor ?? null };
+}
+
+/**
+ * The first 1,000 items (the API's largest page), for choices that list a whole collection — the
+ * vault picker, the credential and route of a certificate. Bounded on purpose; `more` tells whether
+ * the collection goes on.
+ */
+export async function firstItems<T>(path: string): Promise<{ items: T[]; more: boolean }> {
+  const page = await listPage<T>(path, { limit: '1000' });
+  return { items: page.data, more: page.next_cursor !== null };
 }
 
 /** Fetches a file (it needs the cookie, so a plain link would not do) and hands it to the browser. */

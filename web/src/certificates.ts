@@ -1,18 +1,87 @@
-// Vault Settings → Mutual TLS Certificates: the table, the expiry banner (which also covers the
-// server certificates of hostnames), the preview and removal.
+// Vault Settings → Mutual TLS Certificates: the table one page at a time, with a search and filters
+// (status, proxy type, the credential or route a certificate is tied to), the expiry banner (which
+// also covers the server certificates of hostnames), the preview and removal.
 
-import { api, listAll } from './api.js';
+import { api, firstItems, listPage } from './api.js';
 import { openAddCertificate } from './certificate-form.js';
 import { openPreview } from './certificate-preview.js';
+import { certificateFilters } from './certificate-filters.js';
 import { clear, confirmDialog, errorBox, formatDate, h, loading } from './dom.js';
-import { expiryBanner } from './expiry.js';
+import { expiryBanner, findExpiring } from './expiry.js';
 import { certificateName, routeName, statusBadge, warningText } from './format.js';
-import type { Certificate, Credential, Hostname, Route, Vault } from './types.js';
+import { pager } from './pager.js';
+import type { Certificate, Credential, Route, Vault } from './types.js';
 
-export function renderCertificates(main: HTMLElement, vault: Vault, notice?: Node): void {
+/** The credentials and inbound routes a certificate can be tied to: names for the table, choices for filters and the form. */
+interface Ties {
+  credentials: Credential[];
+  routes: Route[];
+}
+
+export function renderCertificates(main: HTMLElement, vault: Vault, saved?: Certificate): void {
   const base = `/vaults/${vault.id}`;
   const add = h('button', { type: 'button', class: 'btn btn--primary' }, 'Add Certificate');
-  const body = h('div', { 'aria-busy': 'true' }, loading('Loading certificates…'));
+  const banner = h('div');
+  const results = h('div', { 'aria-busy': 'true' }, loading('Loading certificates…'));
+  const ties: Promise<Ties> = Promise.all([
+    firstItems<Credential>(`${base}/credentials`),
+    firstItems<Route>(`${base}/routes`),
+  ]).then(([credentials, routes]) => ({ credentials: credentials.items, routes: routes.items }));
+
+  let current: Ties = { credentials: [], routes: [] };
+  const filters = certificateFilters(() => list.restart());
+  const list = pager<Certificate>({
+    noun: 'certificates',
+    region: results,
+    load: (cursor, limit) =>
+      Promise.all([
+        listPage<Certificate>(`${base}/certificates`, {
+          ...filters.params(),
+          limit: String(limit),
+          cursor,
+        }),
+        ties,
+      ]).then(([page, known]) => {
+        current = known;
+        return page;
+      }),
+    show: (certs, state) => {
+      clear(
+        results,
+        ...(certs.length === 0 && state.first
+          ? [emptyState(filters.active(), () => filters.reset())]
+          : [table(vault, certs, current, () => changed())]),
+      );
+      bannerOnce();
+    },
+    failed: (message) => {
+      clear(results, errorBox(message));
+      bannerOnce();
+    },
+  });
+
+  const showBanner = (): void => {
+    findExpiring(vault, { certificates: true }).then(
+      (found) =>
+        clear(
+          banner,
+          expiryBanner(found, () => filters.set({ status: 'expiring_soon' })),
+        ),
+      (err: Error) => clear(banner, errorBox(`Expiring certificates could not be checked: ${err.message}`)),
+    );
+  };
+  // The banner's reads wait for the first page: on a busy server the table comes first.
+  let bannerAsked = false;
+  const bannerOnce = (): void => {
+    if (bannerAsked) return;
+    bannerAsked = true;
+    showBanner();
+  };
+  const changed = (): void => {
+    list.reload();
+    showBanner();
+  };
+
   clear(
     main,
     h(
@@ -30,54 +99,43 @@ export function renderCertificates(main: HTMLElement, vault: Vault, notice?: Nod
       ),
       add,
     ),
-    notice,
-    body,
+    saved ? savedNotice(saved, () => filters.set({ q: saved.id })) : null,
+    banner,
+    filters.form,
+    results,
+    list.nav,
   );
-
-  const refresh = (afterSave?: Node): void => renderCertificates(main, vault, afterSave);
-
-  Promise.all([
-    listAll<Certificate>(`${base}/certificates`),
-    listAll<Credential>(`${base}/credentials`),
-    listAll<Route>(`${base}/routes`),
-    // Only for the banner: a failure here must not hide the client certificates, but is said aloud,
-    // since a silent gap would be a missed expiry.
-    listAll<Hostname>(`${base}/hostnames`).then(
-      (list) => ({ list, error: null }),
-      (err: Error) => ({ list: [] as Hostname[], error: err.message }),
-    ),
-  ]).then(
-    ([certs, credentials, routes, hostnames]) => {
-      body.removeAttribute('aria-busy');
-      add.addEventListener('click', () =>
-        openAddCertificate(vault, credentials, routes, (saved) => refresh(savedNotice(saved))),
-      );
-      clear(
-        body,
-        expiryBanner(certs, hostnames.list),
-        hostnames.error
-          ? h(
-              'p',
-              { class: 'alert alert--warning', role: 'status' },
-              `The server certificates of hostnames could not be checked for expiry: ${hostnames.error}`,
-            )
-          : null,
-        ...listView(vault, certs, credentials, routes, () => refresh()),
-      );
-    },
-    (err: Error) => {
-      body.removeAttribute('aria-busy');
-      clear(body, errorBox(err.message));
-    },
+  ties.then(
+    (known) => filters.offerTies(known.credentials, known.routes),
+    () => undefined, // the list shows the error
   );
+  add.addEventListener('click', () => {
+    add.disabled = true;
+    ties.then(
+      (known) => {
+        add.disabled = false;
+        openAddCertificate(vault, known.credentials, known.routes, (c) => renderCertificates(main, vault, c));
+      },
+      (err: Error) => {
+        add.disabled = false;
+        clear(results, errorBox(err.message));
+      },
+    );
+  });
 }
 
-function savedNotice(saved: Certificate): HTMLElement {
+function savedNotice(saved: Certificate, find: () => void): HTMLElement {
   const warnings = saved.warnings ?? [];
   return h(
     'div',
     { class: warnings.length ? 'alert alert--warning' : 'alert alert--success', role: 'status' },
-    h('p', {}, `Certificate “${certificateName(saved)}” added.`),
+    h(
+      'p',
+      {},
+      `Certificate “${certificateName(saved)}” added. `,
+      // The list is in creation order: with many certificates the new one is on the last page.
+      h('button', { type: 'button', class: 'link-btn', onclick: find }, 'Show it in the list'),
+    ),
     warnings.length
       ? h(
           'ul',
@@ -88,29 +146,33 @@ function savedNotice(saved: Certificate): HTMLElement {
   );
 }
 
-function listView(
-  vault: Vault,
-  certs: Certificate[],
-  credentials: Credential[],
-  routes: Route[],
-  refresh: () => void,
-): Node[] {
-  if (certs.length === 0) {
-    return [
-      h(
-        'div',
-        { class: 'empty' },
-        h('p', { class: 'empty__title' }, 'No certificates yet — add the one your card network issued you'),
-        h('p', { class: 'muted' }, 'Use “Add Certificate” to upload a PEM pair or a .p12/.pfx file.'),
-      ),
-    ];
+function emptyState(filtered: boolean, reset: () => void): HTMLElement {
+  if (filtered) {
+    return h(
+      'div',
+      { class: 'empty' },
+      h('p', { class: 'empty__title' }, 'No certificate matches'),
+      h('p', { class: 'muted' }, 'Try another search, or clear the filters.'),
+      h('button', { type: 'button', class: 'btn', onclick: reset }, 'Clear filters'),
+    );
   }
+  return h(
+    'div',
+    { class: 'empty' },
+    h('p', { class: 'empty__title' }, 'No certificates yet — add the one your card network issued you'),
+    h('p', { class: 'muted' }, 'Use “Add Certificate” to upload a PEM pair or a .p12/.pfx file.'),
+  );
+}
+
+function table(vault: Vault, certs: Certificate[], ties: Ties, changed: () => void): HTMLElement {
+  const credentials = new Map(ties.credentials.map((c) => [c.id, c]));
+  const routes = new Map(ties.routes.map((r) => [r.id, r]));
   const association = (c: Certificate): string => {
     if (c.proxy_type === 'outbound') {
-      const cred = credentials.find((x) => x.id === c.credential_id);
+      const cred = c.credential_id === null ? undefined : credentials.get(c.credential_id);
       return cred ? cred.description || cred.username : (c.credential_id ?? '—');
     }
-    const route = routes.find((r) => r.id === c.route_id);
+    const route = c.route_id === null ? undefined : routes.get(c.route_id);
     return route ? `Route: ${routeName(route)}` : (c.route_id ?? '—');
   };
 
@@ -134,7 +196,7 @@ function listView(
         confirmLabel: 'Remove Certificate',
         action: async () => {
           await api('DELETE', `/vaults/${vault.id}/certificates/${c.id}`);
-          refresh();
+          changed();
         },
       });
     });
@@ -171,7 +233,7 @@ function listView(
     return row;
   });
 
-  const table = h(
+  return h(
     'div',
     { class: 'table-wrap' },
     h(
@@ -194,5 +256,4 @@ function listView(
       h('tbody', {}, ...rows),
     ),
   );
-  return [table];
 }

@@ -1,8 +1,9 @@
 // Access credentials of the outbound proxy. The password exists only in the create call's answer, so
 // it is shown once here, kept in no storage, and gone when the page is left or redrawn.
 
-import { api, listAll, download } from './api.js';
+import { api, download, listPage } from './api.js';
 import { clear, confirmDialog, copyButton, errorBox, field, formatDate, h, loading } from './dom.js';
+import { pager } from './pager.js';
 import type { Credential, Vault } from './types.js';
 
 /** The SPEC §1 default, used only if GET /info cannot be read. */
@@ -38,6 +39,18 @@ export function renderCredentials(main: HTMLElement, vault: Vault): void {
   const caError = h('div');
 
   const form = h('form', { class: 'inline-form', novalidate: true }, descField.wrap, generate);
+  const pages = pager<Credential>({
+    noun: 'access credentials',
+    region: list,
+    load: (cursor, limit) => listPage<Credential>(base, { limit: String(limit), cursor }),
+    show: (items, state) =>
+      clear(
+        list,
+        table(vault, items, state.first, () => pages.reload()),
+      ),
+    failed: (message) => clear(list, errorBox(message)),
+  });
+  const load = (): void => pages.reload();
   clear(
     main,
     h(
@@ -59,6 +72,7 @@ export function renderCredentials(main: HTMLElement, vault: Vault): void {
     form,
     created,
     list,
+    pages.nav,
   );
 
   caButton.addEventListener('click', () => {
@@ -67,16 +81,6 @@ export function renderCredentials(main: HTMLElement, vault: Vault): void {
       clear(caError, errorBox(err.message)),
     );
   });
-
-  const load = (): void => {
-    listAll<Credential>(base).then(
-      (items) => {
-        list.removeAttribute('aria-busy');
-        clear(list, table(vault, items, load));
-      },
-      (err: Error) => clear(list, errorBox(err.message)),
-    );
-  };
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -98,7 +102,6 @@ export function renderCredentials(main: HTMLElement, vault: Vault): void {
       },
     );
   });
-  load();
 }
 
 function secretPanel(c: Credential, port: number, dismiss: () => void): HTMLElement {
@@ -139,8 +142,8 @@ function secretPanel(c: Credential, port: number, dismiss: () => void): HTMLElem
   );
 }
 
-function table(vault: Vault, items: Credential[], reload: () => void): HTMLElement {
-  if (items.length === 0) {
+function table(vault: Vault, items: Credential[], first: boolean, reload: () => void): HTMLElement {
+  if (items.length === 0 && first) {
     return h(
       'div',
       { class: 'empty' },

@@ -2,18 +2,29 @@
 // server certificate, their caller mTLS, and the default hostname's caller mTLS. Add, preview,
 // replace (a renewed certificate, without a gap) and removal with confirmation.
 
-import { api, listAll } from './api.js';
+import { api, listPage } from './api.js';
 import { defaultHostnamePanel } from './default-hostname.js';
 import { clear, confirmDialog, errorBox, formatDate, h, loading } from './dom.js';
-import { expiryBanner } from './expiry.js';
+import { expiryBanner, findExpiring } from './expiry.js';
 import { modeText, statusBadge, warningText } from './format.js';
 import { openHostnameForm } from './hostname-form.js';
 import { openHostnamePreview } from './hostname-preview.js';
+import { pager } from './pager.js';
 import type { Hostname, Vault } from './types.js';
 
 export function renderHostnames(main: HTMLElement, vault: Vault, notice?: Node): void {
   const add = h('button', { type: 'button', class: 'btn btn--primary' }, 'Add Hostname');
   const body = h('div', { 'aria-busy': 'true' }, loading('Loading hostnames…'));
+  const banner = h('div');
+  const refresh = (afterSave?: Node): void => renderHostnames(main, vault, afterSave);
+  const pages = pager<Hostname>({
+    noun: 'hostnames',
+    region: body,
+    load: (cursor, limit) =>
+      listPage<Hostname>(`/vaults/${vault.id}/hostnames`, { limit: String(limit), cursor }),
+    show: (items, state) => clear(body, listView(vault, items, state.first, refresh)),
+    failed: (message) => clear(body, errorBox(message)),
+  });
   clear(
     main,
     h(
@@ -32,24 +43,18 @@ export function renderHostnames(main: HTMLElement, vault: Vault, notice?: Node):
       add,
     ),
     notice,
+    banner,
     body,
+    pages.nav,
     defaultHostnamePanel(vault),
   );
 
-  const refresh = (afterSave?: Node): void => renderHostnames(main, vault, afterSave);
   add.addEventListener('click', () =>
     openHostnameForm(vault, undefined, (saved) => refresh(savedNotice(saved, 'added'))),
   );
-
-  listAll<Hostname>(`/vaults/${vault.id}/hostnames`).then(
-    (items) => {
-      body.removeAttribute('aria-busy');
-      clear(body, expiryBanner([], items), listView(vault, items, refresh));
-    },
-    (err: Error) => {
-      body.removeAttribute('aria-busy');
-      clear(body, errorBox(err.message));
-    },
+  findExpiring(vault, { certificates: false }).then(
+    (found) => clear(banner, expiryBanner(found)),
+    () => undefined, // the hostnames read failed: the list says why
   );
 }
 
@@ -75,8 +80,13 @@ function savedNotice(saved: Hostname, verb: 'added' | 'replaced'): HTMLElement {
   );
 }
 
-function listView(vault: Vault, items: Hostname[], refresh: (notice?: Node) => void): HTMLElement {
-  if (items.length === 0) {
+function listView(
+  vault: Vault,
+  items: Hostname[],
+  first: boolean,
+  refresh: (notice?: Node) => void,
+): HTMLElement {
+  if (items.length === 0 && first) {
     return h(
       'div',
       { class: 'empty' },

@@ -1,9 +1,10 @@
 // Routes of the vault (SPEC §2, VGS attribute names): inbound routes forward <inbound host> to an
 // upstream URL; outbound routes match upstream hosts by a regular expression.
 
-import { api, listAll } from './api.js';
+import { api, listPage } from './api.js';
 import { clear, confirmDialog, copyButton, errorBox, h, loading } from './dom.js';
 import { routeName } from './format.js';
+import { pager, type PageState } from './pager.js';
 import { openRouteForm } from './route-form.js';
 import type { ProxyType, Route, Vault } from './types.js';
 
@@ -11,6 +12,29 @@ export function renderRoutes(main: HTMLElement, vault: Vault): void {
   const addInbound = h('button', { type: 'button', class: 'btn btn--primary' }, 'Add inbound route');
   const addOutbound = h('button', { type: 'button', class: 'btn' }, 'Add outbound route');
   const list = h('div', { 'aria-busy': 'true' }, loading('Loading routes…'));
+  // Routes come in creation order, the order inbound matching tries them; each page is shown split
+  // by direction. A larger page than elsewhere: most vaults then fit on one.
+  const pages = pager<Route>({
+    noun: 'routes',
+    region: list,
+    limit: 100,
+    load: (cursor, limit) => listPage<Route>(`/vaults/${vault.id}/routes`, { limit: String(limit), cursor }),
+    show: (routes, state) =>
+      clear(
+        list,
+        ...(['inbound', 'outbound'] as const).map((type) =>
+          section(
+            vault,
+            type,
+            routes.filter((r) => r.type === type),
+            state,
+            load,
+          ),
+        ),
+      ),
+    failed: (message) => clear(list, errorBox(message)),
+  });
+  const load = (): void => pages.reload();
   clear(
     main,
     h(
@@ -32,38 +56,29 @@ export function renderRoutes(main: HTMLElement, vault: Vault): void {
       h('div', { class: 'button-row' }, addInbound, addOutbound),
     ),
     list,
+    pages.nav,
   );
 
-  const load = (): void => {
-    listAll<Route>(`/vaults/${vault.id}/routes`).then(
-      (routes) => {
-        list.removeAttribute('aria-busy');
-        clear(
-          list,
-          section(
-            vault,
-            'inbound',
-            routes.filter((r) => r.type === 'inbound'),
-            load,
-          ),
-          section(
-            vault,
-            'outbound',
-            routes.filter((r) => r.type === 'outbound'),
-            load,
-          ),
-        );
-      },
-      (err: Error) => clear(list, errorBox(err.message)),
-    );
-  };
   addInbound.addEventListener('click', () => openRouteForm(vault, 'inbound', undefined, load));
   addOutbound.addEventListener('click', () => openRouteForm(vault, 'outbound', undefined, load));
-  load();
 }
 
-function section(vault: Vault, type: ProxyType, routes: Route[], reload: () => void): HTMLElement {
+function section(
+  vault: Vault,
+  type: ProxyType,
+  routes: Route[],
+  page: PageState,
+  reload: () => void,
+): HTMLElement {
   const title = type === 'inbound' ? 'Inbound routes' : 'Outbound routes';
+  if (routes.length === 0 && !(page.first && !page.more)) {
+    return h(
+      'section',
+      { class: 'route-section' },
+      h('h3', {}, title),
+      h('p', { class: 'muted' }, `No ${type} routes on this page.`),
+    );
+  }
   if (routes.length === 0) {
     return h(
       'section',

@@ -1,7 +1,7 @@
 // The signed-in frame: header with the vault picker and sign-out, the Vault Settings tabs, and
 // hash routing (#/<vault id>/<page>) so a reload or a shared link lands on the same screen.
 
-import { api, listAll, setCsrfToken } from './api.js';
+import { api, firstItems, setCsrfToken } from './api.js';
 import { renderCertificates } from './certificates.js';
 import { renderCredentials } from './credentials.js';
 import { clear, errorBox, field, h, loading, openDialog, showFieldError } from './dom.js';
@@ -92,7 +92,14 @@ export function startShell(root: HTMLElement, onSignedOut: () => void): void {
   const loadVaults = async (selectId?: string): Promise<void> => {
     clear(main, loading('Loading vaults…'));
     try {
-      vaults = await listAll<Vault>('/vaults');
+      // The picker lists the first 1,000 vaults; a vault beyond them opens from its address.
+      const found = await firstItems<Vault>('/vaults');
+      vaults = found.items;
+      const wanted = parseHash().vaultId ?? selectId;
+      if (found.more && wanted && !vaults.some((v) => v.id === wanted)) {
+        const named = await api<Vault>('GET', `/vaults/${encodeURIComponent(wanted)}`).catch(() => null);
+        if (named) vaults.push(named);
+      }
     } catch (err) {
       clear(main, errorBox((err as Error).message));
       return;
