@@ -153,7 +153,7 @@ const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    name: 'certificate change log',
+    name: 'certificate change log and list order index',
     statements: [
       // One row per change of the certificates table, written in the change's transaction: the epoch
       // it moved from and to, and what changed (an added or removed id, or 'reset' when many rows
@@ -170,6 +170,9 @@ const MIGRATIONS: readonly Migration[] = [
       )`,
       'CREATE INDEX certificate_changes_previous ON certificate_changes (previous)',
       'CREATE INDEX certificate_changes_at ON certificate_changes (at)',
+      // The list's keyset order (created_at, id) within a vault: a page is read in index order
+      // instead of sorting the vault's 10,000 rows for every page.
+      'CREATE INDEX certificates_vault_created ON certificates (vault_id, created_at, id)',
     ],
   },
 ];
