@@ -176,7 +176,7 @@ describe('docs/operations.md', () => {
       const dataDir = join(scratch, 'sqlite-data');
       const env = {
         VAULTGATE_DATA_DIR: dataDir,
-        VAULTGATE_USER: me,
+        VG_USER: me,
         BACKUP_DIR: join(scratch, 'sqlite-backups'),
       };
       const first = await start(dataDir);
@@ -226,10 +226,10 @@ describe('docs/operations.md', () => {
         };
         const env = {
           ...vgEnv,
-          VAULTGATE_USER: me,
+          VG_USER: me,
           BACKUP_DIR: join(scratch, 'pg-backups'),
-          VAULTGATE_DB: url.pathname.slice(1),
-          VAULTGATE_DB_OWNER: decodeURIComponent(url.username),
+          VG_DB: url.pathname.slice(1),
+          VG_DB_OWNER: decodeURIComponent(url.username),
           PGHOST: url.hostname,
           PGPORT: url.port || '5432',
           PGUSER: new URL(TEST_DATABASE_URL).username,
@@ -271,7 +271,7 @@ describe('docs/operations.md', () => {
 
       run('rotate-admin-token', {
         VAULTGATE_DATA_DIR: dataDir,
-        VAULTGATE_USER: me,
+        VG_USER: me,
         ADMIN_TOKEN_FILE: join(dataDir, 'admin-token'),
       });
       await stop(first);

@@ -3,13 +3,12 @@
  * SQLite keeping every acknowledged write through a kill -9.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import ts from 'typescript';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/types.js';
@@ -103,25 +102,16 @@ describe('PostgreSQL instances sharing a schema', () => {
   });
 });
 
-/** Transpiles src/store into a temp dir so a plain `node` child runs the real store code. */
+/**
+ * A writer script for a plain `node` child that runs the real store code: the compiled dist/ the
+ * suite's global setup builds (the store imports modules beside it, so a copy of src/store alone
+ * would not load).
+ */
 async function buildStoreForChild(dir: string): Promise<void> {
-  const out = path.join(dir, 'store');
-  await mkdir(out, { recursive: true });
-  const srcDir = path.join(ROOT, 'src/store');
-  for (const name of await readdir(srcDir)) {
-    if (!name.endsWith('.ts') || name.endsWith('.test.ts')) continue;
-    const source = await readFile(path.join(srcDir, name), 'utf8');
-    const { outputText } = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    });
-    await writeFile(path.join(out, name.replace(/\.ts$/, '.js')), outputText);
-  }
-  await writeFile(path.join(dir, 'package.json'), '{"type":"module"}');
-  // Bare imports (better-sqlite3, pg) resolve through the project's node_modules.
-  await symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  const open = pathToFileURL(path.join(ROOT, 'dist/src/store/open.js')).href;
   await writeFile(
-    path.join(dir, 'writer.js'),
-    `import { openStore } from './store/open.js';
+    path.join(dir, 'writer.mjs'),
+    `import { openStore } from '${open}';
 const [dataDir, round] = process.argv.slice(2);
 const store = await openStore({ dataDir });
 for (let i = 0; ; i++) {
@@ -156,7 +146,7 @@ describe('SQLite durability', () => {
       ['r2', 150],
       ['r3', 7],
     ] as const) {
-      const child = spawn(process.execPath, [path.join(dir, 'writer.js'), dataDir, round], {
+      const child = spawn(process.execPath, [path.join(dir, 'writer.mjs'), dataDir, round], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
