@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { CONTAINERS, createLogger, HEADER_CONTAINERS, SECRET_FIELDS } from '../s
 import { inboundRequest } from './helpers/inbound-fixture.js';
 import { startUpstream } from './helpers/inbound-upstream.js';
 import { makeCa, makeLeaf } from './helpers/pki-fixtures.js';
-import { MAIN, startProcess } from './helpers/process.js';
+import { MAIN, inboundVaultTo, startProcess } from './helpers/process.js';
 
 type Line = Record<string, unknown>;
 
@@ -126,28 +126,11 @@ describe('the log stream of a running vaultgate', () => {
     const vg = await startProcess(dataDir, { VAULTGATE_WORKERS: '2', VAULTGATE_LOG_LEVEL: 'info' });
     const closed = new Promise<number | null>((resolve) => vg.child.once('close', (code) => resolve(code)));
     try {
-      const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-      const api = async (
-        method: string,
-        path: string,
-        body?: unknown,
-      ): Promise<{ data: Record<string, string> }> => {
-        const res = await fetch(`http://127.0.0.1:${vg.ports.admin}/api/v1${path}`, {
-          method,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        return res.json() as Promise<{ data: Record<string, string> }>;
-      };
-      const vault = (await api('POST', '/vaults', { name: 'logs', environment: 'sandbox' })).data;
-      await api('POST', `/vaults/${vault.id}/routes`, {
-        destination_override_endpoint: upstream.url.origin,
-        host_endpoint: '(.*)',
-        upstream_tls: { ca_pem: root.certPem },
+      const { token, inboundHost, localCa } = await inboundVaultTo(vg, dataDir, {
+        name: 'logs',
+        upstream: upstream.url.origin,
+        caPem: root.certPem,
       });
-      const localCa = await fetch(`http://127.0.0.1:${vg.ports.admin}/api/v1/local-ca`, {
-        headers: { authorization: `Bearer ${token}` },
-      }).then((r) => r.text());
 
       // 300 requests, 30 at a time on their own connections (both workers take some), with a long
       // field so that lines pile up in the buffers; SIGTERM as soon as the last answer is in.
@@ -155,7 +138,7 @@ describe('the log stream of a running vaultgate', () => {
       for (let round = 0; round < 10; round++) {
         const answers = await Promise.all(
           Array.from({ length: 30 }, (_, i) =>
-            inboundRequest(vg.ports.inbound, localCa, vault.inbound_host!, { path: `/r/${round}/${i}` }),
+            inboundRequest(vg.ports.inbound, localCa, inboundHost, { path: `/r/${round}/${i}` }),
           ),
         );
         for (const a of answers) {

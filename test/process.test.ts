@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { inboundRequest } from './helpers/inbound-fixture.js';
 import { startUpstream } from './helpers/inbound-upstream.js';
 import { makeCa, makeLeaf } from './helpers/pki-fixtures.js';
-import { runToExit, startProcess } from './helpers/process.js';
+import { inboundVaultTo, runToExit, startProcess } from './helpers/process.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -162,28 +162,14 @@ describe('shutdown with data-plane workers', () => {
     const dataDir = tempDir();
     const vg = await startProcess(dataDir, { VAULTGATE_WORKERS: '2' }, { processGroup: group });
     try {
-      const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON answers
-      const api = async (method: string, path: string, body?: unknown): Promise<any> => {
-        const res = await fetch(`http://127.0.0.1:${vg.ports.admin}/api/v1${path}`, {
-          method,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        return res.status === 204 ? undefined : res.json();
-      };
-      const vault = (await api('POST', '/vaults', { name: 'drain', environment: 'sandbox' })).data;
-      await api('POST', `/vaults/${vault.id}/routes`, {
-        destination_override_endpoint: upstream.url.origin,
-        host_endpoint: '(.*)',
-        upstream_tls: { ca_pem: root.certPem },
+      const { inboundHost, localCa } = await inboundVaultTo(vg, dataDir, {
+        name: 'drain',
+        upstream: upstream.url.origin,
+        caPem: root.certPem,
       });
-      const localCa = await fetch(`http://127.0.0.1:${vg.ports.admin}/api/v1/local-ca`, {
-        headers: { authorization: `Bearer ${token}` },
-      }).then((r) => r.text());
       // Each on its own connection, so both workers may hold some; all reach the upstream first.
       const inFlight = Array.from({ length: 12 }, (_, i) =>
-        inboundRequest(vg.ports.inbound, localCa, vault.inbound_host, { path: `/hold/${i}` }),
+        inboundRequest(vg.ports.inbound, localCa, inboundHost, { path: `/hold/${i}` }),
       );
       await upstream.held(12);
       if (group) process.kill(-vg.child.pid!, 'SIGTERM');

@@ -90,3 +90,38 @@ export async function startProcess(
     exited,
   };
 }
+
+/**
+ * Through the management API of a vaultgate started by startProcess (admin token from its data
+ * dir): a new sandbox vault whose inbound route forwards every host to `upstream`, trusting `caPem`.
+ * Returns the vault's inbound host and the local CA that signs the inbound listener.
+ */
+export async function inboundVaultTo(
+  vg: RunningProcess,
+  dataDir: string,
+  options: { name: string; upstream: string; caPem: string },
+): Promise<{ token: string; inboundHost: string; localCa: string }> {
+  const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  const admin = `http://127.0.0.1:${vg.ports.admin}/api/v1`;
+  const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
+    const res = await fetch(`${admin}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return res;
+  };
+  const vault = (
+    (await (await call('POST', '/vaults', { name: options.name, environment: 'sandbox' })).json()) as {
+      data: Record<string, string>;
+    }
+  ).data;
+  await call('POST', `/vaults/${vault['id']}/routes`, {
+    destination_override_endpoint: options.upstream,
+    host_endpoint: '(.*)',
+    upstream_tls: { ca_pem: options.caPem },
+  });
+  const localCa = await (await call('GET', '/local-ca')).text();
+  return { token, inboundHost: vault['inbound_host'] ?? '', localCa };
+}
