@@ -13,13 +13,21 @@ const PROXY_TESTS = [
   'test/faults.upstream.test.ts',
 ];
 
+/**
+ * The files that load both cores for a minute or more on their own: the release test (a real `npm
+ * install` of the packed tarball, compiling better-sqlite3) and the reliability runs (floods of
+ * connections, hostile key derivations). They run last, one at a time, so that they never starve
+ * the start-up of the vaultgates other files are waiting for.
+ */
+const HEAVY_TESTS = ['test/release.pack.test.ts', 'test/reliability.*.test.ts'];
+
 export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
-    // Integration tests open real sockets and databases; two cores are all we have.
-    maxWorkers: 2,
+    // Above the supervisor's 60 s worker start limit, so a worker that cannot start fails the hook
+    // with its own message (src/dataplane/supervisor.ts) rather than with a bare hook timeout.
+    hookTimeout: 120_000,
     projects: [
       {
         extends: true,
@@ -27,11 +35,28 @@ export default defineConfig({
           name: 'workers-1',
           // VAULTGATE_TEST_WORKERS from the caller's environment, else 1 (test/helpers/vaultgate.ts).
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: HEAVY_TESTS,
+          // Integration tests open real sockets and databases; two cores are all we have.
+          maxWorkers: 2,
         },
       },
       {
         extends: true,
-        test: { name: 'workers-2', include: PROXY_TESTS, env: { VAULTGATE_TEST_WORKERS: '2' } },
+        test: {
+          name: 'workers-2',
+          include: PROXY_TESTS,
+          env: { VAULTGATE_TEST_WORKERS: '2' },
+          maxWorkers: 2,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'heavy',
+          include: HEAVY_TESTS,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
       },
     ],
   },

@@ -234,6 +234,67 @@ describe('certificate upload', () => {
     expect(res.json.error.code).toBe('invalid_association');
   });
 
+  it('edits description and hosts with PATCH, audited, refusing what an upload would refuse', async () => {
+    const leaf = makeLeaf({ cn: 'edit.acme.example', keyType: 'p256' });
+    const created = await t.api('POST', `/vaults/${vault.id}/certificates`, {
+      proxy_type: 'outbound',
+      credential_id: credential.id,
+      description: 'before',
+      certificate: chainPem(leaf),
+      private_key: leaf.keyPem,
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = created.json.data.id as string;
+    const path = `/vaults/${vault.id}/certificates/${id}`;
+    const sealedBefore = (await t.vg.store.read.getCertificate(vault.id, id))?.private_key_sealed;
+
+    const res = await t.api('PATCH', path, { description: 'after', hosts: ['API.Visa.example'] });
+    expect(res.status, res.text).toBe(200);
+    const { description: _d, hosts: _h, status: _s, ...unchanged } = created.json.data;
+    expect(res.json.data).toMatchObject({ ...unchanged, description: 'after', hosts: ['api.visa.example'] });
+    expect((await t.api('GET', path)).json.data).toMatchObject({ description: 'after' });
+    // Only the description changes when only it is sent.
+    const one = await t.api('PATCH', path, { description: 'only this' });
+    expect(one.json.data).toMatchObject({ description: 'only this', hosts: ['api.visa.example'] });
+    expect((await t.vg.store.read.getCertificate(vault.id, id))?.private_key_sealed).toBe(sealedBefore);
+    expect(t.vg.snapshot.current.certificatesById.get(id)?.hosts).toEqual(['api.visa.example']);
+
+    const refused: [unknown, number, string, string | undefined][] = [
+      [{ certificate: 'x' }, 400, 'unknown_field', 'certificate'],
+      [{ hosts: ['*.*.example'] }, 422, 'invalid_field', 'hosts'],
+      [{ description: 7 }, 422, 'invalid_field', 'description'],
+    ];
+    for (const [body, status, code, field] of refused) {
+      const bad = await t.api('PATCH', path, body);
+      expect([bad.status, bad.json.error.code, bad.json.error.field], JSON.stringify(body)).toEqual([
+        status,
+        code,
+        field,
+      ]);
+    }
+    const missing = await t.api('PATCH', `/vaults/${vault.id}/certificates/nope`, { description: 'x' });
+    expect([missing.status, missing.json.error.code]).toEqual([404, 'certificate_not_found']);
+    expect((await t.api('GET', path)).json.data).toMatchObject({ description: 'only this' });
+
+    const inbound = makeLeaf({ cn: 'inbound-edit.acme.example', keyType: 'p256' });
+    const inboundId = (
+      await t.api('POST', `/vaults/${vault.id}/certificates`, {
+        proxy_type: 'inbound',
+        route_id: inboundRoute.id,
+        certificate: chainPem(inbound),
+        private_key: inbound.keyPem,
+      })
+    ).json.data.id as string;
+    const inboundHosts = await t.api('PATCH', `/vaults/${vault.id}/certificates/${inboundId}`, {
+      hosts: ['a.example'],
+    });
+    expect([inboundHosts.status, inboundHosts.json.error.code]).toEqual([422, 'invalid_field']);
+    expect((await t.api('DELETE', `/vaults/${vault.id}/certificates/${inboundId}`)).status).toBe(204);
+
+    const audit = await t.api('GET', `/audit-events?vault_id=${vault.id}&action=certificate.updated`);
+    expect(audit.json.data.filter((e: { target_id: string }) => e.target_id === id)).toHaveLength(2);
+  });
+
   it('blocks deleting a credential or route with certificates, and deletes certificates', async () => {
     const blocked = await t.api('DELETE', `/vaults/${vault.id}/credentials/${credential.id}`);
     expect([blocked.status, blocked.json.error.code]).toEqual([409, 'credential_in_use']);

@@ -381,6 +381,19 @@ describe('resources', () => {
     const detail = await expectStatus(200, 'getCertificate', { params: one });
     expect(detail.json.data.certificate_pem).toContain('BEGIN CERTIFICATE');
     await expectError(404, 'certificate_not_found', 'getCertificate', { params: { ...one, id: 'nope' } });
+    const edited = await expectStatus(200, 'updateCertificate', {
+      params: one,
+      body: { description: 'Visa VDP (edited)', hosts: ['api.visa.example', 'sandbox.visa.example'] },
+    });
+    expect(edited.json.data.hosts).toEqual(['api.visa.example', 'sandbox.visa.example']);
+    await expectError(422, 'invalid_field', 'updateCertificate', {
+      params: { ...one, id: inbound.json.data.id as string },
+      body: { hosts: ['api.visa.example'] },
+    });
+    await expectError(404, 'certificate_not_found', 'updateCertificate', {
+      params: { ...one, id: 'nope' },
+      body: { description: 'x' },
+    });
 
     // Dependants block deletes: 409 first, then the certificates go and the deletes succeed.
     await expectError(409, 'credential_in_use', 'deleteCredential', {

@@ -120,6 +120,7 @@ async function insertRow(vg: TestVaultgate, chainPem: string, keyPem: string): P
       ),
       warnings: [],
       created_at: new Date().toISOString(),
+      updated_at: new Date().toISOString(),
     });
   });
   return id;

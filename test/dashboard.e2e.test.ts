@@ -271,6 +271,25 @@ describe('dashboard', { timeout: 60_000 }, () => {
     await dialog.waitFor({ state: 'detached' });
   });
 
+  it('edits the hosts of a certificate in its preview, showing a refused host at the field', async () => {
+    await rowOf('Visa VDP').getByRole('cell').nth(1).click();
+    const dialog = page.getByRole('dialog', { name: 'Visa VDP', exact: true });
+    const form = dialog.getByRole('form', { name: 'Edit certificate' });
+    const hosts = form.getByLabel('Hosts');
+    await hosts.fill('*.*.visa.example');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await form.locator('[aria-invalid="true"]').waitFor();
+    expect(await form.locator('.field__error:visible').textContent()).toContain('*.*.visa.example');
+
+    await hosts.fill('api.visa.example, sandbox.visa.example');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await form.getByText('Saved.', { exact: false }).waitFor();
+    const stored = (await certificates()).find((c) => c.description === 'Visa VDP')!;
+    expect(stored.hosts).toEqual(['api.visa.example', 'sandbox.visa.example']);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
   it('works with the keyboard: dialogs open on Enter, trap focus, close on Escape and return focus', async () => {
     const add = page.getByRole('button', { name: 'Add Certificate' });
     await add.focus();

@@ -81,6 +81,7 @@ async function seed(): Promise<void> {
       warnings: material.warnings,
       // One second apart, in index order: the list's creation order is the rows' index order.
       created_at: new Date(start + i * 1000).toISOString(),
+      updated_at: new Date(start + i * 1000).toISOString(),
     });
   }
   await vg.vg.store.write(async (repo) => {

@@ -105,6 +105,43 @@ describe('client certificates chosen by credential (SPEC §4)', () => {
     expect(res.headers['x-vaultgate-error']).toBe('upstream_client_certificate_rejected');
   });
 
+  test('PATCH of hosts applies to the next request, with the same certificate and key; a re-upload is a duplicate', async () => {
+    const cred = await f.h.credential(f.vault.id);
+    const cert = await issue({ cn: 'client-edited', issuer: f.clientRoot });
+    const id = await upload(f, cred, cert, ['api.elsewhere.example']);
+    const at = (host: string) => undiciGet(f, cred, `https://${host}:${f.upstream.port}/`);
+    expect((await at('localhost')).headers['x-vaultgate-error']).toBe('upstream_client_certificate_rejected');
+
+    const path = `/vaults/${f.vault.id}/certificates/${id}`;
+    const edited = await f.h.t.api('PATCH', path, { hosts: ['localhost'], description: 'edited' });
+    expect(edited.status, edited.text).toBe(200);
+    expect(edited.json.data).toMatchObject({ hosts: ['localhost'], description: 'edited' });
+    expect(edited.json.data.fingerprint_sha256.replaceAll(':', '')).toBe(
+      cert.fingerprint256.replaceAll(':', ''),
+    );
+    // Every worker serves the edit when PATCH answers (SPEC §4): no waiting here.
+    expect((await at('localhost')).json.clientCn).toBe('client-edited');
+    expect((await at('127.0.0.1')).headers['x-vaultgate-error']).toBe('upstream_client_certificate_rejected');
+
+    // The list shows the edit too (its rows are cached by revision).
+    const list = await f.h.t.api('GET', `/vaults/${f.vault.id}/certificates?credential_id=${cred.id}`);
+    expect(list.json.data).toMatchObject([{ id, hosts: ['localhost'], description: 'edited' }]);
+
+    // [] presents it to any host; description null clears it.
+    const cleared = await f.h.t.api('PATCH', path, { hosts: [], description: null });
+    expect(cleared.json.data).toMatchObject({ hosts: [], description: null });
+    expect((await at('127.0.0.1')).json.clientCn).toBe('client-edited');
+
+    const again = await f.h.t.api('POST', `/vaults/${f.vault.id}/certificates`, {
+      proxy_type: 'outbound',
+      credential_id: cred.id,
+      certificate: cert.certPem + f.clientRoot.certPem,
+      private_key: cert.keyPem,
+    });
+    expect(again.status).toBe(201);
+    expect(again.json.data.warnings).toContain('duplicate');
+  });
+
   test('rotation and deletion apply at once inside an open keep-alive tunnel', async () => {
     const up = await startTlsUpstream({
       server: await issue({ cn: 'localhost', issuer: f.root, usage: 'server', sans: ['localhost'] }),

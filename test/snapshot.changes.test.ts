@@ -57,7 +57,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       let scans = 0;
       const repo = new Proxy(t.vg.store.read, {
         get(target, prop, receiver) {
-          if (prop === 'listCertificateIds') scans++;
+          if (prop === 'listCertificateRevisions') scans++;
           const value = Reflect.get(target, prop, receiver);
           return typeof value === 'function' ? value.bind(target) : value;
         },

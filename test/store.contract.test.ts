@@ -170,13 +170,38 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
       { id: 'k1', certificate_pem, private_key_sealed },
     ]);
     expect(await store.read.getCertificateMaterial([])).toEqual([]);
-    expect(await store.read.listCertificateIds({ vaultId: 'v1' })).toEqual(['k1', 'k2']);
-    expect(await store.read.listCertificateIds({ proxyType: 'outbound' })).toEqual(['k1', 'k3']);
+    const ids2 = async (filter: Parameters<Store['read']['listCertificateRevisions']>[0]) =>
+      (await store.read.listCertificateRevisions(filter)).map((c) => c.id);
+    expect(await ids2({ vaultId: 'v1' })).toEqual(['k1', 'k2']);
+    expect(await ids2({ proxyType: 'outbound' })).toEqual(['k1', 'k3']);
+    expect((await store.read.listCertificateRevisions({ vaultId: 'v1' }))[0]).toEqual({
+      id: 'k1',
+      updated_at: full.updated_at,
+    });
     expect(await store.read.getCertificateSummaries(['k1', 'missing'])).toEqual([summary]);
 
     expect(await store.read.countCertificatesFor({ credentialId: 'c1' })).toBe(1);
     expect(await store.read.countCertificatesFor({ routeId: 'r1' })).toBe(1);
     expect(await store.read.countCertificatesFor({ routeId: 'nope' })).toBe(0);
+    // The duplicate warning's question: this certificate, already tied there?
+    expect(
+      await store.read.countCertificatesFor({ credentialId: 'c1', fingerprint: full.fingerprint_sha256 }),
+    ).toBe(1);
+    expect(await store.read.countCertificatesFor({ credentialId: 'c1', fingerprint: 'EF:01' })).toBe(0);
+
+    // PATCH: description and hosts change, with a new revision; the material and the rest do not.
+    const edit = {
+      description: 'renamed',
+      hosts: ['api.edited.test'],
+      updated_at: '2030-01-01T00:00:00.000Z',
+    };
+    expect(await store.write((repo) => repo.updateCertificate('v2', 'k1', edit))).toBe(false);
+    expect(await store.write((repo) => repo.updateCertificate('v1', 'k1', edit))).toBe(true);
+    expect(await store.read.getCertificate('v1', 'k1')).toEqual({ ...full, ...edit });
+    expect((await store.read.listCertificateRevisions({ vaultId: 'v1' }))[0]).toEqual({
+      id: 'k1',
+      updated_at: edit.updated_at,
+    });
 
     expect(await store.write((repo) => repo.deleteCertificate('v2', 'k1'))).toBe(false);
     expect(await store.write((repo) => repo.deleteCertificate('v1', 'k1'))).toBe(true);

@@ -45,6 +45,20 @@ const uploadBody = {
 
 type UploadBody = FromSchema<typeof uploadBody>;
 
+const editBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    description: { type: ['string', 'null'], maxLength: 500, description: 'null clears it' },
+    hosts: {
+      ...uploadBody.properties.hosts,
+      description: 'outbound only: the upstream hosts it is presented to; [] presents it to any host',
+    },
+  },
+} as const;
+
+type EditBody = FromSchema<typeof editBody>;
+
 /** The codes an upload of key material can be refused with (SPEC §2), here and for hostnames. */
 export const UPLOAD_ERRORS = [
   'invalid_certificate',
@@ -257,6 +271,22 @@ async function checkAssociation(repo: Repo, vaultId: string, body: UploadBody): 
   }
 }
 
+/**
+ * Stores a new certificate, with the warning `duplicate` when the same certificate (fingerprint) is
+ * already tied to its credential or route (SPEC §2). Both are kept: the choice rule presents one of
+ * them either way, and deleting the older copy is the user's call. Runs inside the write transaction,
+ * so two identical uploads at once still see each other.
+ */
+export async function insertWithDuplicateWarning(repo: Repo, record: CertificateRecord): Promise<void> {
+  const tied = await repo.countCertificatesFor({
+    ...(record.credential_id !== null ? { credentialId: record.credential_id } : {}),
+    ...(record.route_id !== null ? { routeId: record.route_id } : {}),
+    fingerprint: record.fingerprint_sha256,
+  });
+  if (tied > 0 && !record.warnings.includes('duplicate')) record.warnings.push('duplicate');
+  await repo.insertCertificate(record);
+}
+
 async function requireCertificate(
   repo: Repo,
   vaultId: string,
@@ -272,26 +302,31 @@ async function requireCertificate(
 }
 
 /**
- * A certificate never changes after upload, so its JSON is rendered once and kept by id. A page is
- * one keyset query of ids in the store (filters, search and status included, LIMIT the page), the
- * summaries of ids not seen yet, and string joins: its cost is the page, not the 10,000 stored.
- * Only `status` depends on the clock; it is spliced in per request, at the instant the store
- * filtered by.
+ * A certificate's JSON is rendered once per revision (its material never changes; a PATCH of
+ * description or hosts moves updated_at, also when made through another instance) and kept by id.
+ * A page is one keyset query of ids and revisions in the store (filters, search and status
+ * included, LIMIT the page), the summaries of rows not seen at that revision, and string joins: its
+ * cost is the page, not the 10,000 stored. Only `status` depends on the clock; it is spliced in per
+ * request, at the instant the store filtered by.
  */
 class RenderedCertificates {
-  readonly #cache = new Map<string, { json: string; notBefore: number; notAfter: number }>();
+  readonly #cache = new Map<
+    string,
+    { revision: string; json: string; notBefore: number; notAfter: number }
+  >();
 
   async list(repo: Repo, filter: CertificateFilter, now: number, request: PageRequest): Promise<string> {
     const after = request.after === null ? undefined : splitSortKey(request.after);
     // One more than the page: whether it exists says whether a next page does.
     const found = await repo.listCertificatePage(filter, { after, limit: request.limit + 1 });
     const page = found.slice(0, request.limit);
-    const missing = page.filter((c) => !this.#cache.has(c.id)).map((c) => c.id);
+    const missing = page.filter((c) => this.#cache.get(c.id)?.revision !== c.updated_at).map((c) => c.id);
     if (missing.length > 0) {
       if (this.#cache.size + missing.length > 100_000) this.#cache.clear(); // bound memory; refills on demand
       for (const summary of await repo.getCertificateSummaries(missing)) {
         const { status: _status, ...rest } = presentCertificate(summary, now);
         this.#cache.set(summary.id, {
+          revision: summary.updated_at,
           json: JSON.stringify(rest).slice(0, -1),
           notBefore: Date.parse(summary.not_before),
           notAfter: Date.parse(summary.not_after),
@@ -352,6 +387,7 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
           certificate_pem: parsed.chainPem,
         };
         const id = owner.id;
+        const now = new Date().toISOString();
         const record: CertificateRecord = {
           ...parsed.metadata,
           ...owner,
@@ -360,7 +396,8 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
           hosts,
           private_key_sealed: ctx.keyring.seal(parsed.privateKeyPem, certificateKeyAad(owner)),
           warnings: parsed.warnings,
-          created_at: new Date().toISOString(),
+          created_at: now,
+          updated_at: now,
         };
         await commit(
           ctx,
@@ -368,7 +405,7 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
           async (repo) => {
             // Checked again inside the transaction: the credential or route may have gone meanwhile.
             await checkAssociation(repo, vault.id, input);
-            await repo.insertCertificate(record);
+            await insertWithDuplicateWarning(repo, record);
           },
         );
         return { status: 201, body: { data: presentCertificate(record) } };
@@ -421,6 +458,47 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
           status: 200,
           body: { data: { ...presentCertificate(cert), certificate_pem: cert.certificate_pem } },
         };
+      },
+    },
+    {
+      method: 'PATCH',
+      path: '/vaults/:vault_id/certificates/:id',
+      summary:
+        "Edit a certificate's description or hosts; the change applies to the next request. The certificate and key never change: upload a new one",
+      body: editBody,
+      example: { description: 'Visa VDP (production)', hosts: ['api.visa.com', 'sandbox.api.visa.com'] },
+      response: certificateSchema,
+      errors: ['certificate_not_found', 'invalid_field'],
+      handler: async ({ params, body, actor }) => {
+        const input = body as EditBody;
+        const updated = await commit(
+          ctx,
+          {
+            actor,
+            action: 'certificate.updated',
+            vault_id: params.vault_id ?? null,
+            target_id: params.id ?? null,
+          },
+          async (repo) => {
+            const vault = await requireVault(repo, params.vault_id);
+            const cert = await requireCertificate(repo, vault.id, params.id);
+            if (input.hosts !== undefined && cert.proxy_type === 'inbound') {
+              throw new VaultgateError(
+                'invalid_field',
+                'hosts applies to outbound certificates only: an inbound certificate is presented to its route’s upstream.',
+                'hosts',
+              );
+            }
+            const edit = {
+              description: input.description === undefined ? cert.description : input.description,
+              hosts: input.hosts === undefined ? cert.hosts : validateHosts(input.hosts),
+              updated_at: new Date().toISOString(),
+            };
+            await repo.updateCertificate(vault.id, cert.id, edit);
+            return { ...cert, ...edit };
+          },
+        );
+        return { status: 200, body: { data: presentCertificate(updated) } };
       },
     },
     {

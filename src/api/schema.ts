@@ -64,7 +64,7 @@ function describe(error: ErrorObject): VaultgateError {
     case 'type':
       return new VaultgateError(
         'invalid_field',
-        `"${label}" must be ${article((error.params as { type: string }).type)}.`,
+        `"${label}" must be ${article((error.params as { type: string | string[] }).type)}.`,
         at || undefined,
       );
     case 'enum':
@@ -95,9 +95,11 @@ function describe(error: ErrorObject): VaultgateError {
   }
 }
 
-function article(type: string): string {
-  const name = type.split(',')[0] ?? type;
-  return /^[aeiou]/.test(name) ? `an ${name}` : `a ${name}`;
+/** "a string", "an integer", "a string or null" from ajv's `type` param (one type, or several). */
+function article(type: string | string[]): string {
+  const [name = 'value', ...others] = Array.isArray(type) ? type : type.split(',');
+  const first = /^[aeiou]/.test(name) ? `an ${name}` : `a ${name}`;
+  return [first, ...others].join(' or ');
 }
 
 /** Validates `body` against `schema`; throws the first problem as a VaultgateError naming the field. */

@@ -16,7 +16,9 @@ export type CertificateWarning =
   | 'missing_client_auth_usage'
   | 'incomplete_chain'
   | 'ca_certificate'
-  | 'extra_certificates_dropped';
+  | 'extra_certificates_dropped'
+  /** Added when stored, not by parsing: the same certificate is already tied there (src/api/certificates.ts). */
+  | 'duplicate';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 /** RFC 5280 §4.2.1.12: anyExtendedKeyUsage permits every purpose, client authentication included. */

@@ -78,6 +78,8 @@ class Worker {
   readonly listening: Promise<void>;
   fatal: Error | undefined;
   onListening: () => void = () => undefined;
+  /** How far its start got: named in the error when it does not start in time. */
+  step = 'forked, no snapshot built yet';
   /** Set when the worker says it closed its listening handles (asked to, or signalled itself). */
   stoppedAccepting = false;
   onDraining: () => void = () => undefined;
@@ -216,8 +218,10 @@ export class Workers {
     child.on('message', (msg: FromWorker) => this.#onMessage(worker, msg));
     child.on('error', (err) => this.#options.logger.error('data-plane worker error', { worker: id, err }));
     const startTimer = setTimeout(() => {
-      if (worker.state !== 'starting') return;
-      this.#options.logger.error('a data-plane worker did not start in time; replacing it', { worker: id });
+      if (worker.state === 'exited' || worker.servingSince > 0) return;
+      const message = `a data-plane worker did not start within ${START_TIMEOUT_MS / 1000} s (it had ${worker.step})`;
+      worker.fatal = new Error(message);
+      this.#options.logger.error(`${message}; replacing it`, { worker: id, pid: child.pid });
       child.kill('SIGKILL');
     }, START_TIMEOUT_MS);
     startTimer.unref();
@@ -249,6 +253,7 @@ export class Workers {
         return;
       case 'built':
         worker.version = msg.version;
+        worker.step = `built the snapshot of version ${msg.version}`;
         void this.#admit(worker);
         return;
       case 'listening':
@@ -289,6 +294,7 @@ export class Workers {
     }
     if (worker.state !== 'starting') return;
     worker.state = 'serving';
+    worker.step = 'been handed the listening ports, and not yet said it listens';
     for (const name of PROXY_LISTENERS) worker.send({ type: 'listen', name }, this.#options.handles[name]);
   }
 

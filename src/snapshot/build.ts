@@ -35,6 +35,8 @@ interface CertificateEntry {
   cert: RuntimeCertificate;
   credentialId: string | null;
   routeId: string | null;
+  /** The row's updated_at when it was read: a PATCH of description or hosts moves it. */
+  revision: string;
 }
 
 /** Why a stored certificate is left out of the snapshot (the label of the metric). */
@@ -48,13 +50,13 @@ interface CertificateIndex {
 }
 
 /**
- * Builds RuntimeConfig snapshots from the store. Records are immutable by id where the API makes
- * them so (certificates are never edited, a vault's CA never changes), so their live objects
- * (decrypted keys) are memoised across snapshots: a change costs a re-read of the
+ * Builds RuntimeConfig snapshots from the store. Records whose live objects are costly (decrypted
+ * keys) are memoised across snapshots by id and revision (a certificate's material never changes,
+ * only its description and hosts; a vault's CA never changes): a change costs a re-read of the
  * store, not a re-decryption of every key.
  */
 export class SnapshotBuilder {
-  /** Every certificate ever loaded and still stored, with what it is tied to (immutable by id). */
+  /** Every certificate loaded and still stored, with what it is tied to, at the revision read. */
   readonly #certificates = new Map<string, CertificateEntry>();
   /**
    * Certificates that are stored but cannot be used, by id: their key does not open, or the TLS stack
@@ -213,7 +215,7 @@ export class SnapshotBuilder {
     return { epoch, certificatesById, byCredential, byRoute };
   }
 
-  /** Reads and opens the certificates with these ids that are stored (their rows never change). */
+  /** Reads and opens the certificates with these ids that are stored. */
   async #load(repo: Repo, ids: readonly string[]): Promise<void> {
     // In slices, so a first build over 10,000 rows never holds every row's text at once.
     for (let i = 0; i < ids.length; i += LOAD_SLICE) {
@@ -228,15 +230,19 @@ export class SnapshotBuilder {
   }
 
   /**
-   * Certificates grouped by credential and by route, from a read of ids alone plus the rows of
-   * certificates not seen before (they never change).
+   * Certificates grouped by credential and by route, from a read of ids and revisions alone plus the
+   * rows of certificates not seen before or edited since.
    */
   async #indexCertificates(repo: Repo, epoch: string): Promise<CertificateIndex> {
-    const ids = await repo.listCertificateIds();
-    await this.#load(
-      repo,
-      ids.filter((id) => !this.#certificates.has(id) && !this.#leftOut.has(id)),
-    );
+    const revisions = await repo.listCertificateRevisions();
+    const stale: string[] = [];
+    for (const { id, updated_at } of revisions) {
+      const known = this.#certificates.get(id);
+      if (known !== undefined && known.revision !== updated_at) this.#certificates.delete(id);
+      if (!this.#certificates.has(id) && !this.#leftOut.has(id)) stale.push(id);
+    }
+    await this.#load(repo, stale);
+    const ids = revisions.map((r) => r.id);
     const certificatesById = new Map<string, RuntimeCertificate>();
     const byCredential = new Map<string, RuntimeCertificate[]>();
     const byRoute = new Map<string, RuntimeCertificate[]>();
@@ -317,7 +323,12 @@ export class SnapshotBuilder {
         return usable;
       },
     });
-    this.#certificates.set(record.id, { cert, credentialId: record.credential_id, routeId: record.route_id });
+    this.#certificates.set(record.id, {
+      cert,
+      credentialId: record.credential_id,
+      routeId: record.route_id,
+      revision: record.updated_at,
+    });
   }
 
   /** A vault's own host: the listener certificate, with the vault's caller-mTLS settings. */

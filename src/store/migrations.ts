@@ -175,6 +175,18 @@ const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX certificates_vault_created ON certificates (vault_id, created_at, id)',
     ],
   },
+  {
+    version: 7,
+    name: 'certificate edits (PATCH description and hosts)',
+    statements: [
+      // Certificates became editable (SPEC §2 PATCH …/certificates/{id}: description and hosts, never
+      // the material). The revision tells every cache keyed by id (the snapshot builder's opened keys,
+      // the API's rendered list rows) that a row it holds changed, also after a change-log gap and in
+      // another instance. Rows from before the edit carry their creation time.
+      'ALTER TABLE certificates ADD COLUMN updated_at TEXT',
+      'UPDATE certificates SET updated_at = created_at',
+    ],
+  },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -176,6 +176,7 @@ export const CERTIFICATE_COLUMNS = [
   'sans',
   'chain',
   'created_at',
+  'updated_at',
 ] as const;
 
 export function certificateFromRow(row: Row): CertificateRecord {
@@ -203,6 +204,7 @@ export function certificateSummaryFromRow(row: Row): CertificateSummary {
     hosts: json(row, 'hosts'),
     warnings: json(row, 'warnings'),
     created_at: str(row, 'created_at'),
+    updated_at: str(row, 'updated_at'),
   };
 }
 
@@ -230,6 +232,7 @@ export function certificateToParams(c: CertificateRecord): SqlParam[] {
     JSON.stringify(c.sans),
     JSON.stringify(c.chain),
     c.created_at,
+    c.updated_at,
   ];
 }
 

@@ -30,6 +30,7 @@ import { CERTIFICATES_EPOCH, type CertificateChange } from './types.js';
 import type {
   AuditEventRecord,
   AuditQuery,
+  CertificateEdit,
   CertificateFilter,
   CertificateMaterial,
   CertificatePageQuery,
@@ -316,17 +317,23 @@ export class SqlRepo implements Repo {
     return (await this.#certificateRows('*', filter)).map(certificateFromRow);
   }
 
-  async listCertificateIds(filter: CertificateFilter = {}): Promise<string[]> {
-    return (await this.#certificateRows('id', filter)).map((row) => String(row['id']));
+  async listCertificateRevisions(
+    filter: CertificateFilter = {},
+  ): Promise<{ id: string; updated_at: string }[]> {
+    return (await this.#certificateRows('id, updated_at', filter)).map((row) => ({
+      id: String(row['id']),
+      updated_at: String(row['updated_at']),
+    }));
   }
 
   async listCertificatePage(
     filter: CertificateFilter,
     page: CertificatePageQuery,
-  ): Promise<{ id: string; created_at: string }[]> {
-    return (await this.#certificateRows('id, created_at', filter, page)).map((row) => ({
+  ): Promise<{ id: string; created_at: string; updated_at: string }[]> {
+    return (await this.#certificateRows('id, created_at, updated_at', filter, page)).map((row) => ({
       id: String(row['id']),
       created_at: String(row['created_at']),
+      updated_at: String(row['updated_at']),
     }));
   }
 
@@ -419,6 +426,18 @@ export class SqlRepo implements Repo {
     await this.#certificatesChanged('added', certificate.id);
   }
 
+  async updateCertificate(vaultId: string, id: string, edit: CertificateEdit): Promise<boolean> {
+    this.#assertWritable('updateCertificate');
+    const { changes } = await this.#db.run(
+      'UPDATE certificates SET description = ?, hosts = ?, updated_at = ? WHERE vault_id = ? AND id = ?',
+      [edit.description, JSON.stringify(edit.hosts), edit.updated_at, vaultId, id],
+    );
+    if (changes === 0) return false;
+    // Hosts are part of the choice rule: every snapshot builder re-reads this row.
+    await this.#certificatesChanged('replaced', id);
+    return true;
+  }
+
   async replaceCertificateKeySealed(id: string, sealed: string): Promise<void> {
     this.#assertWritable('replaceCertificateKeySealed');
     await this.#db.run('UPDATE certificates SET private_key_sealed = ? WHERE id = ?', [sealed, id]);
@@ -466,7 +485,11 @@ export class SqlRepo implements Repo {
   }
 
   /** Certificates tied to the credential or to the route given; both given counts either. */
-  async countCertificatesFor(ref: { credentialId?: string; routeId?: string }): Promise<number> {
+  async countCertificatesFor(ref: {
+    credentialId?: string;
+    routeId?: string;
+    fingerprint?: string;
+  }): Promise<number> {
     const where: string[] = [];
     const params: SqlParam[] = [];
     if (ref.credentialId !== undefined) {
@@ -478,10 +501,12 @@ export class SqlRepo implements Repo {
       params.push(ref.routeId);
     }
     if (where.length === 0) return 0;
-    const row = await this.#db.get<{ n: number | string }>(
-      `SELECT COUNT(*) AS n FROM certificates WHERE ${where.join(' OR ')}`,
-      params,
-    );
+    let sql = `SELECT COUNT(*) AS n FROM certificates WHERE (${where.join(' OR ')})`;
+    if (ref.fingerprint !== undefined) {
+      sql += ' AND fingerprint_sha256 = ?';
+      params.push(ref.fingerprint);
+    }
+    const row = await this.#db.get<{ n: number | string }>(sql, params);
     return Number(row?.n ?? 0);
   }
 

@@ -124,6 +124,15 @@ export interface CertificateRecord extends CertificateMetadata {
   private_key_sealed: string;
   warnings: string[];
   created_at: string;
+  /** Its revision: the last PATCH of description or hosts (the material never changes), else created_at. */
+  updated_at: string;
+}
+
+/** What PATCH …/certificates/{id} may change (SPEC §2); the key and chain never change. */
+export interface CertificateEdit {
+  description: string | null;
+  hosts: string[];
+  updated_at: string;
 }
 
 /** A certificate without its chain PEM and sealed key: what lists and the snapshot index need. */
@@ -242,8 +251,11 @@ export interface Repo {
   deleteRoute(vaultId: string, id: string): Promise<boolean>;
 
   listCertificates(filter?: CertificateFilter): Promise<CertificateRecord[]>;
-  /** Just the ids, in list order: certificates never change, so callers can cache the rest by id. */
-  listCertificateIds(filter?: CertificateFilter): Promise<string[]>;
+  /**
+   * Ids and revisions (updated_at), in list order: what a cache keyed by id needs to tell which of
+   * its rows are gone or were edited, without reading the rows.
+   */
+  listCertificateRevisions(filter?: CertificateFilter): Promise<{ id: string; updated_at: string }[]>;
   /**
    * One keyset page of the list (id and sort key, in list order): it costs the page, not the table.
    * The API's list reads this and renders the rest from cached summaries.
@@ -251,17 +263,24 @@ export interface Repo {
   listCertificatePage(
     filter: CertificateFilter,
     page: CertificatePageQuery,
-  ): Promise<{ id: string; created_at: string }[]>;
+  ): Promise<{ id: string; created_at: string; updated_at: string }[]>;
   getCertificateSummaries(ids: readonly string[]): Promise<CertificateSummary[]>;
   /** The changes recorded from `epoch` on (normally one; several when two instances forked it). */
   listCertificateChangesFrom(epoch: string): Promise<CertificateChange[]>;
   getCertificateMaterial(ids: readonly string[]): Promise<CertificateMaterial[]>;
   getCertificate(vaultId: string, id: string): Promise<CertificateRecord | undefined>;
   insertCertificate(certificate: CertificateRecord): Promise<void>;
+  /** Sets description and hosts; false when no such certificate. */
+  updateCertificate(vaultId: string, id: string, edit: CertificateEdit): Promise<boolean>;
   /** Replaces a certificate's sealed key (re-sealing under a new binding or master key); nothing else changes. */
   replaceCertificateKeySealed(id: string, sealed: string): Promise<void>;
   deleteCertificate(vaultId: string, id: string): Promise<boolean>;
-  countCertificatesFor(ref: { credentialId?: string; routeId?: string }): Promise<number>;
+  /** Certificates tied to the credential or route; with `fingerprint`, only those of that certificate. */
+  countCertificatesFor(ref: {
+    credentialId?: string;
+    routeId?: string;
+    fingerprint?: string;
+  }): Promise<number>;
 
   /** Hostnames in creation order. */
   listHostnames(vaultId?: string): Promise<HostnameRecord[]>;

@@ -109,6 +109,7 @@ export function certificate(
     sans: ['DNS:api.visa.test'],
     chain: [{ subject: 'CN=Test CA', issuer: 'CN=Test Root', not_after: at(86_400 * 365) }],
     created_at: at(n),
+    updated_at: at(n),
   };
 }
 

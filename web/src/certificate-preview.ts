@@ -1,9 +1,19 @@
 // The certificate preview: what the card network's portal shows, so users can check they uploaded
 // the right one. The API returns the public chain only; private keys never reach the browser.
 
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
 import { certificateName, statusBadge } from './format.js';
-import { clear, copyButton, errorBox, formatDateTime, h, loading, openDialog } from './dom.js';
+import {
+  clear,
+  copyButton,
+  errorBox,
+  field,
+  formatDateTime,
+  h,
+  loading,
+  openDialog,
+  showFieldError,
+} from './dom.js';
 import type { Certificate, Vault } from './types.js';
 
 function row(label: string, value: Node | string): HTMLElement[] {
@@ -16,7 +26,63 @@ function keyText(c: Certificate): string {
   return 'Ed25519';
 }
 
-export function openPreview(vault: Vault, id: string): void {
+/**
+ * Description and hosts are all a certificate lets you change (PATCH; the material never changes):
+ * a small form under the details. Saved edits apply to the proxies at once.
+ */
+function editForm(vault: Vault, c: Certificate, saved: (next: Certificate) => void): HTMLFormElement {
+  const description = h('input', { type: 'text', name: 'description', maxlength: '500' });
+  description.value = c.description ?? '';
+  const fDescription = field('Description', description);
+  const hosts = h('input', { type: 'text', name: 'hosts', placeholder: 'api.visa.com, *.mastercard.com' });
+  hosts.value = c.hosts.join(', ');
+  const fHosts = field(
+    'Hosts',
+    hosts,
+    'Comma-separated. Empty: presented to any host this credential reaches.',
+  );
+  const status = h('p', { class: 'muted', role: 'status' });
+  const save = h('button', { type: 'submit', class: 'btn btn--primary' }, 'Save changes');
+  const form = h(
+    'form',
+    { class: 'edit-certificate', 'aria-label': 'Edit certificate', novalidate: true },
+    h('h3', {}, 'Edit'),
+    fDescription.wrap,
+    c.proxy_type === 'outbound' ? fHosts.wrap : null,
+    h('div', { class: 'dialog__actions' }, status, save),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    showFieldError(description, fDescription.error, null);
+    showFieldError(hosts, fHosts.error, null);
+    status.textContent = '';
+    const body: Record<string, unknown> = { description: description.value.trim() || null };
+    if (c.proxy_type === 'outbound') {
+      body['hosts'] = hosts.value
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+    }
+    save.disabled = true;
+    api<Certificate>('PATCH', `/vaults/${vault.id}/certificates/${c.id}`, body).then(
+      (next) => {
+        save.disabled = false;
+        status.textContent = 'Saved. The proxies use the change from the next request.';
+        saved(next);
+      },
+      (err: Error) => {
+        save.disabled = false;
+        const at = err instanceof ApiError ? err.field : undefined;
+        if (at === 'hosts') showFieldError(hosts, fHosts.error, err.message);
+        else if (at === 'description') showFieldError(description, fDescription.error, err.message);
+        else status.textContent = err.message;
+      },
+    );
+  });
+  return form;
+}
+
+export function openPreview(vault: Vault, id: string, changed: () => void = () => undefined): void {
   const content = h('div', { class: 'dialog__body', 'aria-busy': 'true' }, loading('Loading certificate…'));
   const handle = openDialog('Certificate', [content], { wide: true });
   api<Certificate>('GET', `/vaults/${vault.id}/certificates/${id}`).then(
@@ -71,6 +137,10 @@ export function openPreview(vault: Vault, id: string): void {
           copyButton('Copy', () => pem, 'Copy certificate PEM'),
         ),
         h('pre', { class: 'pem', tabindex: '0', 'aria-label': 'Certificate PEM' }, pem),
+        editForm(vault, c, (next) => {
+          if (title) title.textContent = certificateName(next);
+          changed();
+        }),
         h(
           'div',
           { class: 'dialog__actions' },

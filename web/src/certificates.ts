@@ -225,10 +225,10 @@ function table(vault: Vault, certs: Certificate[], ties: Ties, changed: () => vo
       h('td', { class: 'cell-actions' }, remove),
     );
     // The whole row opens the preview for pointer users; the description button does it for keyboards.
-    row.addEventListener('click', () => openPreview(vault, c.id));
+    row.addEventListener('click', () => openPreview(vault, c.id, changed));
     open.addEventListener('click', (event) => {
       event.stopPropagation();
-      openPreview(vault, c.id);
+      openPreview(vault, c.id, changed);
     });
     return row;
   });

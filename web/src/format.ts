@@ -22,6 +22,8 @@ const WARNING_TEXT: Record<string, string> = {
     'The certificate’s extended key usage does not include server authentication; callers may refuse it.',
   extra_certificates_dropped:
     'Certificates that are not part of this certificate’s chain were left out; only the chain is stored.',
+  duplicate:
+    'The same certificate is already tied to this credential or route; both are kept. Delete the older copy if it is not needed.',
 };
 
 export function statusBadge(status: CertificateStatus): HTMLElement {
