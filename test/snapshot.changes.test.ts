@@ -115,5 +115,26 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       expect(shape(rebuilt)).toEqual(shape(await fullBuild()));
       expect(shape(t.vg.snapshot.current)).toEqual(shape(rebuilt));
     });
+
+    it('sees a PATCH of hosts through the log, and through a full re-index after a gap', async () => {
+      const follower = new SnapshotBuilder(new Keyring(masterKey), DOMAIN);
+      const { repo, scans } = countingRepo();
+      const id = await upload(20);
+      await follower.build(repo, 0);
+      const patch = async (hosts: string[]) =>
+        expect((await t.api('PATCH', `/vaults/${vaultId}/certificates/${id}`, { hosts })).status).toBe(200);
+
+      await patch(['followed.example']);
+      expect((await follower.build(repo, 1)).certificatesById.get(id)?.hosts).toEqual(['followed.example']);
+      expect(scans()).toBe(1);
+
+      // An epoch the log cannot lead from (pruned, or another instance's): the builder re-indexes,
+      // and the revision tells it that the row it holds was edited.
+      await patch(['reindexed.example']);
+      await t.vg.store.write((w) => w.setMeta(CERTIFICATES_EPOCH, 'an epoch with no log'));
+      const rebuilt = await follower.build(repo, 2);
+      expect(scans()).toBe(2);
+      expect(rebuilt.certificatesById.get(id)?.hosts).toEqual(['reindexed.example']);
+    });
   });
 }
