@@ -3,12 +3,20 @@
  * (it accepts BER's indefinite lengths and constructed strings, which Windows-made PKCS#12 files
  * contain); everything it returns is converted to Buffers and plain strings at this boundary.
  */
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type forge from 'node-forge';
+
+/**
+ * forge's ASN.1 module alone, not the package: the whole of node-forge (ciphers, TLS, PKI, PKCS#12)
+ * adds ~9 MB to every process that loads it, and a data-plane worker needs only this reader (the
+ * names of caller certificates). Same module instance as the package's own (one require cache).
+ */
+export const asn1 = createRequire(import.meta.url)('node-forge/lib/asn1.js') as typeof forge.asn1;
 
 export type Node = forge.asn1.Asn1;
 
-export const UNIVERSAL = forge.asn1.Class.UNIVERSAL;
-export const CONTEXT = forge.asn1.Class.CONTEXT_SPECIFIC;
+export const UNIVERSAL = asn1.Class.UNIVERSAL;
+export const CONTEXT = asn1.Class.CONTEXT_SPECIFIC;
 
 /** Thrown for any structural problem; callers turn it into the right user-facing code. */
 export class Asn1Error extends Error {
@@ -22,7 +30,7 @@ interface FromDerOptions {
   maxDepth: number;
 }
 // @types/node-forge declares only the legacy boolean form of the second argument.
-const fromDer = forge.asn1.fromDer as unknown as (bytes: string, options: FromDerOptions) => Node;
+const fromDer = asn1.fromDer as unknown as (bytes: string, options: FromDerOptions) => Node;
 
 export function parse(der: Uint8Array): Node {
   try {
@@ -48,7 +56,7 @@ export function children(node: Node | undefined, what: string): Node[] {
 
 /** The elements of a universal SEQUENCE; any other tag is an error (a SET where a SEQUENCE belongs…). */
 export function seq(node: Node | undefined, what: string): Node[] {
-  if (!isTag(node, UNIVERSAL, forge.asn1.Type.SEQUENCE)) throw new Asn1Error(`${what} is not a SEQUENCE`);
+  if (!isTag(node, UNIVERSAL, asn1.Type.SEQUENCE)) throw new Asn1Error(`${what} is not a SEQUENCE`);
   return children(node, what);
 }
 
@@ -84,20 +92,20 @@ export function bytes(node: Node): Buffer {
 }
 
 export function oid(node: Node | undefined, what: string): string {
-  const n = expect(node, forge.asn1.Type.OID, what);
-  return forge.asn1.derToOid(bytes(n).toString('binary'));
+  const n = expect(node, asn1.Type.OID, what);
+  return asn1.derToOid(bytes(n).toString('binary'));
 }
 
 /** A non-negative INTEGER that fits a JS number safely; larger values are reported as Infinity. */
 export function smallInt(node: Node | undefined, what: string): number {
-  const b = bytes(expect(node, forge.asn1.Type.INTEGER, what));
+  const b = bytes(expect(node, asn1.Type.INTEGER, what));
   if (b.length === 0 || (b[0] as number) & 0x80) throw new Asn1Error(`${what} is not a positive integer`);
   if (b.length > 6) return Infinity;
   return b.readUIntBE(0, b.length);
 }
 
 export function encode(node: Node): Buffer {
-  return Buffer.from(forge.asn1.toDer(node).getBytes(), 'binary');
+  return Buffer.from(asn1.toDer(node).getBytes(), 'binary');
 }
 
-export const T = forge.asn1.Type;
+export const T = asn1.Type;

@@ -6,9 +6,9 @@
  * digest (Node 20's X509Certificate has no signatureAlgorithm). Only DER that OpenSSL has already
  * accepted as a certificate reaches this module.
  */
-import forge from 'node-forge';
 import {
   Asn1Error,
+  asn1,
   CONTEXT,
   T,
   UNIVERSAL,
@@ -138,9 +138,9 @@ function weakDigestOf(algorithm: Node): string | null {
 
 function readTime(node: Node | undefined): Date {
   let date: Date | undefined;
-  if (isTag(node, UNIVERSAL, T.UTCTIME)) date = forge.asn1.utcTimeToDate(bytes(node).toString('latin1'));
+  if (isTag(node, UNIVERSAL, T.UTCTIME)) date = asn1.utcTimeToDate(bytes(node).toString('latin1'));
   else if (isTag(node, UNIVERSAL, T.GENERALIZEDTIME)) {
-    date = forge.asn1.generalizedTimeToDate(bytes(node).toString('latin1'));
+    date = asn1.generalizedTimeToDate(bytes(node).toString('latin1'));
   }
   if (date === undefined || Number.isNaN(date.getTime())) throw new Asn1Error('validity time is unreadable');
   return date;

@@ -4,7 +4,7 @@
  * sealed keys never travel between processes; it serves the proxy ports on the listening handles the
  * control plane sends, and answers the control plane's refresh, metrics and drain requests.
  */
-import { sessionTicketKeys } from '../secrets/server-secrets.js';
+import { sessionTicketKeys } from '../secrets/ticket-keys.js';
 import type { Settings } from '../config/settings.js';
 import { createLogger, flushLogs, type Logger } from '../observability/logger.js';
 import { Metrics, registerUnusableCertificatesGauge } from '../observability/metrics.js';

@@ -19,7 +19,7 @@ export interface DataPlaneDeps {
   readonly listenerTls: {
     readonly certPem: string;
     readonly keyPem: string;
-    /** Session-ticket keys shared by every worker (secrets/server-secrets.ts sessionTicketKeys). */
+    /** Session-ticket keys shared by every worker (secrets/ticket-keys.ts). */
     readonly ticketKeys?: Buffer | undefined;
   };
   /** Shared with the management API: failed proxy authentications count per client address. */

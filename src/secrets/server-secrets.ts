@@ -1,4 +1,4 @@
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createCa } from '../pki/ca.js';
 import type { Store } from '../store/types.js';
 import { metaSecretAad } from './aad.js';
@@ -64,16 +64,4 @@ export async function loadServerSecrets(store: Store, keyring: Keyring): Promise
       keyPem: keyring.open(await read('local_ca_key'), AAD.localCaKey).toString('utf8'),
     },
   };
-}
-
-/**
- * The inbound listener's session-ticket keys (48 bytes: name, HMAC and AES keys), the same in every
- * data-plane worker of one run so that a session resumes on whichever worker accepts the connection.
- * Derived from the server secret and the listener certificate, which is reissued at every start:
- * the keys change with each restart and are never stored or sent anywhere.
- */
-export function sessionTicketKeys(serverSecret: Uint8Array, listenerCertPem: string): Buffer {
-  return Buffer.from(
-    hkdfSync('sha256', serverSecret, listenerCertPem, 'vaultgate inbound session tickets', 48),
-  );
 }

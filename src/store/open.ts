@@ -2,7 +2,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreOpenError, reasonOf } from './errors.js';
-import { openPostgresStore } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
 
@@ -25,6 +24,9 @@ export const SQLITE_FILE_NAME = 'vaultgate.db';
  */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   if (options.databaseUrl !== undefined && options.databaseUrl !== '') {
+    // Loaded only when used: the pg driver is ~15 MB of every process's memory (each data-plane
+    // worker opens the store too), which a SQLite deployment has no use for.
+    const { openPostgresStore } = await import('./postgres.js');
     return openPostgresStore({
       url: options.databaseUrl,
       schema: options.schema,

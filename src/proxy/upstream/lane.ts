@@ -1,5 +1,14 @@
+import { createRequire } from 'node:module';
 import type net from 'node:net';
-import { Client } from 'undici';
+import type { Client as UndiciClient } from 'undici';
+
+/**
+ * undici's Client class from its own module, not the package index: the index loads fetch,
+ * WebSocket, caches and mocks as well, ~8 MB of every data-plane worker's memory for one class.
+ * undici has no `exports` map, its version is pinned, and the index re-exports this very module.
+ */
+const Client = createRequire(import.meta.url)('undici/lib/dispatcher/client.js') as typeof UndiciClient;
+type Client = UndiciClient;
 import { connectUpstream, type ConnectSettings, type SessionSlot } from './connector.js';
 
 export interface LaneOptions {
