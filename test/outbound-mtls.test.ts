@@ -3,11 +3,14 @@
  * rotation, deletion under keep-alive, validity, deactivation inside an open tunnel — against an
  * upstream that demands a client certificate and reports the one it received.
  */
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
 import { describe, expect, test } from 'vitest';
 import { silentLogger } from '../src/observability/logger.js';
 import { createOutboundServers } from '../src/proxy/outbound/index.js';
-import { get, openTunnel, TunnelAgent } from './helpers/outbound-client.js';
+import { basic, get, openTunnel, rawConnect, TunnelAgent } from './helpers/outbound-client.js';
 import { undiciGet, upload, useOutboundFixture, waitFor } from './helpers/outbound-fixture.js';
 import { startOutboundHarness } from './helpers/outbound-harness.js';
 import { issue, startTlsUpstream, type PeerReport } from './helpers/tls-upstream.js';
@@ -103,6 +106,27 @@ describe('client certificates chosen by credential (SPEC §4)', () => {
     ]);
     const res = await undiciGet(f, onlyElsewhere, `https://localhost:${f.upstream.port}/`);
     expect(res.headers['x-vaultgate-error']).toBe('upstream_client_certificate_rejected');
+  });
+
+  test("an SNI that is not a host name (Go's hey sends the request's host:port) gets the CONNECT host's certificate", async () => {
+    const cred = await f.h.credential(f.vault.id);
+    await upload(f, cred, await issue({ cn: 'client-sni', issuer: f.clientRoot }));
+    const target = `localhost:${f.upstream.port}`;
+    const answer = await rawConnect(f.h.port, target, { 'Proxy-Authorization': basic(cred) });
+    expect(answer.status).toBe(200);
+    const secure = tls.connect({
+      socket: answer.socket as Socket,
+      ca: f.vault.caPem,
+      servername: target,
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity('localhost', cert),
+    });
+    await once(secure, 'secureConnect');
+    expect(secure.getPeerX509Certificate()?.subjectAltName).toContain('DNS:localhost');
+    secure.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    let text = '';
+    for await (const chunk of secure) text += String(chunk);
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+    expect(text).toContain('client-sni');
   });
 
   test('PATCH of hosts applies to the next request, with the same certificate and key; a re-upload is a duplicate', async () => {

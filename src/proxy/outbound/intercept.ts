@@ -91,6 +91,15 @@ export function intercept(ctx: OutboundContext, tunnelServer: http.Server, reque
     });
 }
 
+/** The host an SNI names, or null when it names none (a `host:port`, an IP literal, garbage). */
+function sniHost(servername: string): string | null {
+  try {
+    return normaliseHost(servername).name;
+  } catch {
+    return null;
+  }
+}
+
 function terminate(
   ctx: OutboundContext,
   tunnelServer: http.Server,
@@ -110,8 +119,10 @@ function terminate(
       // Everything here runs inside OpenSSL's callback: a throw (bad name, minting) fails this
       // handshake only.
       try {
-        const name = normaliseHost(servername).name;
-        if (name === target.host) {
+        const name = sniHost(servername);
+        // Not a host name (Go's hey sends the request's `host:port`): answered as if no SNI came, with
+        // the CONNECT host's certificate, as mitmproxy does. The client still verifies what it gets.
+        if (name === null || name === target.host) {
           done(null, connectContext);
           return;
         }
