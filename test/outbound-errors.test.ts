@@ -4,10 +4,14 @@
  * answers inside the tunnel, trust toward upstreams, and the log line for a client that does not
  * trust the interception certificate.
  */
+import { once } from 'node:events';
 import http from 'node:http';
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
 import { describe, expect, test } from 'vitest';
-import { basic, get, openTunnel, run, TunnelAgent } from './helpers/outbound-client.js';
+import { basic, get, openTunnel, rawConnect, run, TunnelAgent } from './helpers/outbound-client.js';
 import { upload, useOutboundFixture, waitFor } from './helpers/outbound-fixture.js';
+import { startOutboundHarness } from './helpers/outbound-harness.js';
 import { closedPort, issue, startTlsUpstream, type PeerReport } from './helpers/tls-upstream.js';
 
 const f = useOutboundFixture();
@@ -166,5 +170,36 @@ describe('header hygiene, plain HTTP, errors', () => {
     expect(lines[0]?.msg).toBe(
       `the client rejected the interception certificate for localhost; it must trust the vault's outbound CA (GET /api/v1/vaults/${f.vault.id}/outbound-ca)`,
     );
+  });
+});
+
+describe('tunnel lifetime', () => {
+  test('a client that half-closes the TCP connection right after the TLS handshake has its tunnel closed, not left open against its address', async () => {
+    const h = await startOutboundHarness({
+      upstreamCaPem: f.root.certPem,
+      env: { VAULTGATE_MAX_CONNECTIONS_PER_CLIENT: '4' },
+    });
+    try {
+      const vault = await h.vault();
+      const cred = await h.credential(vault.id);
+      // Three times the per-address cap: a tunnel left open counts against the client's address, so
+      // the fifth CONNECT would be refused. Each client sends a bare TCP FIN after the handshake (no
+      // close_notify, no request), as a connection dropped by a client library can.
+      for (let i = 0; i < 12; i++) {
+        const answer = await rawConnect(h.port, `localhost:${f.upstream.port}`, {
+          'Proxy-Authorization': basic(cred),
+        });
+        expect(answer.status, `CONNECT ${i + 1}: ${answer.body}`).toBe(200);
+        const raw = answer.socket as Socket;
+        const secure = tls.connect({ socket: raw, ca: vault.caPem, servername: 'localhost' });
+        await once(secure, 'secureConnect');
+        secure.resume();
+        raw.end();
+        // vaultgate closes its side in answer; a tunnel kept half-open would never get here.
+        await once(secure, 'close');
+      }
+    } finally {
+      await h.stop();
+    }
   });
 });

@@ -37,11 +37,20 @@ export function startPinned(
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
+  // The first and the last 64 KiB: a tool's summary comes first (hey) or last (wrk), and a run that
+  // prints one line per failed request must not push it out.
+  let head = '';
+  let tail = '';
   const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 65_536) out = out.slice(-65_536);
+    const text = d.toString();
+    if (head.length < 65_536) {
+      head += text;
+      return;
+    }
+    tail += text;
+    if (tail.length > 65_536) tail = tail.slice(-65_536);
   };
+  const out = (): string => (tail === '' ? head : `${head}\n…\n${tail}`);
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<void>((resolve) => {
@@ -50,7 +59,7 @@ export function startPinned(
   });
   return {
     child,
-    output: () => out,
+    output: out,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);

@@ -43,7 +43,7 @@ export async function runOutboundIntercept(ctx: BenchContext): Promise<Scenario[
     notes: [
       'hey cannot present a client certificate, so there is no direct row; it does not verify the server certificate (no system gains from that).',
       "vaultgate-inbound: hey against vaultgate's inbound listener (`-host` sets Host and SNI).",
-      'hey sets the TLS server name from the Host header, port included: its default SNI inside the tunnel is "127.0.0.1:<port>", not a host name (RFC 6066 §3). vaultgate refuses that handshake (mitmproxy accepts it), so the outbound runs pass `-host 127.0.0.1`: Host without the port, and no SNI, as for any IP literal.',
+      'hey sets the TLS server name from the Host header, port included: its SNI inside the tunnel is "127.0.0.1:<port>", not a host name (RFC 6066 §3). vaultgate and mitmproxy both answer it with the certificate of the CONNECT host, so hey runs as a Go user would run it.',
     ],
   };
   const opts: StartOptions = {
@@ -135,8 +135,6 @@ export async function runOutboundIntercept(ctx: BenchContext): Promise<Scenario[
           return runHey({
             ...base,
             url: `https://${upstreamAuthority}/`,
-            // See the note: without it hey sends "127.0.0.1:<port>" as SNI.
-            hostHeader: '127.0.0.1',
             proxy: { port: outbound.port, username: outbound.username, password: outbound.password },
           });
         },

@@ -136,6 +136,11 @@ function terminate(
       }
     },
   });
+  // The socket came from an http.Server, which opens its connections half-open, and a TLSSocket
+  // inherits that: a client that hung up right after the handshake (Go's transport does, for a
+  // connection it dialled and no longer needs) would leave the tunnel open for good, counted against
+  // the client's address. Closed at once instead, as the HTTP server would close a plain connection.
+  tlsSocket.allowHalfOpen = false;
 
   let secured = false;
   let reported = false;
