@@ -259,6 +259,47 @@ describe('webhooks', () => {
     expect(r.received.map((x) => x.json.data.days_before)).toEqual([14]);
   });
 
+  it("fire hostname.expiring for a custom hostname's server certificate, afresh after its renewal", async () => {
+    const time = new FakeTime();
+    const t = await started(time);
+    const r = await receiver();
+    await createWebhook(t, { url: r.url, events: ['hostname.expiring'], days_before: [14] });
+    const vaultId = (await t.api('GET', '/vaults')).json.data[0].id as string;
+    const name = `callbacks-${randomBytes(3).toString('hex')}.hooks.example`;
+    const serverCert = (days: number) => {
+      const leaf = makeLeaf({
+        issuer,
+        cn: name,
+        eku: ['serverAuth'],
+        sans: [`DNS:${name}`],
+        notAfter: new Date(Date.now() + days * DAY),
+      });
+      return { certificate: chainPem(leaf), private_key: leaf.keyPem };
+    };
+    const created = await t.api('POST', `/vaults/${vaultId}/hostnames`, {
+      hostname: name,
+      ...serverCert(10),
+    });
+    expect(created.status, created.text).toBe(201);
+    time.advance(60_000);
+    await settle(t);
+    expect(r.received.map((x) => [x.json.type, x.json.data.hostname, x.json.data.days_before])).toEqual([
+      ['hostname.expiring', name, 14],
+    ]);
+    time.advance(60_000);
+    await settle(t);
+    expect(r.received).toHaveLength(1);
+
+    // The renewal (PUT) is another certificate under the same hostname id: its thresholds are its own.
+    const id = created.json.data.id as string;
+    const renewed = await t.api('PUT', `/vaults/${vaultId}/hostnames/${id}`, serverCert(12));
+    expect(renewed.status, renewed.text).toBe(200);
+    time.advance(60_000);
+    await settle(t);
+    expect(r.received).toHaveLength(2);
+    expect(r.received[1]?.json.data.not_after).toBe(renewed.json.data.not_after);
+  });
+
   it('refuse a blocked receiver at creation, and at delivery once it is blocked', async () => {
     const time = new FakeTime();
     const dataDir = mkdtempSync(join(tmpdir(), 'vaultgate-hooks-blocked-'));

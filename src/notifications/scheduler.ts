@@ -190,8 +190,14 @@ export class NotificationScheduler {
       status_code: result.status_code,
       outcome: outcome.status,
     };
-    if (!recorded) logger.warn('a webhook attempt outlived its lease; its outcome was not recorded', fields);
-    else if (outcome.status === 'delivered') logger.info('webhook delivered', fields);
+    if (!recorded) {
+      // The webhook was deleted meanwhile, or the attempt outlived its lease and another instance
+      // took the delivery over.
+      logger.warn(
+        'a webhook attempt was not recorded: its delivery is gone or another instance took it',
+        fields,
+      );
+    } else if (outcome.status === 'delivered') logger.info('webhook delivered', fields);
     else logger.warn('webhook delivery failed', { ...fields, error: result.error });
   }
 
