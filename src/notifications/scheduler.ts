@@ -128,9 +128,10 @@ export class NotificationScheduler {
   async #pass(): Promise<void> {
     const now = this.#time.now();
     if (now >= this.#nextSweepAt) {
+      // Set first: a sweep that fails (the database away) is tried again in a minute, not at once.
+      this.#nextSweepAt = now + SWEEP_INTERVAL_MS;
       const fired = await sweepExpiry(this.#deps.store, now);
       if (fired > 0) this.#deps.logger.info('expiry notifications enqueued', { events: fired });
-      this.#nextSweepAt = now + SWEEP_INTERVAL_MS;
     }
     for (;;) {
       const due = await this.#deps.store.read.listDueWebhookDeliveries(iso(this.#time.now()), BATCH);
