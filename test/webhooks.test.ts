@@ -5,7 +5,7 @@
  * shows once and nowhere else.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -29,8 +29,8 @@ async function started(time: FakeTime, env: Record<string, string> = {}, logLine
   return t;
 }
 
-async function receiver(answers?: number[]): Promise<Receiver> {
-  const r = await startReceiver(answers);
+async function receiver(answers?: number[], tls?: { certPem: string; keyPem: string }): Promise<Receiver> {
+  const r = await startReceiver(answers, tls);
   cleanups.push(() => r.close());
   return r;
 }
@@ -345,6 +345,35 @@ describe('webhooks', () => {
     expect(d).toMatchObject({ status: 'pending', attempts: 1, last_status_code: null });
     expect(d?.last_error).toMatch(/^refused: .*127\.0\.0\.0\/8/);
     expect(r.received).toEqual([]);
+  });
+
+  it('deliver to an https receiver whose CA VAULTGATE_UPSTREAM_CA_FILE trusts, and to no untrusted one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vaultgate-hooks-tls-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const serverCert = (ca: ReturnType<typeof makeCa>) => {
+      const leaf = makeLeaf({ issuer: ca, cn: 'receiver.test', eku: ['serverAuth'], sans: ['IP:127.0.0.1'] });
+      return { certPem: chainPem(leaf), keyPem: leaf.keyPem };
+    };
+    const trusted = makeCa({ cn: 'Receiver Test CA' });
+    writeFileSync(join(dir, 'ca.pem'), trusted.certPem);
+    const time = new FakeTime();
+    const t = await started(time, { VAULTGATE_UPSTREAM_CA_FILE: join(dir, 'ca.pem') });
+    const good = await receiver([204], serverCert(trusted));
+    const other = await receiver([204], serverCert(makeCa({ cn: 'Stranger Test CA' })));
+    expect(good.url).toMatch(/^https:/);
+    const goodHook = await createWebhook(t, { url: good.url, events: ['certificate.created'] });
+    const otherHook = await createWebhook(t, { url: other.url, events: ['certificate.created'] });
+    await upload(t);
+    await good.waitFor(1);
+    await settle(t);
+    expect((await deliveries(t, goodHook.id))[0]).toMatchObject({
+      status: 'delivered',
+      last_status_code: 204,
+    });
+    const [refused] = await deliveries(t, otherHook.id);
+    expect(refused).toMatchObject({ status: 'pending', attempts: 1, last_status_code: null });
+    expect(refused?.last_error).toMatch(/TLS certificate was not accepted/);
+    expect(other.received).toEqual([]);
   });
 
   it('show the secret once: never in answers, logs or the database in clear', async () => {

@@ -56,6 +56,9 @@ function describeFailure(err: unknown): string {
     return `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`;
   }
   const reason = codes.find((c) => !c.startsWith('UND_ERR')) ?? codes[0];
+  if (reason !== undefined && /CERT|SIGNATURE|ISSUER|ALTNAME/.test(reason)) {
+    return `the receiver's TLS certificate was not accepted (${reason}); if a private CA issued it, trust that CA with VAULTGATE_UPSTREAM_CA_FILE`;
+  }
   return `could not reach the receiver${reason ? ` (${reason})` : ''}`;
 }
 

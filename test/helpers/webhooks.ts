@@ -4,6 +4,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,11 +61,15 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(answers: number[] = [204]): Promise<Receiver> {
+/** A receiver on 127.0.0.1: plain HTTP, or HTTPS with the certificate given. */
+export async function startReceiver(
+  answers: number[] = [204],
+  tls?: { certPem: string; keyPem: string },
+): Promise<Receiver> {
   const received: Received[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   const receiver = { answers } as Receiver;
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -78,11 +83,14 @@ export async function startReceiver(answers: number[] = [204]): Promise<Receiver
         w.resolve();
       }
     });
-  });
+  };
+  const server = tls
+    ? https.createServer({ cert: tls.certPem, key: tls.keyPem }, handler)
+    : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return Object.assign(receiver, {
-    url: `http://127.0.0.1:${port}/hooks`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/hooks`,
     port,
     received,
     async waitFor(count: number, ms = 10_000) {
