@@ -20,6 +20,8 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { registerCertificateExpiry } from './observability/certificate-expiry.js';
 import { Metrics, scrapeCounter, scrapeGauge } from './observability/metrics.js';
 import { OffloadPool } from './offload/pool.js';
+import { NotificationScheduler, type SchedulerTime } from './notifications/scheduler.js';
+import { webhookBlocker } from './api/webhooks.js';
 import { CredentialHasher } from './secrets/credentials.js';
 import { loadAdminToken, loadMasterKey } from './secrets/files.js';
 import { Keyring } from './secrets/keyring.js';
@@ -68,6 +70,8 @@ export interface Vaultgate {
    * after its commit.
    */
   refresh(): Promise<void>;
+  /** The webhook scheduler (control plane only): expiry sweeps and deliveries. */
+  readonly notifications: { wake(): void; idle(): Promise<void> };
   /** Stops accepting, lets in-flight requests finish (up to graceMs), closes the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -83,6 +87,8 @@ export interface StartOptions {
   workerLogs?: 'stdout' | 'forward';
   /** Honour test-only worker messages (Vaultgate.workers.ignoreRefresh). Never set by main.ts. */
   testHooks?: boolean;
+  /** Test hook: the clock and timer of the webhook scheduler (fake time instead of sleeps). */
+  schedulerTime?: SchedulerTime;
 }
 
 async function listen(server: net.Server, host: string, port: number): Promise<number> {
@@ -282,6 +288,20 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     boundPorts.ports = ports;
     writeFileSync(join(settings.dataDir, 'ports.json'), JSON.stringify(ports) + '\n');
 
+    // Here, in the control plane, and never in a worker: one sender per instance, which claims each
+    // delivery in the database (src/notifications/scheduler.ts). Every change applied here — an API
+    // commit, or another instance's write — wakes it, so an outbox row goes out at once.
+    const notifications = new NotificationScheduler({
+      store,
+      keyring,
+      logger,
+      blocker: () => webhookBlocker(ctx),
+      extraCaPem: settings.upstreamCaPem,
+      time: options.schedulerTime,
+    });
+    notifications.start();
+    snapshot.onSwap(() => notifications.wake());
+
     let stopping: Promise<void> | undefined;
     return {
       ports,
@@ -290,6 +310,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       snapshot,
       store,
       dataPlane,
+      notifications,
       workers: {
         list: () => running.list(),
         get restarts() {
@@ -309,6 +330,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
           const workersDone = running.stop(graceMs);
           for (const handle of handles) handle.close();
           await Promise.all([adminListener.drain(graceMs), workersDone]);
+          await notifications.stop();
           await offload.close();
           await store.close();
         })();

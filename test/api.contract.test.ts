@@ -451,6 +451,30 @@ describe('resources', () => {
     await expectError(404, 'hostname_not_found', 'deleteHostname', { params: one });
   });
 
+  it('webhooks', async () => {
+    // Port 9 (discard): nothing listens, and no delivery is awaited here.
+    const created = await expectStatus(201, 'createWebhook', {
+      body: { url: 'http://127.0.0.1:9/hooks', events: ['certificate.created'], description: 'contract' },
+    });
+    expect(created.json.data.secret).toMatch(/^whsec_/);
+    await expectError(422, 'invalid_field', 'createWebhook', {
+      body: { url: 'http://127.0.0.1:9/', events: ['certificate.renamed'] },
+    });
+    await expectError(403, 'upstream_blocked', 'createWebhook', {
+      body: { url: 'http://169.254.169.254/latest', events: ['certificate.created'] },
+    });
+    const one = { webhook_id: created.json.data.id as string };
+    const listed = await expectStatus(200, 'listWebhooks');
+    expect(listed.text).not.toContain(created.json.data.secret);
+    await expectError(400, 'invalid_parameter', 'listWebhooks', { query: { limit: '0' } });
+    await expectStatus(200, 'getWebhook', { params: one });
+    await expectError(404, 'webhook_not_found', 'getWebhook', { params: { webhook_id: 'nope' } });
+    await expectStatus(200, 'listDeliveries', { params: one });
+    await expectError(404, 'webhook_not_found', 'listDeliveries', { params: { webhook_id: 'nope' } });
+    await expectStatus(204, 'deleteWebhook', { params: one });
+    await expectError(404, 'webhook_not_found', 'deleteWebhook', { params: one });
+  });
+
   it('deleting a vault', async () => {
     await expectStatus(204, 'deleteVault', { params: { vault_id: vaultId }, query: { force: 'true' } });
     await expectError(404, 'vault_not_found', 'deleteVault', { params: { vault_id: vaultId } });

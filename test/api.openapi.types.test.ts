@@ -11,6 +11,7 @@ import type { Hostname, hostnameDetailSchema } from '../src/api/hostnames.js';
 import type { Route } from '../src/api/routes.js';
 import type { FromSchema } from '../src/api/schema.js';
 import type { Vault } from '../src/api/vaults.js';
+import type { Webhook, WebhookDelivery, createdWebhookSchema } from '../src/api/webhooks.js';
 import type * as Web from '../web/src/types.js';
 
 /** One object type out of an intersection, so that equal shapes compare equal. */
@@ -35,4 +36,10 @@ it('web/src/types.ts describes what the API schemas allow, field by field', () =
   expectTypeOf<Web.Hostname>().toEqualTypeOf<
     WithOptional<Hostname, FromSchema<typeof hostnameDetailSchema>, 'certificate_pem'>
   >();
+  expectTypeOf<Web.Webhook>().toEqualTypeOf<
+    WithOptional<Webhook, FromSchema<typeof createdWebhookSchema>, 'secret'>
+  >();
+  expectTypeOf<Web.WebhookDelivery>().toEqualTypeOf<WebhookDelivery>();
+  expectTypeOf<Web.WebhookAttempt>().toEqualTypeOf<WebhookDelivery['attempt_log'][number]>();
+  expectTypeOf<Web.WebhookEvent>().toEqualTypeOf<Webhook['events'][number]>();
 });

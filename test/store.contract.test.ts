@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReadOnlyRepoError, UniqueViolationError } from '../src/store/open.js';
-import type { Store } from '../src/store/types.js';
+import type { Store, WebhookDeliveryRecord, WebhookRecord } from '../src/store/types.js';
 import {
   STORE_BACKENDS,
   at,
@@ -369,5 +369,159 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
     expect((await store.read.listRoutes()).map((r) => r.id)).toEqual(['r1']);
     const seq = await store.write((repo) => repo.insertRoute(route('v1', 'r2')));
     expect(seq).toBeGreaterThan(version);
+  });
+  describe('webhooks (migration 6)', () => {
+    const webhook = (id: string, n = 0): WebhookRecord => ({
+      id,
+      url: `https://hooks.example/${id}`,
+      events: ['certificate.expiring', 'certificate.created'],
+      days_before: [30, 7, 1],
+      secret_sealed: `sealed:${id}`,
+      description: n % 2 === 0 ? null : `hook ${id}`,
+      created_at: at(n),
+    });
+    const delivery = (id: string, webhookId: string, n = 0): WebhookDeliveryRecord => ({
+      id,
+      webhook_id: webhookId,
+      event_id: `evt-${id}`,
+      type: 'certificate.created',
+      body: `{"id":"evt-${id}"}`,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: at(n),
+      claimed_until: null,
+      last_status_code: null,
+      last_error: null,
+      attempt_log: [],
+      created_at: at(n),
+      delivered_at: null,
+    });
+
+    it('inserts, lists in creation order, gets and deletes webhooks with their deliveries', async () => {
+      await store.write(async (repo) => {
+        await repo.insertWebhook(webhook('w2', 2));
+        await repo.insertWebhook(webhook('w1', 1));
+        await repo.insertWebhookDelivery(delivery('d1', 'w1'));
+      });
+      expect((await store.read.listWebhooks()).map((w) => w.id)).toEqual(['w1', 'w2']);
+      expect(await store.read.getWebhook('w1')).toEqual(webhook('w1', 1));
+      expect(await store.read.getWebhook('nope')).toBeUndefined();
+      expect(await store.write((repo) => repo.deleteWebhook('w1'))).toBe(true);
+      expect(await store.write((repo) => repo.deleteWebhook('w1'))).toBe(false);
+      expect(await store.read.getWebhookDelivery('d1')).toBeUndefined();
+    });
+
+    it('pages deliveries newest first', async () => {
+      await store.write(async (repo) => {
+        await repo.insertWebhook(webhook('w1'));
+        for (const n of [1, 2, 3]) await repo.insertWebhookDelivery(delivery(`d${n}`, 'w1', n));
+      });
+      const first = await store.read.listWebhookDeliveries('w1', { limit: 2 });
+      expect(first.map((d) => d.id)).toEqual(['d3', 'd2']);
+      expect(first[0]).toEqual(delivery('d3', 'w1', 3));
+      const last = first[1] as WebhookDeliveryRecord;
+      const rest = await store.read.listWebhookDeliveries('w1', {
+        before: { created_at: last.created_at, id: last.id },
+        limit: 2,
+      });
+      expect(rest.map((d) => d.id)).toEqual(['d1']);
+    });
+
+    it('lets exactly one of many concurrent claims take a due delivery, and records its attempts', async () => {
+      await store.write(async (repo) => {
+        await repo.insertWebhook(webhook('w1'));
+        await repo.insertWebhookDelivery(delivery('d1', 'w1', 10));
+      });
+      expect(await store.read.listDueWebhookDeliveries(at(9), 10)).toEqual([]);
+      expect(await store.read.listDueWebhookDeliveries(at(10), 10)).toEqual(['d1']);
+      expect(await store.read.nextWebhookDeliveryAt()).toBe(at(10));
+      const claims = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          store.write((repo) => repo.claimWebhookDelivery('d1', at(10), at(70))),
+        ),
+      );
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      // Leased: not due for anyone else until the lease runs out.
+      expect(await store.read.listDueWebhookDeliveries(at(20), 10)).toEqual([]);
+      expect(await store.write((repo) => repo.claimWebhookDelivery('d1', at(20), at(80)))).toBe(false);
+
+      const attempt = { at: at(11), status_code: 500, error: 'HTTP 500' };
+      const stale = {
+        id: 'd1',
+        claimed_until: at(99),
+        status: 'pending' as const,
+        attempt,
+        next_attempt_at: at(40),
+      };
+      expect(await store.write((repo) => repo.recordWebhookAttempt(stale))).toBe(false);
+      expect(
+        await store.write((repo) => repo.recordWebhookAttempt({ ...stale, claimed_until: at(70) })),
+      ).toBe(true);
+      const retried = await store.read.getWebhookDelivery('d1');
+      expect(retried).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        claimed_until: null,
+        last_status_code: 500,
+      });
+      expect(retried?.attempt_log).toEqual([attempt]);
+      expect(retried?.next_attempt_at).toBe(at(40));
+
+      expect(await store.write((repo) => repo.claimWebhookDelivery('d1', at(40), at(100)))).toBe(true);
+      const ok = { at: at(41), status_code: 204, error: null };
+      await store.write((repo) =>
+        repo.recordWebhookAttempt({
+          id: 'd1',
+          claimed_until: at(100),
+          status: 'delivered',
+          attempt: ok,
+          next_attempt_at: at(40),
+        }),
+      );
+      const delivered = await store.read.getWebhookDelivery('d1');
+      expect(delivered).toMatchObject({
+        status: 'delivered',
+        attempts: 2,
+        delivered_at: at(41),
+        last_error: null,
+      });
+      expect(delivered?.attempt_log.map((a) => a.status_code)).toEqual([500, 204]);
+      expect(await store.read.listDueWebhookDeliveries(at(1000), 10)).toEqual([]);
+      expect(await store.read.nextWebhookDeliveryAt()).toBeUndefined();
+    });
+
+    it('inserts a notification mark once, even when instances race for it', async () => {
+      const mark = { subject_id: 'c1', type: 'certificate.expiring' as const, threshold_days: 7 };
+      const inserted = await Promise.all(
+        Array.from({ length: 4 }, () => store.write((repo) => repo.insertNotificationMark(mark, at(1)))),
+      );
+      expect(inserted.filter(Boolean)).toHaveLength(1);
+      expect(
+        await store.write((repo) => repo.insertNotificationMark({ ...mark, threshold_days: 1 }, at(2))),
+      ).toBe(true);
+      const marks = await store.read.listNotificationMarks(['c1', 'c2']);
+      expect(marks.map((m) => m.threshold_days).sort()).toEqual([1, 7]);
+    });
+
+    it('lists the certificates that expire by an instant', async () => {
+      await store.write(async (repo) => {
+        await repo.insertVault(vault('v1'));
+        await repo.insertCredential(credential('v1', 'c1'));
+        await repo.insertCertificate({
+          ...certificate('v1', 'late', { credential_id: 'c1' }),
+          not_after: at(500),
+        });
+        await repo.insertCertificate({
+          ...certificate('v1', 'soon', { credential_id: 'c1' }),
+          not_after: at(100),
+        });
+      });
+      expect((await store.read.listCertificatesExpiringBy(at(99))).map((c) => c.id)).toEqual([]);
+      expect((await store.read.listCertificatesExpiringBy(at(100))).map((c) => c.id)).toEqual(['soon']);
+      expect((await store.read.listCertificatesExpiringBy(at(600))).map((c) => c.id)).toEqual([
+        'soon',
+        'late',
+      ]);
+    });
   });
 });

@@ -3,6 +3,7 @@ import { computeStatus } from '../certificates/index.js';
 import { MAX_FIELD_CHARS, MAX_PASSPHRASE_CHARS, type UploadInput } from '../certificates/upload.js';
 import { VaultgateError } from '../errors.js';
 import { MAX_HOSTNAME_LENGTH, MAX_HOSTS, validateHosts } from '../hosts/names.js';
+import { enqueueEvent } from '../notifications/events.js';
 import { JobTimeLimitError } from '../offload/pool.js';
 import { certificateKeyAad } from '../secrets/aad.js';
 import type { CertificateFilter, CertificateRecord, CertificateSummary, Repo } from '../store/types.js';
@@ -406,6 +407,8 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
             // Checked again inside the transaction: the credential or route may have gone meanwhile.
             await checkAssociation(repo, vault.id, input);
             await insertWithDuplicateWarning(repo, record);
+            // The webhook outbox: the event commits with the certificate, or not at all.
+            await enqueueEvent(repo, 'certificate.created', presentCertificate(record), record.created_at);
           },
         );
         return { status: 201, body: { data: presentCertificate(record) } };
@@ -521,6 +524,12 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
             const vault = await requireVault(repo, params.vault_id);
             const cert = await requireCertificate(repo, vault.id, params.id);
             await repo.deleteCertificate(vault.id, cert.id);
+            await enqueueEvent(
+              repo,
+              'certificate.deleted',
+              presentCertificate(cert),
+              new Date().toISOString(),
+            );
           },
         );
         return { status: 204 };

@@ -11,6 +11,7 @@ import type { Endpoint } from './router.js';
 import { chainEntry } from './schema.js';
 import { auditEventSchema, systemEndpoints } from './system.js';
 import { vaultEndpoints, vaultSchema } from './vaults.js';
+import { createdWebhookSchema, webhookDeliverySchema, webhookEndpoints, webhookSchema } from './webhooks.js';
 
 /** Every endpoint of the management port, one list per resource. */
 export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
@@ -22,6 +23,7 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
     ...credentialEndpoints(ctx),
     ...routeEndpoints(ctx),
     ...certificateEndpoints(ctx),
+    ...webhookEndpoints(ctx),
   ];
   // The document describes itself too: its endpoint is in the list it is built from (the handler
   // runs only once the server is up, after `openapi` below is set).
@@ -51,6 +53,9 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
     Hostname: hostnameSchema,
     HostnameDetail: hostnameDetailSchema,
     AuditEvent: auditEventSchema,
+    Webhook: webhookSchema,
+    CreatedWebhook: createdWebhookSchema,
+    WebhookDelivery: webhookDeliverySchema,
   });
   return endpoints;
 }

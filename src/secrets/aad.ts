@@ -65,3 +65,11 @@ export type MetaSecret = 'master_key_check' | 'server_secret' | 'local_ca_key';
 export function metaSecretAad(key: MetaSecret): string {
   return `meta:${key}`;
 }
+
+/**
+ * A webhook's signing secret: bound to the webhook's id. Sealed rather than hashed, since every
+ * delivery is signed with it (HMAC); a secret moved onto another webhook's row never opens.
+ */
+export function webhookSecretAad(webhookId: string): string {
+  return `webhook_secret:${JSON.stringify([webhookId])}`;
+}

@@ -176,6 +176,58 @@ const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 6,
+    name: 'webhooks, their deliveries and notification marks',
+    statements: [
+      // events and days_before are JSON arrays in TEXT; secret_sealed opens under webhookSecretAad(id):
+      // deliveries are signed with the secret itself (HMAC), so it is sealed, not hashed.
+      `CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        days_before TEXT NOT NULL,
+        secret_sealed TEXT NOT NULL,
+        description TEXT,
+        created_at TEXT NOT NULL
+      )`,
+      // The outbox: a row per (webhook, event), written in the transaction of the change it reports.
+      // body is the exact text signed and sent. claimed_until is a lease: an instance that claims a
+      // row (a conditional UPDATE only one instance wins) owns it until then, so two instances on one
+      // database never send it twice; a crashed instance's claim simply runs out. attempt_log holds
+      // every attempt's answer (a JSON array) for the deliveries list.
+      `CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+        event_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        claimed_until TEXT,
+        last_status_code INTEGER,
+        last_error TEXT,
+        attempt_log TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        delivered_at TEXT
+      )`,
+      'CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at)',
+      'CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, created_at, id)',
+      // One row per notification that fired: inserting it is how an instance learns it is the first
+      // (a conflict means another instance, or this one before a restart, already sent it). It is
+      // written in the transaction that enqueues the deliveries, so it exists exactly when they do.
+      `CREATE TABLE notification_marks (
+        subject_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        threshold_days INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (subject_id, type, threshold_days)
+      )`,
+      // The expiry sweep reads certificates nearing their end every minute: by index, not a scan.
+      'CREATE INDEX certificates_not_after ON certificates (not_after)',
+    ],
+  },
+  {
     version: 7,
     name: 'certificate edits (PATCH description and hosts)',
     statements: [

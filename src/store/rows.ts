@@ -16,6 +16,8 @@ import type {
   ProxyType,
   RouteRecord,
   VaultRecord,
+  WebhookDeliveryRecord,
+  WebhookRecord,
 } from './types.js';
 
 type Row = Record<string, unknown>;
@@ -312,6 +314,95 @@ export function hostnameToParams(h: HostnameRecord): SqlParam[] {
     JSON.stringify(h.chain),
     h.created_at,
     h.updated_at,
+  ];
+}
+
+export const WEBHOOK_COLUMNS = [
+  'id',
+  'url',
+  'events',
+  'days_before',
+  'secret_sealed',
+  'description',
+  'created_at',
+] as const;
+
+export function webhookFromRow(row: Row): WebhookRecord {
+  return {
+    id: str(row, 'id'),
+    url: str(row, 'url'),
+    events: json(row, 'events'),
+    days_before: json(row, 'days_before'),
+    secret_sealed: str(row, 'secret_sealed'),
+    description: strOrNull(row, 'description'),
+    created_at: str(row, 'created_at'),
+  };
+}
+
+export function webhookToParams(w: WebhookRecord): SqlParam[] {
+  return [
+    w.id,
+    w.url,
+    JSON.stringify(w.events),
+    JSON.stringify(w.days_before),
+    w.secret_sealed,
+    w.description,
+    w.created_at,
+  ];
+}
+
+export const WEBHOOK_DELIVERY_COLUMNS = [
+  'id',
+  'webhook_id',
+  'event_id',
+  'type',
+  'body',
+  'status',
+  'attempts',
+  'next_attempt_at',
+  'claimed_until',
+  'last_status_code',
+  'last_error',
+  'attempt_log',
+  'created_at',
+  'delivered_at',
+] as const;
+
+export function webhookDeliveryFromRow(row: Row): WebhookDeliveryRecord {
+  return {
+    id: str(row, 'id'),
+    webhook_id: str(row, 'webhook_id'),
+    event_id: str(row, 'event_id'),
+    type: str(row, 'type') as WebhookDeliveryRecord['type'],
+    body: str(row, 'body'),
+    status: str(row, 'status') as WebhookDeliveryRecord['status'],
+    attempts: num(row, 'attempts'),
+    next_attempt_at: str(row, 'next_attempt_at'),
+    claimed_until: strOrNull(row, 'claimed_until'),
+    last_status_code: row['last_status_code'] === null ? null : num(row, 'last_status_code'),
+    last_error: strOrNull(row, 'last_error'),
+    attempt_log: json(row, 'attempt_log'),
+    created_at: str(row, 'created_at'),
+    delivered_at: strOrNull(row, 'delivered_at'),
+  };
+}
+
+export function webhookDeliveryToParams(d: WebhookDeliveryRecord): SqlParam[] {
+  return [
+    d.id,
+    d.webhook_id,
+    d.event_id,
+    d.type,
+    d.body,
+    d.status,
+    d.attempts,
+    d.next_attempt_at,
+    d.claimed_until,
+    d.last_status_code,
+    d.last_error,
+    JSON.stringify(d.attempt_log),
+    d.created_at,
+    d.delivered_at,
   ];
 }
 

@@ -13,6 +13,8 @@ import {
   HOSTNAME_COLUMNS,
   ROUTE_COLUMNS,
   VAULT_COLUMNS,
+  WEBHOOK_COLUMNS,
+  WEBHOOK_DELIVERY_COLUMNS,
   certificateFromRow,
   certificateSummaryFromRow,
   certificateToParams,
@@ -25,6 +27,10 @@ import {
   routeToParams,
   vaultFromRow,
   vaultToParams,
+  webhookDeliveryFromRow,
+  webhookDeliveryToParams,
+  webhookFromRow,
+  webhookToParams,
 } from './rows.js';
 import { CERTIFICATES_EPOCH, type CertificateChange } from './types.js';
 import type {
@@ -38,15 +44,21 @@ import type {
   CertificateSummary,
   CredentialRecord,
   DashboardSessionRecord,
+  DeliveryOutcome,
   HostnameRecord,
+  NotificationMark,
   Repo,
   RouteRecord,
   VaultRecord,
+  WebhookDeliveryRecord,
+  WebhookRecord,
 } from './types.js';
 
 type Row = Record<string, unknown>;
 
 const SUMMARY_COLUMNS = CERTIFICATE_SUMMARY_COLUMNS.join(', ');
+/** A delivery's attempt log keeps this many of its latest attempts (about 30 fit in 24 h of backoff). */
+const ATTEMPT_LOG_KEPT = 50;
 /**
  * How long the certificate change log keeps a row: far longer than any process takes to apply a
  * change (workers ack within 5 s, instances poll every second); one further behind re-indexes.
@@ -580,6 +592,155 @@ export class SqlRepo implements Repo {
             currentTokenHash,
           ]);
     return changes;
+  }
+
+  async listWebhooks(): Promise<WebhookRecord[]> {
+    const rows = await this.#db.all<Row>('SELECT * FROM webhooks ORDER BY created_at, id');
+    return rows.map(webhookFromRow);
+  }
+
+  async getWebhook(id: string): Promise<WebhookRecord | undefined> {
+    const row = await this.#db.get<Row>('SELECT * FROM webhooks WHERE id = ?', [id]);
+    return row && webhookFromRow(row);
+  }
+
+  async insertWebhook(webhook: WebhookRecord): Promise<void> {
+    this.#assertWritable('insertWebhook');
+    await this.#db.run(insertSql('webhooks', WEBHOOK_COLUMNS), webhookToParams(webhook));
+  }
+
+  async deleteWebhook(id: string): Promise<boolean> {
+    this.#assertWritable('deleteWebhook');
+    // Explicit, like deleteVault: the result never depends on a connection's foreign-key settings.
+    await this.#db.run('DELETE FROM webhook_deliveries WHERE webhook_id = ?', [id]);
+    const { changes } = await this.#db.run('DELETE FROM webhooks WHERE id = ?', [id]);
+    return changes > 0;
+  }
+
+  async insertWebhookDelivery(delivery: WebhookDeliveryRecord): Promise<void> {
+    this.#assertWritable('insertWebhookDelivery');
+    await this.#db.run(
+      insertSql('webhook_deliveries', WEBHOOK_DELIVERY_COLUMNS),
+      webhookDeliveryToParams(delivery),
+    );
+  }
+
+  async getWebhookDelivery(id: string): Promise<WebhookDeliveryRecord | undefined> {
+    const row = await this.#db.get<Row>('SELECT * FROM webhook_deliveries WHERE id = ?', [id]);
+    return row && webhookDeliveryFromRow(row);
+  }
+
+  async listWebhookDeliveries(
+    webhookId: string,
+    page: { before?: { created_at: string; id: string } | undefined; limit: number },
+  ): Promise<WebhookDeliveryRecord[]> {
+    const params: SqlParam[] = [webhookId];
+    let sql = 'SELECT * FROM webhook_deliveries WHERE webhook_id = ?';
+    if (page.before !== undefined) {
+      sql += ' AND (created_at < ? OR (created_at = ? AND id < ?))';
+      params.push(page.before.created_at, page.before.created_at, page.before.id);
+    }
+    sql += ' ORDER BY created_at DESC, id DESC LIMIT ?';
+    params.push(Math.max(0, Math.floor(page.limit)));
+    return (await this.#db.all<Row>(sql, params)).map(webhookDeliveryFromRow);
+  }
+
+  async listDueWebhookDeliveries(now: string, limit: number): Promise<string[]> {
+    const rows = await this.#db.all<Row>(
+      `SELECT id FROM webhook_deliveries
+       WHERE status = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)
+       ORDER BY next_attempt_at, id LIMIT ?`,
+      [now, now, Math.max(0, Math.floor(limit))],
+    );
+    return rows.map((row) => String(row['id']));
+  }
+
+  async nextWebhookDeliveryAt(): Promise<string | undefined> {
+    const row = await this.#db.get<{ next: string | null }>(
+      "SELECT MIN(next_attempt_at) AS next FROM webhook_deliveries WHERE status = 'pending'",
+    );
+    return row?.next ?? undefined;
+  }
+
+  async claimWebhookDelivery(id: string, now: string, until: string): Promise<boolean> {
+    this.#assertWritable('claimWebhookDelivery');
+    // The WHERE clause is the lock: of two instances running this at once, the second finds the
+    // lease already taken (PostgreSQL re-checks the condition on the row the first one updated;
+    // SQLite runs one writer at a time), changes no row, and so does not send.
+    const { changes } = await this.#db.run(
+      `UPDATE webhook_deliveries SET claimed_until = ?
+       WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?
+         AND (claimed_until IS NULL OR claimed_until < ?)`,
+      [until, id, now, now],
+    );
+    return changes === 1;
+  }
+
+  async recordWebhookAttempt(o: DeliveryOutcome): Promise<boolean> {
+    this.#assertWritable('recordWebhookAttempt');
+    const row = await this.#db.get<Row>(
+      'SELECT attempts, attempt_log FROM webhook_deliveries WHERE id = ? AND claimed_until = ?',
+      [o.id, o.claimed_until],
+    );
+    if (!row) return false;
+    const log = [...(JSON.parse(String(row['attempt_log'])) as unknown[]), o.attempt].slice(
+      -ATTEMPT_LOG_KEPT,
+    );
+    const { changes } = await this.#db.run(
+      `UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, claimed_until = NULL,
+         last_status_code = ?, last_error = ?, attempt_log = ?, delivered_at = ?
+       WHERE id = ? AND claimed_until = ?`,
+      [
+        o.status,
+        Number(row['attempts']) + 1,
+        o.next_attempt_at,
+        o.attempt.status_code,
+        o.attempt.error,
+        JSON.stringify(log),
+        o.status === 'delivered' ? o.attempt.at : null,
+        o.id,
+        o.claimed_until,
+      ],
+    );
+    return changes === 1;
+  }
+
+  async insertNotificationMark(mark: NotificationMark, at: string): Promise<boolean> {
+    this.#assertWritable('insertNotificationMark');
+    const { changes } = await this.#db.run(
+      `INSERT INTO notification_marks (subject_id, type, threshold_days, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+      [mark.subject_id, mark.type, mark.threshold_days, at],
+    );
+    return changes === 1;
+  }
+
+  async listNotificationMarks(subjectIds: readonly string[]): Promise<NotificationMark[]> {
+    const out: NotificationMark[] = [];
+    for (let i = 0; i < subjectIds.length; i += 500) {
+      const chunk = subjectIds.slice(i, i + 500);
+      const rows = await this.#db.all<Row>(
+        `SELECT subject_id, type, threshold_days FROM notification_marks
+         WHERE subject_id IN (${chunk.map(() => '?').join(',')})`,
+        chunk,
+      );
+      for (const row of rows) {
+        out.push({
+          subject_id: String(row['subject_id']),
+          type: String(row['type']) as NotificationMark['type'],
+          threshold_days: Number(row['threshold_days']),
+        });
+      }
+    }
+    return out;
+  }
+
+  async listCertificatesExpiringBy(notAfter: string): Promise<CertificateSummary[]> {
+    const rows = await this.#db.all<Row>(
+      `SELECT ${SUMMARY_COLUMNS} FROM certificates WHERE not_after <= ? ORDER BY not_after, id`,
+      [notAfter],
+    );
+    return rows.map(certificateSummaryFromRow);
   }
 
   async #deleteOne(

@@ -186,6 +186,77 @@ export interface DashboardSessionRecord {
   expires_at: string;
 }
 
+/** What a webhook can subscribe to (SPEC §2 "Expiry notifications"). */
+export const WEBHOOK_EVENTS = [
+  'certificate.expiring',
+  'certificate.expired',
+  'certificate.created',
+  'certificate.deleted',
+  'certificate_request.created',
+  'hostname.expiring',
+] as const;
+
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+export interface WebhookRecord {
+  id: string;
+  url: string;
+  events: WebhookEvent[];
+  /** Days before not_after at which certificate.expiring / hostname.expiring fire, descending. */
+  days_before: number[];
+  /** The signing secret, sealed under `webhookSecretAad(id)` (src/secrets/aad.ts). */
+  secret_sealed: string;
+  description: string | null;
+  created_at: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One attempt of a delivery: the receiver's HTTP status, or why there was none. */
+export interface DeliveryAttempt {
+  at: string;
+  status_code: number | null;
+  error: string | null;
+}
+
+/** An event on its way to one webhook (migration 6): the outbox row the scheduler sends. */
+export interface WebhookDeliveryRecord {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  type: WebhookEvent;
+  /** The exact JSON text that is signed and sent. */
+  body: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: string;
+  /** The lease of the instance sending it now; null or past when nobody is. */
+  claimed_until: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  attempt_log: DeliveryAttempt[];
+  created_at: string;
+  delivered_at: string | null;
+}
+
+/** A notification that fired once for good (migration 6): certificate or hostname, type, threshold. */
+export interface NotificationMark {
+  subject_id: string;
+  type: WebhookEvent;
+  threshold_days: number;
+}
+
+/** The outcome of one attempt, written by the instance that claimed the delivery. */
+export interface DeliveryOutcome {
+  id: string;
+  /** The lease the claim took: a row whose lease another instance has taken since is left alone. */
+  claimed_until: string;
+  status: DeliveryStatus;
+  attempt: DeliveryAttempt;
+  /** When to try again (status pending). */
+  next_attempt_at: string;
+}
+
 export interface CertificateFilter {
   vaultId?: string | undefined;
   proxyType?: ProxyType | undefined;
@@ -299,6 +370,36 @@ export interface Repo {
   deleteDashboardSession(idHash: string): Promise<DashboardSessionRecord | undefined>;
   /** Sessions past expires_at, and (when given) those created with another admin token. */
   deleteStaleDashboardSessions(now: string, currentTokenHash?: string): Promise<number>;
+
+  listWebhooks(): Promise<WebhookRecord[]>;
+  getWebhook(id: string): Promise<WebhookRecord | undefined>;
+  insertWebhook(webhook: WebhookRecord): Promise<void>;
+  /** Deletes the webhook and its deliveries. */
+  deleteWebhook(id: string): Promise<boolean>;
+  insertWebhookDelivery(delivery: WebhookDeliveryRecord): Promise<void>;
+  getWebhookDelivery(id: string): Promise<WebhookDeliveryRecord | undefined>;
+  /** A webhook's deliveries, newest first (created_at, id); keyset paging like audit events. */
+  listWebhookDeliveries(
+    webhookId: string,
+    page: { before?: { created_at: string; id: string } | undefined; limit: number },
+  ): Promise<WebhookDeliveryRecord[]>;
+  /** Ids of pending deliveries due at `now` and not leased by anyone, oldest first. */
+  listDueWebhookDeliveries(now: string, limit: number): Promise<string[]>;
+  /** The earliest next_attempt_at of a pending delivery, for the scheduler's next wake-up. */
+  nextWebhookDeliveryAt(): Promise<string | undefined>;
+  /**
+   * Takes the lease on a due delivery until `until`: true for exactly one caller across instances
+   * sharing the database (a conditional UPDATE; the loser changes no row).
+   */
+  claimWebhookDelivery(id: string, now: string, until: string): Promise<boolean>;
+  /** Records an attempt; false (nothing written) when the lease is no longer the caller's. */
+  recordWebhookAttempt(outcome: DeliveryOutcome): Promise<boolean>;
+  /** Inserts the mark; false when it already existed (the notification fired before). */
+  insertNotificationMark(mark: NotificationMark, at: string): Promise<boolean>;
+  /** The marks of these subjects, for the sweep to skip what fired without writing. */
+  listNotificationMarks(subjectIds: readonly string[]): Promise<NotificationMark[]>;
+  /** Certificates (summaries) whose not_after is at or before `notAfter`. */
+  listCertificatesExpiringBy(notAfter: string): Promise<CertificateSummary[]>;
 }
 
 export interface Store {

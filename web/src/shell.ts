@@ -6,6 +6,7 @@ import { renderCertificates } from './certificates.js';
 import { renderCredentials } from './credentials.js';
 import { clear, errorBox, field, h, loading, openDialog, showFieldError } from './dom.js';
 import { renderHostnames } from './hostnames.js';
+import { renderNotifications } from './notifications.js';
 import { renderRoutes } from './routes.js';
 import type { Vault } from './types.js';
 
@@ -14,6 +15,8 @@ const PAGES = [
   { id: 'credentials', label: 'Access credentials', render: renderCredentials },
   { id: 'routes', label: 'Routes', render: renderRoutes },
   { id: 'hostnames', label: 'Hostnames', render: renderHostnames },
+  // Instance-wide (webhooks hear about every vault): the same page under whichever vault is open.
+  { id: 'notifications', label: 'Notifications', render: renderNotifications },
 ] as const;
 type PageId = (typeof PAGES)[number]['id'];
 

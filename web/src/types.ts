@@ -119,3 +119,44 @@ export interface Hostname {
   /** Only from GET of one hostname: the public chain, for the preview. */
   certificate_pem?: string;
 }
+
+/** What a webhook can subscribe to (docs/notifications.md). */
+export type WebhookEvent =
+  | 'certificate.expiring'
+  | 'certificate.expired'
+  | 'certificate.created'
+  | 'certificate.deleted'
+  | 'certificate_request.created'
+  | 'hostname.expiring';
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: WebhookEvent[];
+  days_before: number[];
+  description: string | null;
+  created_at: string;
+  /** Only in the answer to the create call: shown once. */
+  secret?: string;
+}
+
+export interface WebhookAttempt {
+  at: string;
+  status_code: number | null;
+  error: string | null;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  type: WebhookEvent;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  delivered_at: string | null;
+  created_at: string;
+  attempt_log: WebhookAttempt[];
+}
