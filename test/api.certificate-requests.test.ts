@@ -4,7 +4,9 @@
  * then presented to a real upstream that demands a client certificate. The generated key appears in
  * no answer and no log line.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateRequestKeyAad } from '../src/secrets/aad.js';
 import { loadMasterKey } from '../src/secrets/files.js';
@@ -443,5 +445,17 @@ describe('the generated key never leaves vaultgate', () => {
     expect(everything).not.toMatch(/PRIVATE KEY/);
     expect(everything).not.toContain(sealed);
     for (const line of keyLines) expect(everything).not.toContain(line);
+
+    // At rest: no file of the data dir (the SQLite database and its WAL) holds it in clear, as PEM
+    // lines or as DER. master.key is the one file that is a key by design.
+    const der = createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'der' });
+    for (const name of readdirSync(f.t.dataDir)) {
+      if (name === 'master.key') continue;
+      const path = join(f.t.dataDir, name);
+      if (!statSync(path).isFile()) continue;
+      const bytes = readFileSync(path);
+      expect(bytes.includes(der), name).toBe(false);
+      for (const line of keyLines) expect(bytes.includes(line), name).toBe(false);
+    }
   });
 });

@@ -17,6 +17,7 @@ import { MAX_FIELD_CHARS } from '../certificates/upload.js';
 import { VaultgateError } from '../errors.js';
 import { MAX_HOSTNAME_LENGTH, MAX_HOSTS } from '../hosts/names.js';
 import { certificateRequestKeyAad } from '../secrets/aad.js';
+import { SealError } from '../secrets/keyring.js';
 import type {
   CertificateRequestRecord,
   CertificateRequestStatus,
@@ -238,6 +239,28 @@ async function parseSigned(ctx: ApiContext, certificate: string, privateKeyPem: 
   }
 }
 
+/**
+ * The request's key, opened for the one check that needs it. A key that does not open was altered
+ * or moved to another row in the database, or sealed under another master key: nothing can be done
+ * with it, and the log says which request without quoting anything sealed.
+ */
+function openRequestKey(ctx: ApiContext, request: CertificateRequestRecord, sealed: string): string {
+  try {
+    return ctx.keyring.open(sealed, certificateRequestKeyAad(request)).toString('utf8');
+  } catch (err) {
+    if (!(err instanceof SealError)) throw err;
+    ctx.logger.error('a certificate request key cannot be opened', {
+      vault_id: request.vault_id,
+      certificate_request_id: request.id,
+      reason: err.message,
+    });
+    throw new VaultgateError(
+      'internal_error',
+      `The key of the certificate request ${request.id} cannot be opened under this vaultgate's master key (its stored row was changed). Delete the request and create a new one.`,
+    );
+  }
+}
+
 export function certificateRequestEndpoints(ctx: ApiContext): Endpoint[] {
   return [
     {
@@ -398,11 +421,7 @@ export function certificateRequestEndpoints(ctx: ApiContext): Endpoint[] {
         const vault = await requireVault(ctx.store.read, params.vault_id);
         const pending = await requireRequest(ctx.store.read, vault.id, params.id);
         const sealed = requirePending(pending, 'completed again');
-        const parsed = await parseSigned(
-          ctx,
-          certificate,
-          ctx.keyring.open(sealed, certificateRequestKeyAad(pending)).toString('utf8'),
-        );
+        const parsed = await parseSigned(ctx, certificate, openRequestKey(ctx, pending, sealed));
         const association = {
           proxy_type: pending.proxy_type,
           credential_id: pending.credential_id ?? undefined,
