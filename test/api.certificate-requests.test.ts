@@ -257,6 +257,14 @@ describe('attaching the signed certificate', () => {
     const still = await api('GET', `/vaults/${r.vaultId}/certificate-requests/${req.id}`);
     expect(still.json.data.status).toBe('pending');
     expect((await api('GET', `/vaults/${r.vaultId}/certificates`)).json.data).toEqual([]);
+
+    // With only the pending request tied to it, the inbound route cannot become an outbound one.
+    const turned = await api('PUT', `/vaults/${r.vaultId}/routes/${r.routeId}`, {
+      destination_override_endpoint: '*',
+      host_endpoint: 'api\\.example',
+    });
+    expect(turned.status).toBe(409);
+    expect(turned.json.error).toMatchObject({ code: 'route_in_use' });
   });
 
   it('renewal: a second request for the same route with a later not_before takes over', async () => {
