@@ -287,6 +287,15 @@ describe('attaching the signed certificate', () => {
     expect(certificates.map((c: { description: string }) => c.description)).toEqual(['2026', '2027']);
   });
 
+  it('two completions at once: one certificate, the other answer is 409', async () => {
+    const r = await freshRoute();
+    const req = await created(r.vaultId, inboundBody(r.routeId));
+    const signed = signCsr(req.csr_pem, clientRoot);
+    const answers = await Promise.all([attach(r.vaultId, req.id, signed), attach(r.vaultId, req.id, signed)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
+    expect((await api('GET', `/vaults/${r.vaultId}/certificates`)).json.data).toHaveLength(1);
+  });
+
   it('a completed request can be neither completed again nor deleted', async () => {
     const r = await freshRoute();
     const req = await created(r.vaultId, inboundBody(r.routeId));
