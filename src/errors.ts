@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   credential_in_use: 409,
   route_in_use: 409,
   hostname_taken: 409,
+  certificate_request_completed: 409,
   request_timeout: 408,
   payload_too_large: 413,
   misdirected_request: 421,

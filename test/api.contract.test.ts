@@ -10,7 +10,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chainPem, makeCa, makeLeaf, type Issued } from './helpers/pki-fixtures.js';
+import { chainPem, makeCa, makeLeaf, signCsr, type Issued } from './helpers/pki-fixtures.js';
 import { startTestVaultgate, type TestVaultgate } from './helpers/vaultgate.js';
 
 // ajv-formats is CommonJS: its default export arrives wrapped under NodeNext.
@@ -413,6 +413,73 @@ describe('resources', () => {
     await expectStatus(204, 'deleteRoute', { params: { vault_id: vaultId, id: inboundRouteId } });
     await expectError(404, 'route_not_found', 'deleteRoute', {
       params: { vault_id: vaultId, id: inboundRouteId },
+    });
+  });
+
+  it('certificate requests', async () => {
+    const v = { vault_id: vaultId };
+    const credential = await expectStatus(201, 'createCredential', { params: v, body: {} });
+    const body = {
+      proxy_type: 'outbound',
+      credential_id: credential.json.data.id,
+      subject: { common_name: 'contract-csr.example', country: 'US' },
+      sans: ['contract-csr.example'],
+      key_type: 'ec',
+      hosts: ['api.visa.example'],
+    };
+    const created = await expectStatus(201, 'createCertificateRequest', { params: v, body });
+    expect(created.json.data).toMatchObject({ status: 'pending', curve: 'P-256' });
+    const rsa = await expectStatus(201, 'createCertificateRequest', {
+      params: v,
+      body: { ...body, key_type: 'rsa', key_size: 3072 },
+    });
+    expect(rsa.json.data.key_size).toBe(3072);
+    await expectError(422, 'invalid_field', 'createCertificateRequest', {
+      params: v,
+      body: { ...body, key_type: 'rsa', key_size: 1024 },
+    });
+    await expectError(422, 'invalid_association', 'createCertificateRequest', {
+      params: v,
+      body: { ...body, credential_id: 'nope' },
+    });
+    const list = await expectStatus(200, 'listCertificateRequests', {
+      params: v,
+      query: { status: 'pending', limit: '1' },
+    });
+    expect(list.json.next_cursor).toEqual(expect.any(String));
+    await expectError(400, 'invalid_parameter', 'listCertificateRequests', {
+      params: v,
+      query: { status: 'x' },
+    });
+    const one = { vault_id: vaultId, id: created.json.data.id as string };
+    await expectStatus(200, 'getCertificateRequest', { params: one });
+    await expectError(404, 'certificate_request_not_found', 'getCertificateRequest', {
+      params: { ...one, id: 'nope' },
+    });
+
+    const issuer = makeCa({ cn: 'Contract CSR CA' });
+    const other = makeLeaf({ issuer, cn: 'contract-csr.example' });
+    await expectError(422, 'key_mismatch', 'completeCertificateRequest', {
+      params: one,
+      body: { certificate: other.certPem },
+    });
+    const signed = signCsr(created.json.data.csr_pem, issuer);
+    const completed = await expectStatus(201, 'completeCertificateRequest', {
+      params: one,
+      body: { certificate: signed + issuer.certPem },
+    });
+    expect(completed.json.data).toMatchObject({
+      hosts: ['api.visa.example'],
+      credential_id: body.credential_id,
+    });
+    await expectError(409, 'certificate_request_completed', 'completeCertificateRequest', {
+      params: one,
+      body: { certificate: signed },
+    });
+    await expectError(409, 'certificate_request_completed', 'deleteCertificateRequest', { params: one });
+    await expectStatus(204, 'deleteCertificateRequest', { params: { ...one, id: rsa.json.data.id } });
+    await expectError(404, 'certificate_request_not_found', 'deleteCertificateRequest', {
+      params: { ...one, id: rsa.json.data.id },
     });
   });
 

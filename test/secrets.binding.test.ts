@@ -13,6 +13,7 @@ import { legacyCertificateKeyAad } from '../src/secrets/aad.js';
 import { loadMasterKey } from '../src/secrets/files.js';
 import { Keyring } from '../src/secrets/keyring.js';
 import { basic } from './helpers/outbound-client.js';
+import { signCsr } from './helpers/pki-fixtures.js';
 import {
   issue,
   startTlsUpstream,
@@ -137,6 +138,50 @@ describe('sealed certificate keys are bound to their vault, credential and chain
     expect(line, again.logs.join('\n')).toBeDefined();
     expect(again.logs.join('\n')).not.toMatch(/PRIVATE KEY/);
     await stop(again.t);
+  });
+
+  it('a generated key (certificate request) moved to another vault and credential does not open: nothing is stored', async () => {
+    const { t, logs } = await start();
+    const a = await tenant(t, 'request a');
+    const b = await tenant(t, 'request b');
+    const ask = async (who: Tenant, cn: string) => {
+      const res = await t.api('POST', `/vaults/${who.vaultId}/certificate-requests`, {
+        proxy_type: 'outbound',
+        credential_id: who.cred.id,
+        subject: { common_name: cn },
+        key_type: 'ec',
+      });
+      expect(res.status, res.text).toBe(201);
+      return res.json.data as { id: string; csr_pem: string };
+    };
+    // signCsr reads only the issuer's certificate and key.
+    const ca = { certPem: clientRoot.certPem, keyPem: clientRoot.keyPem, subject: '', issuers: [] };
+    const kept = await ask(a, 'request-of-a');
+    const moved = await ask(a, 'moved-request');
+
+    await t.vg.store.write(async (repo) => {
+      const row = await repo.getCertificateRequest(a.vaultId, moved.id);
+      if (!row) throw new Error('missing row');
+      await repo.deleteCertificateRequest(a.vaultId, moved.id);
+      await repo.insertCertificateRequest({ ...row, vault_id: b.vaultId, credential_id: b.cred.id });
+    });
+    const refused = await t.api('POST', `/vaults/${b.vaultId}/certificate-requests/${moved.id}/certificate`, {
+      certificate: signCsr(moved.csr_pem, ca) + clientRoot.certPem,
+    });
+    expect(refused.status).toBe(500);
+    expect(refused.json.error.message).toContain('cannot be opened');
+    expect((await t.api('GET', `/vaults/${b.vaultId}/certificates`)).json.data).toEqual([]);
+    expect(await presented(t, b)).toBe(null);
+    expect(logs.find((l) => l.includes('cannot be opened') && l.includes(moved.id))).toBeDefined();
+
+    // The request left where it was completes, and its key is what vault A presents.
+    const done = await t.api('POST', `/vaults/${a.vaultId}/certificate-requests/${kept.id}/certificate`, {
+      certificate: signCsr(kept.csr_pem, ca) + clientRoot.certPem,
+    });
+    expect(done.status, done.text).toBe(201);
+    expect(await presented(t, a)).toBe('request-of-a');
+    expect(logs.join('\n')).not.toMatch(/PRIVATE KEY/);
+    await stop(t);
   });
 
   it('a row given another chain does not open either', async () => {

@@ -4,7 +4,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReadOnlyRepoError, UniqueViolationError } from '../src/store/open.js';
-import type { Store, WebhookDeliveryRecord, WebhookRecord } from '../src/store/types.js';
+import type {
+  CertificateRequestRecord,
+  Store,
+  WebhookDeliveryRecord,
+  WebhookRecord,
+} from '../src/store/types.js';
 import {
   STORE_BACKENDS,
   at,
@@ -240,6 +245,92 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
     expect(await store.write((repo) => repo.deleteHostname('v1', 'h2'))).toBe(true);
     await store.write((repo) => repo.deleteVault('v1'));
     expect(await store.read.listHostnames()).toEqual([]);
+  });
+
+  it('stores certificate requests, pages them, completes and deletes them', async () => {
+    const request = (
+      vaultId: string,
+      id: string,
+      n: number,
+      ref: { credential_id?: string; route_id?: string },
+    ): CertificateRequestRecord => ({
+      id,
+      vault_id: vaultId,
+      proxy_type: ref.route_id === undefined ? 'outbound' : 'inbound',
+      credential_id: ref.credential_id ?? null,
+      route_id: ref.route_id ?? null,
+      description: n === 1 ? 'Visa 2027' : null,
+      hosts: n === 1 ? ['api.visa.test'] : [],
+      subject: `CN=request-${id}.test`,
+      sans: [`DNS:request-${id}.test`],
+      key_type: n === 3 ? 'rsa' : 'ec',
+      key_size: n === 3 ? 4096 : null,
+      curve: n === 3 ? null : 'P-384',
+      csr_pem: `-----BEGIN CERTIFICATE REQUEST-----\n${id}\n-----END CERTIFICATE REQUEST-----\n`,
+      private_key_sealed: `v1.sealed-${id}`,
+      status: 'pending',
+      certificate_id: null,
+      created_at: at(n),
+      completed_at: null,
+    });
+    const q1 = request('v1', 'q1', 1, { credential_id: 'c1' });
+    await store.write(async (repo) => {
+      await repo.insertVault(vault('v1'));
+      await repo.insertVault(vault('v2', 1));
+      await repo.insertCredential(credential('v1', 'c1'));
+      await repo.insertRoute(route('v1', 'r1'));
+      // Inserted out of creation order: lists follow created_at, not insertion.
+      await repo.insertCertificateRequest(request('v1', 'q3', 3, { route_id: 'r1' }));
+      await repo.insertCertificateRequest(q1);
+      await repo.insertCertificateRequest(request('v1', 'q2', 2, { credential_id: 'c1' }));
+      await repo.insertCertificateRequest(request('v2', 'q4', 4, {}));
+    });
+    expect(await store.read.getCertificateRequest('v1', 'q1')).toEqual(q1);
+    expect(await store.read.getCertificateRequest('v2', 'q1')).toBeUndefined();
+    expect((await store.read.getCertificateRequest('v1', 'q3'))?.key_size).toBe(4096);
+
+    const page = async (
+      status?: 'pending' | 'completed',
+      after?: { created_at: string; id: string },
+      limit = 10,
+    ) =>
+      (await store.read.listCertificateRequestPage({ vaultId: 'v1', status }, { after, limit })).map(
+        (r) => r.id,
+      );
+    expect(await page()).toEqual(['q1', 'q2', 'q3']);
+    expect(await page(undefined, undefined, 2)).toEqual(['q1', 'q2']);
+    expect(await page(undefined, { created_at: at(2), id: 'q2' })).toEqual(['q3']);
+    const { private_key_sealed: _sealed, ...summary } = q1;
+    expect((await store.read.listCertificateRequestPage({ vaultId: 'v1' }, { limit: 1 }))[0]).toEqual(
+      summary,
+    );
+
+    expect(await store.read.countPendingCertificateRequestsFor({ credentialId: 'c1' })).toBe(2);
+    expect(await store.read.countPendingCertificateRequestsFor({ routeId: 'r1' })).toBe(1);
+    expect(await store.read.countPendingCertificateRequestsFor({})).toBe(0);
+
+    // Completing clears the sealed key (the certificate row holds it from then on), once only.
+    expect(await store.write((repo) => repo.completeCertificateRequest('v2', 'q1', 'k9', at(5)))).toBe(false);
+    expect(await store.write((repo) => repo.completeCertificateRequest('v1', 'q1', 'k9', at(5)))).toBe(true);
+    expect(await store.write((repo) => repo.completeCertificateRequest('v1', 'q1', 'k8', at(6)))).toBe(false);
+    expect(await store.read.getCertificateRequest('v1', 'q1')).toEqual({
+      ...q1,
+      status: 'completed',
+      certificate_id: 'k9',
+      completed_at: at(5),
+      private_key_sealed: null,
+    });
+    expect(await page('completed')).toEqual(['q1']);
+    expect(await page('pending')).toEqual(['q2', 'q3']);
+    expect(await store.read.countPendingCertificateRequestsFor({ credentialId: 'c1' })).toBe(1);
+
+    expect(await store.write((repo) => repo.deleteCertificateRequest('v2', 'q2'))).toBe(false);
+    expect(await store.write((repo) => repo.deleteCertificateRequest('v1', 'q2'))).toBe(true);
+    expect(await page()).toEqual(['q1', 'q3']);
+    // Deleting the vault takes its requests along, and no other vault's.
+    expect(await store.write((repo) => repo.deleteVault('v1'))).toBe(true);
+    expect(await store.read.getCertificateRequest('v1', 'q3')).toBeUndefined();
+    expect(await store.read.getCertificateRequest('v2', 'q4')).toMatchObject({ id: 'q4' });
   });
 
   it('counts a vault’s dependants and deletes them with the vault', async () => {

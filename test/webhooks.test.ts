@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { verifySignature } from '../src/notifications/signature.js';
 import { MAX_RETRY_MS } from '../src/notifications/scheduler.js';
-import { chainPem, makeCa, makeLeaf } from './helpers/pki-fixtures.js';
+import { chainPem, makeCa, makeLeaf, signCsr } from './helpers/pki-fixtures.js';
 import { createTestDatabase } from './helpers/postgres.js';
 import type { TestVaultgate } from './helpers/vaultgate.js';
 import { FakeTime, settle, startReceiver, startWithTime, type Receiver } from './helpers/webhooks.js';
@@ -125,6 +125,38 @@ describe('webhooks', () => {
     expect((await t.api('DELETE', `/webhooks/${hook.id}`)).status).toBe(204);
     expect((await t.api('GET', '/audit-events')).json.data[0].action).toBe('webhook.deleted');
     expect((await t.api('GET', `/webhooks/${hook.id}`)).json.error.code).toBe('webhook_not_found');
+  });
+
+  it('announce a certificate request, then the certificate it becomes, with public metadata only', async () => {
+    const time = new FakeTime();
+    const t = await started(time);
+    const r = await receiver();
+    await createWebhook(t, { url: r.url, events: ['certificate_request.created', 'certificate.created'] });
+    const vaultId = (await t.api('GET', '/vaults')).json.data[0].id as string;
+    const credentialId = (await t.api('GET', `/vaults/${vaultId}/credentials`)).json.data[0].id as string;
+    const made = await t.api('POST', `/vaults/${vaultId}/certificate-requests`, {
+      proxy_type: 'outbound',
+      credential_id: credentialId,
+      subject: { common_name: 'hooks-csr.example' },
+      key_type: 'ec',
+    });
+    expect(made.status, made.text).toBe(201);
+    const [requested] = await r.waitFor(1);
+    expect(requested?.json).toMatchObject({
+      type: 'certificate_request.created',
+      data: { id: made.json.data.id, status: 'pending', csr_pem: made.json.data.csr_pem },
+    });
+    expect(requested?.body).not.toContain('PRIVATE KEY');
+
+    const signed = signCsr(made.json.data.csr_pem as string, issuer);
+    const done = await t.api(
+      'POST',
+      `/vaults/${vaultId}/certificate-requests/${made.json.data.id}/certificate`,
+      { certificate: signed + issuer.certPem },
+    );
+    expect(done.status, done.text).toBe(201);
+    const [, created] = await r.waitFor(2);
+    expect(created?.json).toMatchObject({ type: 'certificate.created', data: { id: done.json.data.id } });
   });
 
   it('retry with backoff: a receiver that answers 500 twice gets the event on the third attempt', async () => {

@@ -12,7 +12,7 @@
 import { VaultgateChild } from '../lib/child.js';
 import { InboundClient, OutboundClient, pace, type Outcome } from '../lib/load.js';
 import { numberOption, percentile } from '../lib/options.js';
-import { stage, uploadCertificate, type Tie } from '../lib/setup.js';
+import { requestCertificate, stage, uploadCertificate, type Tie } from '../lib/setup.js';
 import type { RunContext, Scenario, ScenarioResult } from '../lib/types.js';
 import { clientCertificate, makePki, startUpstream } from '../lib/upstream.js';
 
@@ -61,15 +61,17 @@ export const scenario: Scenario = {
 
       const upload = async (side: Side): Promise<void> => {
         serial++;
-        const cert = await clientCertificate(pki, `churn-${side.name}-${serial}.client`, serial);
-        const id = await uploadCertificate(
-          vg,
-          pki,
-          s.vaultId,
-          side.tie,
-          cert,
-          `cert-churn ${side.name} #${serial}`,
-        );
+        const cn = `churn-${side.name}-${serial}.client`;
+        const label = `cert-churn ${side.name} #${serial}`;
+        // Every third certificate's key is born in vaultgate (a certificate request), the others
+        // are uploaded: both roads lead to the same kind of certificate, rotated and deleted alike.
+        if (serial % 3 === 0) {
+          const made = await requestCertificate(vg, pki, s.vaultId, side.tie, cn, label, serial);
+          side.tied.push({ id: made.id, fingerprint: made.fingerprint256 });
+          return;
+        }
+        const cert = await clientCertificate(pki, cn, serial);
+        const id = await uploadCertificate(vg, pki, s.vaultId, side.tie, cert, label);
         side.tied.push({ id, fingerprint: cert.fingerprint256 });
       };
       const remove = async (side: Side): Promise<void> => {

@@ -1,12 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { computeStatus } from '../certificates/index.js';
-import { MAX_FIELD_CHARS, MAX_PASSPHRASE_CHARS, type UploadInput } from '../certificates/upload.js';
+import {
+  MAX_FIELD_CHARS,
+  MAX_PASSPHRASE_CHARS,
+  type ParsedCertificate,
+  type UploadInput,
+} from '../certificates/upload.js';
 import { VaultgateError } from '../errors.js';
 import { MAX_HOSTNAME_LENGTH, MAX_HOSTS, validateHosts } from '../hosts/names.js';
 import { enqueueEvent } from '../notifications/events.js';
 import { JobTimeLimitError } from '../offload/pool.js';
 import { certificateKeyAad } from '../secrets/aad.js';
-import type { CertificateFilter, CertificateRecord, CertificateSummary, Repo } from '../store/types.js';
+import type {
+  CertificateFilter,
+  CertificateRecord,
+  CertificateSummary,
+  ProxyType,
+  Repo,
+} from '../store/types.js';
 import {
   PAGE_PARAMETERS,
   encodeCursor,
@@ -223,8 +234,15 @@ function association(message: string, field: string): VaultgateError {
   return new VaultgateError('invalid_association', message, field);
 }
 
+/** What a certificate is tied to, as an upload or a certificate request names it. */
+export interface AssociationInput {
+  proxy_type: ProxyType;
+  credential_id?: string | undefined;
+  route_id?: string | undefined;
+}
+
 /** SPEC §2: outbound certificates belong to a credential, inbound ones to an inbound route; never both. */
-async function checkAssociation(repo: Repo, vaultId: string, body: UploadBody): Promise<void> {
+export async function checkAssociation(repo: Repo, vaultId: string, body: AssociationInput): Promise<void> {
   if (body.credential_id !== undefined && body.route_id !== undefined) {
     throw association('Give credential_id (outbound) or route_id (inbound), not both.', 'route_id');
   }
@@ -286,6 +304,48 @@ export async function insertWithDuplicateWarning(repo: Repo, record: Certificate
   });
   if (tied > 0 && !record.warnings.includes('duplicate')) record.warnings.push('duplicate');
   await repo.insertCertificate(record);
+}
+
+/** An upload's or request's `hosts` (SPEC §2: outbound only), normalised; none means any host. */
+export function readCertificateHosts(proxyType: ProxyType, hosts: readonly string[] | undefined): string[] {
+  if (hosts !== undefined && proxyType === 'inbound') {
+    throw new VaultgateError(
+      'invalid_field',
+      'hosts applies to outbound certificates only; leave it out for inbound ones.',
+      'hosts',
+    );
+  }
+  return hosts === undefined ? [] : validateHosts(hosts);
+}
+
+/**
+ * The certificate record of a parsed upload (or of a completed certificate request), its private key
+ * sealed at once under the binding to the new row (certificateKeyAad).
+ */
+export function buildCertificateRecord(
+  ctx: ApiContext,
+  input: AssociationInput & { vault_id: string; description: string | null; hosts: string[] },
+  parsed: ParsedCertificate,
+): CertificateRecord {
+  const now = new Date().toISOString();
+  const owner = {
+    id: randomUUID(),
+    vault_id: input.vault_id,
+    credential_id: input.proxy_type === 'outbound' ? (input.credential_id ?? null) : null,
+    route_id: input.proxy_type === 'inbound' ? (input.route_id ?? null) : null,
+    certificate_pem: parsed.chainPem,
+  };
+  return {
+    ...parsed.metadata,
+    ...owner,
+    proxy_type: input.proxy_type,
+    description: input.description,
+    hosts: input.hosts,
+    private_key_sealed: ctx.keyring.seal(parsed.privateKeyPem, certificateKeyAad(owner)),
+    warnings: parsed.warnings,
+    created_at: now,
+    updated_at: now,
+  };
 }
 
 async function requireCertificate(
@@ -370,39 +430,17 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
       handler: async ({ params, body, actor }) => {
         const input = body as UploadBody;
         const vault = await requireVault(ctx.store.read, params.vault_id);
-        if (input.hosts !== undefined && input.proxy_type === 'inbound') {
-          throw new VaultgateError(
-            'invalid_field',
-            'hosts applies to outbound certificates only; leave it out for inbound ones.',
-            'hosts',
-          );
-        }
-        const hosts = input.hosts === undefined ? [] : validateHosts(input.hosts);
+        const hosts = readCertificateHosts(input.proxy_type, input.hosts);
         await checkAssociation(ctx.store.read, vault.id, input);
         const parsed = await parseOffloaded(ctx, input);
-        const owner = {
-          id: randomUUID(),
-          vault_id: vault.id,
-          credential_id: input.proxy_type === 'outbound' ? (input.credential_id ?? null) : null,
-          route_id: input.proxy_type === 'inbound' ? (input.route_id ?? null) : null,
-          certificate_pem: parsed.chainPem,
-        };
-        const id = owner.id;
-        const now = new Date().toISOString();
-        const record: CertificateRecord = {
-          ...parsed.metadata,
-          ...owner,
-          proxy_type: input.proxy_type,
-          description: input.description ?? null,
-          hosts,
-          private_key_sealed: ctx.keyring.seal(parsed.privateKeyPem, certificateKeyAad(owner)),
-          warnings: parsed.warnings,
-          created_at: now,
-          updated_at: now,
-        };
+        const record = buildCertificateRecord(
+          ctx,
+          { ...input, vault_id: vault.id, description: input.description ?? null, hosts },
+          parsed,
+        );
         await commit(
           ctx,
-          { actor, action: 'certificate.created', vault_id: vault.id, target_id: id },
+          { actor, action: 'certificate.created', vault_id: vault.id, target_id: record.id },
           async (repo) => {
             // Checked again inside the transaction: the credential or route may have gone meanwhile.
             await checkAssociation(repo, vault.id, input);

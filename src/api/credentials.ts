@@ -210,6 +210,15 @@ export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
                 `${tied} certificate(s) are tied to this credential; delete them first, then the credential.`,
               );
             }
+            // A pending request's certificate will be tied here: deleting the credential would strand
+            // the key the CA is signing for (docs/certificates.md "Certificate requests").
+            const pending = await repo.countPendingCertificateRequestsFor({ credentialId: credential.id });
+            if (pending > 0) {
+              throw new VaultgateError(
+                'credential_in_use',
+                `${pending} pending certificate request(s) are tied to this credential; complete or delete them first, then the credential.`,
+              );
+            }
             await repo.deleteCredential(vault.id, credential.id);
           },
         );

@@ -2,6 +2,7 @@ import type { AdminAuth } from './auth.js';
 import { sessionEndpoints } from './auth.js';
 import type { ApiContext } from './context.js';
 import { certificateDetailSchema, certificateEndpoints, certificateSchema } from './certificates.js';
+import { certificateRequestEndpoints, certificateRequestSchema } from './certificate-requests.js';
 import { clientAuthSchema } from './client-auth.js';
 import { createdCredentialSchema, credentialEndpoints, credentialSchema } from './credentials.js';
 import { hostnameDetailSchema, hostnameEndpoints, hostnameSchema } from './hostnames.js';
@@ -24,6 +25,7 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
     ...routeEndpoints(ctx),
     ...certificateEndpoints(ctx),
     ...webhookEndpoints(ctx),
+    ...certificateRequestEndpoints(ctx),
   ];
   // The document describes itself too: its endpoint is in the list it is built from (the handler
   // runs only once the server is up, after `openapi` below is set).
@@ -56,6 +58,7 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
     Webhook: webhookSchema,
     CreatedWebhook: createdWebhookSchema,
     WebhookDelivery: webhookDeliverySchema,
+    CertificateRequest: certificateRequestSchema,
   });
   return endpoints;
 }

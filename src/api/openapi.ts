@@ -52,6 +52,10 @@ const isPaged = (e: Endpoint): boolean => e.query?.includes('cursor') === true;
  * created.
  */
 function operationId(e: Endpoint, taken: Set<string>): string {
+  if (e.operationId !== undefined) {
+    taken.add(e.operationId);
+    return e.operationId;
+  }
   const segments = e.path.split('/').filter(Boolean);
   const literal = [...segments].reverse().find((s) => !s.startsWith(':')) ?? 'root';
   const item = (segments[segments.length - 1] ?? '').startsWith(':') || e.method === 'POST';

@@ -28,6 +28,8 @@ export interface Endpoint {
   /** Relative to /api/v1 when `public` is not set; `:name` segments become params. */
   path: string;
   summary: string;
+  /** The OpenAPI operationId, when the one derived from the path would be misleading (openapi.ts). */
+  operationId?: string;
   /**
    * The query parameters the endpoint reads; any other → 400 unknown_parameter (SPEC §2), so a
    * misspelt filter is an error, never a silently unfiltered answer. Paged lists include

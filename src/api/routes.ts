@@ -213,11 +213,13 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
             if (
               current.type === 'inbound' &&
               fields.type === 'outbound' &&
-              (await repo.countCertificatesFor({ routeId: current.id })) > 0
+              (await repo.countCertificatesFor({ routeId: current.id })) +
+                (await repo.countPendingCertificateRequestsFor({ routeId: current.id })) >
+                0
             ) {
               throw new VaultgateError(
                 'route_in_use',
-                'Certificates are tied to this inbound route, so it cannot become an outbound route; delete them first.',
+                'Certificates or pending certificate requests are tied to this inbound route, so it cannot become an outbound route; delete them first.',
               );
             }
             const next: RouteRecord = { ...current, ...fields, updated_at: new Date().toISOString() };
@@ -243,6 +245,13 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
             throw new VaultgateError(
               'route_in_use',
               `${tied} certificate(s) are tied to this route; delete them first, then the route.`,
+            );
+          }
+          const pending = await repo.countPendingCertificateRequestsFor({ routeId: route.id });
+          if (pending > 0) {
+            throw new VaultgateError(
+              'route_in_use',
+              `${pending} pending certificate request(s) are tied to this route; complete or delete them first, then the route.`,
             );
           }
           await repo.deleteRoute(vault.id, route.id);

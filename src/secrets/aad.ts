@@ -73,3 +73,23 @@ export function metaSecretAad(key: MetaSecret): string {
 export function webhookSecretAad(webhookId: string): string {
   return `webhook_secret:${JSON.stringify([webhookId])}`;
 }
+
+/** The parts of a certificate request row its sealed private key belongs to. */
+export interface CertificateRequestKeyOwner {
+  id: string;
+  vault_id: string;
+  credential_id: string | null;
+  route_id: string | null;
+  /** The stored CSR PEM, exactly as stored: the key is bound to the SHA-256 of its bytes. */
+  csr_pem: string;
+}
+
+/**
+ * A key vaultgate generated for a certificate request: bound to the request, its vault, the
+ * credential or route the certificate will be tied to, and the CSR signed with it. A key moved to
+ * another request or vault, or a request re-pointed at another credential, never opens.
+ */
+export function certificateRequestKeyAad(owner: CertificateRequestKeyOwner): string {
+  const csr = createHash('sha256').update(owner.csr_pem).digest('base64url');
+  return `certificate_request_key:${JSON.stringify([owner.id, owner.vault_id, owner.credential_id, owner.route_id, csr])}`;
+}

@@ -6,6 +6,9 @@ import type { SqlParam } from './db.js';
 import type {
   CertificateMetadata,
   CertificateRecord,
+  CertificateRequestRecord,
+  CertificateRequestStatus,
+  CertificateRequestSummary,
   ClientAuthSettings,
   HostnameRecord,
   CertificateSummary,
@@ -403,6 +406,84 @@ export function webhookDeliveryToParams(d: WebhookDeliveryRecord): SqlParam[] {
     JSON.stringify(d.attempt_log),
     d.created_at,
     d.delivered_at,
+  ];
+}
+
+export const CERTIFICATE_REQUEST_COLUMNS = [
+  'id',
+  'vault_id',
+  'proxy_type',
+  'credential_id',
+  'route_id',
+  'description',
+  'hosts',
+  'subject',
+  'sans',
+  'key_type',
+  'key_size',
+  'curve',
+  'csr_pem',
+  'private_key_sealed',
+  'status',
+  'certificate_id',
+  'created_at',
+  'completed_at',
+] as const;
+
+/** Every certificate request column but the sealed key. */
+export const CERTIFICATE_REQUEST_SUMMARY_COLUMNS = CERTIFICATE_REQUEST_COLUMNS.filter(
+  (c) => c !== 'private_key_sealed',
+);
+
+export function certificateRequestSummaryFromRow(row: Row): CertificateRequestSummary {
+  return {
+    id: str(row, 'id'),
+    vault_id: str(row, 'vault_id'),
+    proxy_type: str(row, 'proxy_type') as ProxyType,
+    credential_id: strOrNull(row, 'credential_id'),
+    route_id: strOrNull(row, 'route_id'),
+    description: strOrNull(row, 'description'),
+    hosts: json(row, 'hosts'),
+    subject: str(row, 'subject'),
+    sans: json(row, 'sans'),
+    key_type: str(row, 'key_type') as CertificateRequestRecord['key_type'],
+    key_size: row['key_size'] === null || row['key_size'] === undefined ? null : num(row, 'key_size'),
+    curve: strOrNull(row, 'curve'),
+    csr_pem: str(row, 'csr_pem'),
+    status: str(row, 'status') as CertificateRequestStatus,
+    certificate_id: strOrNull(row, 'certificate_id'),
+    created_at: str(row, 'created_at'),
+    completed_at: strOrNull(row, 'completed_at'),
+  };
+}
+
+export function certificateRequestFromRow(row: Row): CertificateRequestRecord {
+  return {
+    ...certificateRequestSummaryFromRow(row),
+    private_key_sealed: strOrNull(row, 'private_key_sealed'),
+  };
+}
+
+export function certificateRequestToParams(r: CertificateRequestRecord): SqlParam[] {
+  return [
+    r.id,
+    r.vault_id,
+    r.proxy_type,
+    r.credential_id,
+    r.route_id,
+    r.description,
+    JSON.stringify(r.hosts),
+    r.subject,
+    JSON.stringify(r.sans),
+    r.key_type,
+    r.key_size,
+    r.curve,
+    r.csr_pem,
+    r.private_key_sealed,
+    r.status,
+    r.certificate_id,
+    r.created_at,
+    r.completed_at,
   ];
 }
 

@@ -8,6 +8,8 @@ import { bumpVersion, type Db, type SqlParam } from './db.js';
 import { ReadOnlyRepoError } from './errors.js';
 import {
   CERTIFICATE_COLUMNS,
+  CERTIFICATE_REQUEST_COLUMNS,
+  CERTIFICATE_REQUEST_SUMMARY_COLUMNS,
   CERTIFICATE_SUMMARY_COLUMNS,
   CREDENTIAL_COLUMNS,
   HOSTNAME_COLUMNS,
@@ -16,6 +18,9 @@ import {
   WEBHOOK_COLUMNS,
   WEBHOOK_DELIVERY_COLUMNS,
   certificateFromRow,
+  certificateRequestFromRow,
+  certificateRequestSummaryFromRow,
+  certificateRequestToParams,
   certificateSummaryFromRow,
   certificateToParams,
   credentialFromRow,
@@ -41,6 +46,9 @@ import type {
   CertificateMaterial,
   CertificatePageQuery,
   CertificateRecord,
+  CertificateRequestFilter,
+  CertificateRequestRecord,
+  CertificateRequestSummary,
   CertificateSummary,
   CredentialRecord,
   DashboardSessionRecord,
@@ -156,6 +164,7 @@ export class SqlRepo implements Repo {
   async deleteVault(id: string): Promise<boolean> {
     this.#assertWritable('deleteVault');
     // Explicit, in dependency order, so the result never depends on cascade settings of a connection.
+    await this.#db.run('DELETE FROM certificate_requests WHERE vault_id = ?', [id]);
     const removed = await this.#db.run('DELETE FROM certificates WHERE vault_id = ?', [id]);
     if (removed.changes > 0) await this.#certificatesChanged('reset', null);
     await this.#db.run('DELETE FROM credentials WHERE vault_id = ?', [id]);
@@ -519,6 +528,92 @@ export class SqlRepo implements Repo {
       params.push(ref.fingerprint);
     }
     const row = await this.#db.get<{ n: number | string }>(sql, params);
+    return Number(row?.n ?? 0);
+  }
+
+  async insertCertificateRequest(request: CertificateRequestRecord): Promise<void> {
+    this.#assertWritable('insertCertificateRequest');
+    await this.#db.run(
+      insertSql('certificate_requests', CERTIFICATE_REQUEST_COLUMNS),
+      certificateRequestToParams(request),
+    );
+  }
+
+  async getCertificateRequest(vaultId: string, id: string): Promise<CertificateRequestRecord | undefined> {
+    const row = await this.#db.get<Row>('SELECT * FROM certificate_requests WHERE vault_id = ? AND id = ?', [
+      vaultId,
+      id,
+    ]);
+    return row && certificateRequestFromRow(row);
+  }
+
+  async listCertificateRequestPage(
+    filter: CertificateRequestFilter,
+    page: CertificatePageQuery,
+  ): Promise<CertificateRequestSummary[]> {
+    const where = ['vault_id = ?'];
+    const params: SqlParam[] = [filter.vaultId];
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (page.after !== undefined) {
+      where.push('(created_at > ? OR (created_at = ? AND id > ?))');
+      params.push(page.after.created_at, page.after.created_at, page.after.id);
+    }
+    params.push(Math.max(0, Math.floor(page.limit)));
+    const rows = await this.#db.all<Row>(
+      `SELECT ${CERTIFICATE_REQUEST_SUMMARY_COLUMNS.join(', ')} FROM certificate_requests
+       WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT ?`,
+      params,
+    );
+    return rows.map(certificateRequestSummaryFromRow);
+  }
+
+  async completeCertificateRequest(
+    vaultId: string,
+    id: string,
+    certificateId: string,
+    completedAt: string,
+  ): Promise<boolean> {
+    this.#assertWritable('completeCertificateRequest');
+    const { changes } = await this.#db.run(
+      `UPDATE certificate_requests SET status = 'completed', certificate_id = ?, completed_at = ?,
+         private_key_sealed = NULL
+       WHERE vault_id = ? AND id = ? AND status = 'pending'`,
+      [certificateId, completedAt, vaultId, id],
+    );
+    return changes > 0;
+  }
+
+  async deleteCertificateRequest(vaultId: string, id: string): Promise<boolean> {
+    this.#assertWritable('deleteCertificateRequest');
+    const { changes } = await this.#db.run('DELETE FROM certificate_requests WHERE vault_id = ? AND id = ?', [
+      vaultId,
+      id,
+    ]);
+    return changes > 0;
+  }
+
+  async countPendingCertificateRequestsFor(ref: {
+    credentialId?: string;
+    routeId?: string;
+  }): Promise<number> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    if (ref.credentialId !== undefined) {
+      where.push('credential_id = ?');
+      params.push(ref.credentialId);
+    }
+    if (ref.routeId !== undefined) {
+      where.push('route_id = ?');
+      params.push(ref.routeId);
+    }
+    if (where.length === 0) return 0;
+    const row = await this.#db.get<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM certificate_requests WHERE status = 'pending' AND (${where.join(' OR ')})`,
+      params,
+    );
     return Number(row?.n ?? 0);
   }
 

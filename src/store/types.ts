@@ -165,6 +165,47 @@ export interface HostnameRecord extends CertificateMetadata {
   updated_at: string;
 }
 
+export type CertificateRequestStatus = 'pending' | 'completed';
+
+/**
+ * A certificate request (SPEC §2 "Certificate lifecycle"): a key pair vaultgate generated, and the
+ * CSR signed with it. Completing it turns it into a certificate record tied as requested.
+ */
+export interface CertificateRequestRecord {
+  id: string;
+  vault_id: string;
+  proxy_type: ProxyType;
+  credential_id: string | null;
+  route_id: string | null;
+  description: string | null;
+  hosts: string[];
+  /** The CSR's subject as an RFC 4514 string, most specific first. */
+  subject: string;
+  /** As in certificate metadata: `DNS:…`, `IP:…`, `email:…`. */
+  sans: string[];
+  key_type: 'rsa' | 'ec';
+  key_size: number | null;
+  curve: string | null;
+  csr_pem: string;
+  /**
+   * PKCS#8 PEM private key, sealed under `certificateRequestKeyAad` (src/secrets/aad.ts); null once
+   * completed, when the certificate record holds the key.
+   */
+  private_key_sealed: string | null;
+  status: CertificateRequestStatus;
+  certificate_id: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+/** A request without its sealed key: what lists need. */
+export type CertificateRequestSummary = Omit<CertificateRequestRecord, 'private_key_sealed'>;
+
+export interface CertificateRequestFilter {
+  vaultId: string;
+  status?: CertificateRequestStatus | undefined;
+}
+
 export interface AuditEventRecord {
   id: string;
   at: string;
@@ -361,6 +402,27 @@ export interface Repo {
   insertHostname(hostname: HostnameRecord): Promise<void>;
   updateHostname(hostname: HostnameRecord): Promise<void>;
   deleteHostname(vaultId: string, id: string): Promise<boolean>;
+
+  insertCertificateRequest(request: CertificateRequestRecord): Promise<void>;
+  getCertificateRequest(vaultId: string, id: string): Promise<CertificateRequestRecord | undefined>;
+  /** One keyset page in creation order (created_at, id), without sealed keys. */
+  listCertificateRequestPage(
+    filter: CertificateRequestFilter,
+    page: CertificatePageQuery,
+  ): Promise<CertificateRequestSummary[]>;
+  /**
+   * Marks a pending request completed as `certificateId` and clears its sealed key; false when no
+   * pending request has that id.
+   */
+  completeCertificateRequest(
+    vaultId: string,
+    id: string,
+    certificateId: string,
+    completedAt: string,
+  ): Promise<boolean>;
+  deleteCertificateRequest(vaultId: string, id: string): Promise<boolean>;
+  /** Pending requests tied to the credential or to the route given. */
+  countPendingCertificateRequestsFor(ref: { credentialId?: string; routeId?: string }): Promise<number>;
 
   insertAuditEvent(event: AuditEventRecord): Promise<void>;
   listAuditEvents(query: AuditQuery): Promise<AuditEventRecord[]>;

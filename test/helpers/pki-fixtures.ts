@@ -171,6 +171,8 @@ interface SignRequest {
   notBefore: Date | undefined;
   notAfter: Date | undefined;
   digest: Digest | undefined;
+  /** A CSR made elsewhere to sign (its SANs are copied); by default one is made from keyPem. */
+  csrPem?: string | undefined;
 }
 
 function sign(req: SignRequest): string {
@@ -190,6 +192,8 @@ function sign(req: SignRequest): string {
       `default_md = ${req.digest ?? 'sha256'}`,
       'policy = p',
       'unique_subject = no',
+      // Only CSRs made elsewhere carry extensions (signCsr); the extfile's win over them.
+      'copy_extensions = copy',
       '[p]',
       'commonName = optional',
       '',
@@ -197,7 +201,10 @@ function sign(req: SignRequest): string {
   );
   const extFile = writeTemp('ext.cnf', req.extensions.join('\n') + '\n');
   const keyFile = writeTemp('key.pem', req.keyPem);
-  const csr = writeTemp('req.csr', openssl(['req', '-new', '-key', keyFile, '-subj', req.subject]));
+  const csr = writeTemp(
+    'req.csr',
+    req.csrPem ?? openssl(['req', '-new', '-key', keyFile, '-subj', req.subject]),
+  );
   const out = scratch('cert.pem');
   const notBefore = req.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = req.notAfter ?? new Date(notBefore.getTime() + (req.days ?? 365) * 86_400_000);
@@ -269,6 +276,32 @@ export function makeLeaf(options: LeafOptions = {}): Issued {
   });
   const issuers = options.issuer === undefined ? [] : [options.issuer, ...options.issuer.issuers];
   return { certPem, keyPem, subject, issuers };
+}
+
+/**
+ * What a CA does with a certificate request made elsewhere (vaultgate's own, SPEC §2 "Certificate
+ * lifecycle"): a client certificate for the CSR's key and subject, with its SANs.
+ */
+export function signCsr(
+  csrPem: string,
+  issuer: Issued,
+  options: Pick<LeafOptions, 'eku' | 'days' | 'notBefore' | 'notAfter' | 'digest'> = {},
+): string {
+  const extensions = ['basicConstraints = CA:FALSE', 'keyUsage = critical, digitalSignature'];
+  const eku = options.eku === undefined ? ['clientAuth'] : options.eku;
+  if (eku !== null) extensions.push(`extendedKeyUsage = ${eku.join(', ')}`);
+  extensions.push('subjectKeyIdentifier = hash', 'authorityKeyIdentifier = keyid');
+  return sign({
+    subject: '',
+    keyPem: '',
+    csrPem,
+    issuer,
+    extensions,
+    days: options.days,
+    notBefore: options.notBefore,
+    notAfter: options.notAfter,
+    digest: options.digest,
+  });
 }
 
 /** The leaf followed by its issuers (leaf → root), as one PEM string. */

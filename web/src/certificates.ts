@@ -4,6 +4,8 @@
 
 import { api, firstItems, listPage } from './api.js';
 import { openAddCertificate } from './certificate-form.js';
+import { openCertificateRequestForm } from './certificate-request-form.js';
+import { pendingRequests } from './certificate-requests.js';
 import { openPreview } from './certificate-preview.js';
 import { certificateFilters } from './certificate-filters.js';
 import { clear, confirmDialog, errorBox, formatDate, h, loading } from './dom.js';
@@ -21,6 +23,8 @@ interface Ties {
 export function renderCertificates(main: HTMLElement, vault: Vault, saved?: Certificate): void {
   const base = `/vaults/${vault.id}`;
   const add = h('button', { type: 'button', class: 'btn btn--primary' }, 'Add Certificate');
+  const request = h('button', { type: 'button', class: 'btn' }, 'Create certificate request');
+  const pending = pendingRequests(vault, (c) => renderCertificates(main, vault, c));
   const banner = h('div');
   const results = h('div', { 'aria-busy': 'true' }, loading('Loading certificates…'));
   const ties: Promise<Ties> = Promise.all([
@@ -97,10 +101,11 @@ export function renderCertificates(main: HTMLElement, vault: Vault, saved?: Cert
           'Client certificates vaultgate presents to third parties: outbound, per access credential; inbound, per route.',
         ),
       ),
-      add,
+      h('div', { class: 'section-head__actions' }, request, add),
     ),
     saved ? savedNotice(saved, () => filters.set({ q: saved.id })) : null,
     banner,
+    pending.element,
     filters.form,
     results,
     list.nav,
@@ -109,6 +114,19 @@ export function renderCertificates(main: HTMLElement, vault: Vault, saved?: Cert
     (known) => filters.offerTies(known.credentials, known.routes),
     () => undefined, // the list shows the error
   );
+  request.addEventListener('click', () => {
+    request.disabled = true;
+    ties.then(
+      (known) => {
+        request.disabled = false;
+        openCertificateRequestForm(vault, known.credentials, known.routes, () => pending.reload());
+      },
+      (err: Error) => {
+        request.disabled = false;
+        clear(results, errorBox(err.message));
+      },
+    );
+  });
   add.addEventListener('click', () => {
     add.disabled = true;
     ties.then(

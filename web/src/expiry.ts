@@ -6,9 +6,10 @@
 // (one bounded page), hostnames from their first 1,000.
 
 import { firstItems, listPage } from './api.js';
-import { formatDate, h } from './dom.js';
+import { openCertificateRequestForm, type RequestPrefill } from './certificate-request-form.js';
+import { clear, formatDate, h } from './dom.js';
 import { certificateName } from './format.js';
-import type { Certificate, CertificateStatus, Hostname, Vault } from './types.js';
+import type { Certificate, CertificateStatus, Credential, Hostname, Route, Vault } from './types.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Expiring client certificates asked for; past it the banner says "more than". */
@@ -103,4 +104,84 @@ export function expiryBanner(found: ExpiryFindings, showExpiring?: () => void): 
       : null,
   );
   return warning ? h('div', {}, banner, warning) : banner;
+}
+
+/** The CN of an RFC 4514 subject as the API writes it (`CN=a\, b, O=…`), unescaped; '' when none. */
+function commonName(subject: string): string {
+  const value = /(?:^|, )CN=((?:\\.|[^,\\])*)/.exec(subject)?.[1] ?? '';
+  return value.replace(/\\(.)/g, '$1');
+}
+
+/** What a renewal request for `c` starts from: its association, description, CN and SANs. */
+export function renewalPrefill(c: Certificate): RequestPrefill {
+  return {
+    proxy_type: c.proxy_type,
+    credential_id: c.credential_id,
+    route_id: c.route_id,
+    description: c.description,
+    common_name: commonName(c.subject),
+    sans: c.sans.filter((s) => /^(DNS|IP|email):/.test(s)),
+    hosts: c.hosts,
+  };
+}
+
+/**
+ * Shown on every Vault Settings page: the client certificates expiring within 30 days, each with
+ * "Create renewal request" (a new key and CSR for the same association; once the renewed certificate
+ * is attached, the latest not_before wins and traffic switches without a gap). Nothing when none.
+ */
+export function renewalPanel(vault: Vault, onCreated: () => void): HTMLElement {
+  const panel = h('section', { class: 'renewals', 'aria-label': 'Certificates to renew' });
+  const base = `/vaults/${vault.id}`;
+  listPage<Certificate>(`${base}/certificates`, {
+    status: 'expiring_soon',
+    limit: String(EXPIRING_LIMIT),
+  }).then(
+    (page) => {
+      const now = Date.now();
+      const expiring = page.data.filter((c) => expiresWithin30Days(c, now));
+      if (expiring.length === 0) return;
+      let ties: Promise<[Credential[], Route[]]> | undefined;
+      const renew = (c: Certificate): void => {
+        ties ??= Promise.all([
+          firstItems<Credential>(`${base}/credentials`),
+          firstItems<Route>(`${base}/routes`),
+        ]).then(([credentials, routes]) => [credentials.items, routes.items]);
+        void ties.then(([credentials, routes]) =>
+          openCertificateRequestForm(vault, credentials, routes, onCreated, renewalPrefill(c)),
+        );
+      };
+      clear(
+        panel,
+        h(
+          'div',
+          { class: 'alert alert--warning', role: 'status' },
+          h('strong', {}, 'Certificates expiring within 30 days'),
+          h(
+            'ul',
+            { class: 'renewals__list' },
+            ...expiring.map((c) =>
+              h(
+                'li',
+                {},
+                `${certificateName(c)} (${formatDate(c.not_after)}) `,
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'btn btn--small',
+                    'aria-label': `Create renewal request for ${certificateName(c)}`,
+                    onclick: () => renew(c),
+                  },
+                  'Create renewal request',
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    },
+    () => undefined, // the Certificates tab's banner reports a failed read
+  );
+  return panel;
 }

@@ -3,6 +3,7 @@
 
 import { api, firstItems, setCsrfToken } from './api.js';
 import { renderCertificates } from './certificates.js';
+import { renewalPanel } from './expiry.js';
 import { renderCredentials } from './credentials.js';
 import { clear, errorBox, field, h, loading, openDialog, showFieldError } from './dom.js';
 import { renderHostnames } from './hostnames.js';
@@ -76,6 +77,12 @@ export function startShell(root: HTMLElement, onSignedOut: () => void): void {
       h('p', { class: 'eyebrow' }, 'Vault Settings'),
       h('h1', {}, vault.name, ' ', h('span', { class: 'vault-id' }, vault.id)),
       h('p', { class: 'muted' }, `${vault.environment} · inbound host `, h('code', {}, vault.inbound_host)),
+      renewalPanel(vault, () => {
+        // The new request waits in the Certificates tab's pending list.
+        const target = `#/${vault.id}/certificates`;
+        if (location.hash === target) route();
+        else location.hash = target;
+      }),
     );
     clear(
       nav,

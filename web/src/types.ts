@@ -160,3 +160,24 @@ export interface WebhookDelivery {
   created_at: string;
   attempt_log: WebhookAttempt[];
 }
+
+/** A certificate request (SPEC §2 "Certificate lifecycle"): a key vaultgate generated and its CSR. */
+export interface CertificateRequest {
+  id: string;
+  vault_id: string;
+  proxy_type: ProxyType;
+  credential_id: string | null;
+  route_id: string | null;
+  description: string | null;
+  hosts: string[];
+  subject: string;
+  sans: string[];
+  key_type: 'rsa' | 'ec';
+  key_size?: number;
+  curve?: string;
+  csr_pem: string;
+  status: 'pending' | 'completed';
+  certificate_id: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
