@@ -43,6 +43,24 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
     expect(await store.read.listAuditEvents({})).toEqual([]);
   });
 
+  it('bumps the version with every write but a bookkeeping one, which still commits', async () => {
+    await store.write((repo) => repo.setMeta('probe', 'a'));
+    expect(await store.version()).toBe(1);
+    await store.write((repo) => repo.setMeta('probe', 'b'), { bookkeeping: true });
+    expect(await store.version()).toBe(1);
+    expect(await store.read.getMeta('probe')).toBe('b');
+    await expect(
+      store.write(
+        async (repo) => {
+          await repo.setMeta('probe', 'c');
+          throw new Error('rolled back');
+        },
+        { bookkeeping: true },
+      ),
+    ).rejects.toThrow('rolled back');
+    expect(await store.read.getMeta('probe')).toBe('b');
+  });
+
   it('stores meta values and overwrites them', async () => {
     expect(await store.read.getMeta('server_secret')).toBeUndefined();
     await store.write((repo) => repo.setMeta('server_secret', 'a'));

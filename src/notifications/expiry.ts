@@ -116,22 +116,26 @@ export async function sweepExpiry(store: Store, now: number): Promise<number> {
   if (fresh.length === 0) return 0;
 
   const at = new Date(now).toISOString();
-  return store.write(async (repo) => {
-    // Webhooks deleted since the read above get nothing (their rows are gone).
-    const live = new Set((await repo.listWebhooks()).map((w) => w.id));
-    let events = 0;
-    for (const c of fresh) {
-      const mark = { subject_id: c.subject_id, type: c.type, threshold_days: c.threshold_days };
-      if (!(await repo.insertNotificationMark(mark, at))) continue; // fired elsewhere meanwhile
-      await enqueueFor(
-        repo,
-        c.webhooks.filter((w) => live.has(w.id)),
-        c.type,
-        c.data,
-        at,
-      );
-      events += 1;
-    }
-    return events;
-  });
+  // Outbox rows and marks, nothing a snapshot holds: a bookkeeping write makes no process rebuild.
+  return store.write(
+    async (repo) => {
+      // Webhooks deleted since the read above get nothing (their rows are gone).
+      const live = new Set((await repo.listWebhooks()).map((w) => w.id));
+      let events = 0;
+      for (const c of fresh) {
+        const mark = { subject_id: c.subject_id, type: c.type, threshold_days: c.threshold_days };
+        if (!(await repo.insertNotificationMark(mark, at))) continue; // fired elsewhere meanwhile
+        await enqueueFor(
+          repo,
+          c.webhooks.filter((w) => live.has(w.id)),
+          c.type,
+          c.data,
+          at,
+        );
+        events += 1;
+      }
+      return events;
+    },
+    { bookkeeping: true },
+  );
 }

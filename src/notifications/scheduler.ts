@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { UpstreamBlocker } from '../proxy/upstream/blocked-ranges.js';
 import type { Keyring } from '../secrets/keyring.js';
 import { webhookSecretAad } from '../secrets/aad.js';
-import type { DeliveryOutcome, Store, WebhookDeliveryRecord } from '../store/types.js';
+import type { DeliveryOutcome, Repo, Store, WebhookDeliveryRecord } from '../store/types.js';
 import { DELIVERY_TIMEOUT_MS, postDelivery, type AttemptResult } from './delivery.js';
 import { sweepExpiry } from './expiry.js';
 import { signatureHeader } from './signature.js';
@@ -140,7 +140,8 @@ export class NotificationScheduler {
         if (this.#stopped) break;
         const at = this.#time.now();
         const lease = iso(at + LEASE_MS);
-        if (await this.#deps.store.write((repo) => repo.claimWebhookDelivery(id, iso(at), lease))) {
+        const claim = (repo: Repo) => repo.claimWebhookDelivery(id, iso(at), lease);
+        if (await this.#deps.store.write(claim, { bookkeeping: true })) {
           claimed.push({ id, lease });
         }
       }
@@ -182,7 +183,7 @@ export class NotificationScheduler {
       result = { status_code: null, error: 'the webhook secret could not be opened' };
     }
     const outcome = this.#outcome(delivery, lease, sentAt, result);
-    const recorded = await store.write((repo) => repo.recordWebhookAttempt(outcome));
+    const recorded = await store.write((repo) => repo.recordWebhookAttempt(outcome), { bookkeeping: true });
     const fields = {
       webhook_id: webhook.id,
       delivery_id: id,

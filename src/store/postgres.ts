@@ -128,7 +128,7 @@ class PostgresStore implements Store {
     this.read = new SqlRepo(this.#readDb, { writable: false });
   }
 
-  write<T>(fn: (repo: Repo) => Promise<T>): Promise<T> {
+  write<T>(fn: (repo: Repo) => Promise<T>, options: { bookkeeping?: boolean } = {}): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('The store is closed.'));
     const { pool, mutex, feed, channel, instanceId } = this.#parts;
     return mutex.run(async () => {
@@ -137,6 +137,11 @@ class PostgresStore implements Store {
       let broken = false;
       try {
         await client.query('BEGIN');
+        if (options.bookkeeping === true) {
+          const result = await fn(new SqlRepo(db, { writable: true }));
+          await client.query('COMMIT');
+          return result;
+        }
         await bumpVersion(db);
         const result = await fn(new SqlRepo(db, { writable: true }));
         const version = await readVersion(db);

@@ -138,11 +138,11 @@ class SqliteStore implements Store {
     this.read = new SqlRepo(this.#readDb, { writable: false });
   }
 
-  write<T>(fn: (repo: Repo) => Promise<T>): Promise<T> {
+  write<T>(fn: (repo: Repo) => Promise<T>, options: { bookkeeping?: boolean } = {}): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('The store is closed.'));
     return this.#mutex.run(() =>
       transaction(this.#writer, async () => {
-        await bumpVersion(this.#writeDb);
+        if (options.bookkeeping !== true) await bumpVersion(this.#writeDb);
         return fn(new SqlRepo(this.#writeDb, { writable: true }));
       }),
     );

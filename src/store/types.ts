@@ -472,9 +472,13 @@ export interface Store {
    * Runs fn in one write transaction. On success the configuration version is bumped and, with
    * PostgreSQL, other instances are notified. The promise resolves only after the commit is durable.
    * Write transactions are serialised.
+   *
+   * `bookkeeping`: a write that changes nothing a snapshot holds (the webhook outbox's claims,
+   * attempts and marks) commits without bumping the version or notifying anyone, so it makes no
+   * process rebuild its snapshot.
    */
-  write<T>(fn: (repo: Repo) => Promise<T>): Promise<T>;
-  /** The configuration version: bumped by every committed write. */
+  write<T>(fn: (repo: Repo) => Promise<T>, options?: { bookkeeping?: boolean }): Promise<T>;
+  /** The configuration version: bumped by every committed write but bookkeeping ones. */
   version(): Promise<number>;
   /** Called when another instance (sharing the database) committed a change, or after a reconnect. */
   onRemoteChange(listener: () => void): void;
