@@ -91,7 +91,7 @@ export function intercept(ctx: OutboundContext, tunnelServer: http.Server, reque
     });
 }
 
-/** The host an SNI names, or null when it names none (a `host:port`, an IP literal, garbage). */
+/** The host (name or IP address) an SNI names, or null when it names none (a `host:port`, garbage). */
 function sniHost(servername: string): string | null {
   try {
     return normaliseHost(servername).name;
