@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSettings } from '../../src/config/settings.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
-import { startVaultgate, type Vaultgate } from '../../src/server.js';
+import { startVaultgate, type StartOptions, type Vaultgate } from '../../src/server.js';
 
 export interface TestVaultgate {
   vg: Vaultgate;
@@ -36,7 +36,7 @@ export const TEST_WORKERS = process.env.VAULTGATE_TEST_WORKERS ?? '1';
  */
 export async function startTestVaultgate(
   env: Record<string, string> = {},
-  options: { logLines?: string[] } = {},
+  options: { logLines?: string[]; schedulerTime?: StartOptions['schedulerTime'] } = {},
 ): Promise<TestVaultgate> {
   const dataDir = env.VAULTGATE_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'vaultgate-test-'));
   const settings = loadSettings({
@@ -54,6 +54,7 @@ export async function startTestVaultgate(
     logger,
     logLevel: logLines ? 'debug' : 'error',
     testHooks: true,
+    ...(options.schedulerTime ? { schedulerTime: options.schedulerTime } : {}),
   });
   const adminUrl = `http://127.0.0.1:${vg.ports.admin}`;
   const token = vg.adminToken.value;

@@ -2,17 +2,11 @@
  * For webhook tests: fake time for the scheduler, a real HTTP receiver on a free port, and a
  * vaultgate started with that time (StartOptions.schedulerTime).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadSettings } from '../../src/config/settings.js';
 import type { SchedulerTime } from '../../src/notifications/scheduler.js';
-import { createLogger, silentLogger } from '../../src/observability/logger.js';
-import { startVaultgate } from '../../src/server.js';
-import { TEST_WORKERS, type TestVaultgate } from './vaultgate.js';
+import { startTestVaultgate, type TestVaultgate } from './vaultgate.js';
 
 /**
  * Real time plus an offset the test moves forward. Timers fire only in advance(), never by
@@ -116,54 +110,12 @@ export async function startReceiver(
 }
 
 /** startTestVaultgate with the scheduler on `time`; the data dir stays unless the test made it. */
-export async function startWithTime(
+export function startWithTime(
   time: FakeTime,
   env: Record<string, string> = {},
   options: { logLines?: string[] } = {},
 ): Promise<TestVaultgate> {
-  const dataDir = env.VAULTGATE_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'vaultgate-hooks-'));
-  const settings = loadSettings({
-    VAULTGATE_DATA_DIR: dataDir,
-    VAULTGATE_ADMIN_PORT: '0',
-    VAULTGATE_INBOUND_PORT: '0',
-    VAULTGATE_OUTBOUND_PORT: '0',
-    VAULTGATE_OUTBOUND_TLS_PORT: '0',
-    VAULTGATE_WORKERS: TEST_WORKERS,
-    ...env,
-  });
-  const { logLines } = options;
-  const logger = logLines ? createLogger('debug', {}, (line) => logLines.push(line)) : silentLogger;
-  const vg = await startVaultgate(settings, {
-    logger,
-    logLevel: logLines ? 'debug' : 'error',
-    testHooks: true,
-    schedulerTime: time,
-  });
-  const adminUrl = `http://127.0.0.1:${vg.ports.admin}`;
-  const token = vg.adminToken.value;
-  return {
-    vg,
-    dataDir,
-    token,
-    adminUrl,
-    async api(method, path, body, headers = {}) {
-      const res = await fetch(`${adminUrl}/api/v1${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined, text };
-    },
-    async stop() {
-      await vg.stop(1000);
-      if (!env.VAULTGATE_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return startTestVaultgate(env, { ...options, schedulerTime: time });
 }
 
 /** Waits until every instance's scheduler has handled what is due at this instant. */
