@@ -2,11 +2,11 @@
 // sent as base64 `pkcs12` instead. The API's error appears beside the field it names and nothing is
 // added; the dialog closes only on success.
 
-import { ApiError, api } from './api.js';
-import { clear, errorBox, field, h, newId, openDialog, showFieldError } from './dom.js';
-import { routeName } from './format.js';
-import { errorField, keyMaterialFields, type Slot } from './key-material.js';
-import type { Certificate, Credential, ProxyType, Route, Vault } from './types.js';
+import { api } from './api.js';
+import { associationFields } from './association-fields.js';
+import { clear, errorBox, field, h, openDialog, showFieldError } from './dom.js';
+import { keyMaterialFields, type Slot } from './key-material.js';
+import type { Certificate, Credential, Route, Vault } from './types.js';
 
 export function openAddCertificate(
   vault: Vault,
@@ -14,8 +14,6 @@ export function openAddCertificate(
   routes: Route[],
   onSaved: (certificate: Certificate) => void,
 ): void {
-  const inboundRoutes = routes.filter((r) => r.type === 'inbound');
-
   const description = h('input', {
     type: 'text',
     name: 'description',
@@ -26,59 +24,12 @@ export function openAddCertificate(
     certificate: 'PEM: the leaf, optionally followed by intermediates. Or a .p12/.pfx file.',
     privateKey: 'PEM, encrypted or not. Leave empty for a .p12/.pfx file or a bundle.',
   });
-  const hosts = h('input', { type: 'text', name: 'hosts', placeholder: 'api.visa.com, *.mastercard.com' });
-  const credential = h(
-    'select',
-    { name: 'credential_id' },
-    ...credentials.map((c) =>
-      h('option', { value: c.id }, c.description ? `${c.description} (${c.username})` : c.username),
-    ),
-  );
-  const route = h(
-    'select',
-    { name: 'route_id' },
-    ...inboundRoutes.map((r) => h('option', { value: r.id }, `${routeName(r)} — ${r.host_endpoint}`)),
-  );
-  if (credentials.length === 0)
-    credential.append(h('option', { value: '' }, 'No access credentials — generate one first'));
-  if (inboundRoutes.length === 0)
-    route.append(h('option', { value: '' }, 'No inbound routes — create one on the Routes page'));
-
   const fDescription = field(
     'Description',
     description,
     'A name you will recognise, like the third party’s.',
   );
-  const fHosts = field(
-    'Hosts (optional)',
-    hosts,
-    'Comma-separated. Empty: presented to every upstream host.',
-  );
-  const fCredential = field('Access credential', credential);
-  const fRoute = field('Route', route, 'Inbound routes of this vault.');
-  const typeName = newId('proxy-type');
-  const radio = (value: ProxyType, label: string, checked: boolean): HTMLElement => {
-    const input = h('input', { type: 'radio', name: typeName, value, id: newId('pt'), checked });
-    input.addEventListener('change', syncType);
-    return h('div', { class: 'radio' }, input, h('label', { for: input.id }, label));
-  };
-  const proxyType = h(
-    'fieldset',
-    { class: 'field segmented' },
-    h('legend', {}, 'Proxy type'),
-    radio('inbound', 'Inbound', false),
-    radio('outbound', 'Outbound', true),
-  );
-  const selectedType = (): ProxyType =>
-    (proxyType.querySelector<HTMLInputElement>('input:checked')?.value as ProxyType | undefined) ??
-    'outbound';
-  function syncType(): void {
-    const outbound = selectedType() === 'outbound';
-    fCredential.wrap.hidden = !outbound;
-    fHosts.wrap.hidden = !outbound;
-    fRoute.wrap.hidden = outbound;
-  }
-  syncType();
+  const association = associationFields(credentials, routes);
 
   const general = h('div', { class: 'dialog__error' });
   const save = h('button', { type: 'submit', class: 'btn btn--primary' }, 'Save');
@@ -88,10 +39,7 @@ export function openAddCertificate(
     general,
     fDescription.wrap,
     ...material.wraps,
-    proxyType,
-    fCredential.wrap,
-    fHosts.wrap,
-    fRoute.wrap,
+    ...association.wraps,
     h(
       'div',
       { class: 'dialog__actions' },
@@ -104,10 +52,8 @@ export function openAddCertificate(
   // Where each API field's error is shown; the key material's own slots come from its module.
   const slots: Record<string, Slot> = {
     ...material.slots,
+    ...association.slots,
     description: [description, fDescription.error],
-    hosts: [hosts, fHosts.error],
-    credential_id: [credential, fCredential.error],
-    route_id: [route, fRoute.error],
   };
   const clearErrors = (): void => {
     clear(general);
@@ -116,9 +62,7 @@ export function openAddCertificate(
 
   const showError = (err: unknown): void => {
     const message = err instanceof Error ? err.message : String(err);
-    let name = errorField(err).split('.')[0] ?? '';
-    if (!name && err instanceof ApiError && err.code === 'invalid_association')
-      name = selectedType() === 'outbound' ? 'credential_id' : 'route_id';
+    const name = association.errorField(err).split('.')[0] ?? '';
     const slot = material.slotFor(name) ?? slots[name];
     if (slot) {
       showFieldError(slot[0], slot[1], message);
@@ -131,19 +75,8 @@ export function openAddCertificate(
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     clearErrors();
-    const type = selectedType();
-    const body: Record<string, unknown> = { proxy_type: type };
+    const body: Record<string, unknown> = association.body();
     if (description.value.trim()) body['description'] = description.value.trim();
-    if (type === 'outbound') {
-      body['credential_id'] = credential.value;
-      const list = hosts.value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      if (list.length) body['hosts'] = list;
-    } else {
-      body['route_id'] = route.value;
-    }
     Object.assign(body, material.body());
     save.disabled = true;
     save.textContent = 'Saving…';

@@ -2,6 +2,7 @@
 // the right one. The API returns the public chain only; private keys never reach the browser.
 
 import { api, ApiError } from './api.js';
+import { splitList } from './association-fields.js';
 import { certificateName, statusBadge } from './format.js';
 import {
   clear,
@@ -58,10 +59,7 @@ function editForm(vault: Vault, c: Certificate, saved: (next: Certificate) => vo
     status.textContent = '';
     const body: Record<string, unknown> = { description: description.value.trim() || null };
     if (c.proxy_type === 'outbound') {
-      body['hosts'] = hosts.value
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean);
+      body['hosts'] = splitList(hosts.value);
     }
     save.disabled = true;
     api<Certificate>('PATCH', `/vaults/${vault.id}/certificates/${c.id}`, body).then(

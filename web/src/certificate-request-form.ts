@@ -3,21 +3,17 @@
 // Certificates tab, or pre-filled from an expiring certificate to renew it. As in the upload dialog,
 // the API's error appears beside the field it names and nothing is created.
 
-import { ApiError, api } from './api.js';
-import { clear, errorBox, field, h, newId, openDialog, showFieldError } from './dom.js';
-import { routeName } from './format.js';
-import { errorField, type Slot } from './key-material.js';
-import type { CertificateRequest, Credential, ProxyType, Route, Vault } from './types.js';
+import { api } from './api.js';
+import { associationFields, splitList, type AssociationPrefill } from './association-fields.js';
+import { clear, errorBox, field, h, openDialog, showFieldError } from './dom.js';
+import type { Slot } from './key-material.js';
+import type { CertificateRequest, Credential, Route, Vault } from './types.js';
 
 /** What a renewal starts from: the expiring certificate's association and names. */
-export interface RequestPrefill {
-  proxy_type: ProxyType;
-  credential_id: string | null;
-  route_id: string | null;
+export interface RequestPrefill extends AssociationPrefill {
   description: string | null;
   common_name: string;
   sans: string[];
-  hosts: string[];
 }
 
 const KEYS: { label: string; body: Record<string, unknown> }[] = [
@@ -38,12 +34,6 @@ const SUBJECT_FIELDS = [
   ['email', 'Email (optional)', 'pki@acme.example'],
 ] as const;
 
-const splitList = (text: string): string[] =>
-  text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-
 export function openCertificateRequestForm(
   vault: Vault,
   credentials: Credential[],
@@ -51,7 +41,6 @@ export function openCertificateRequestForm(
   onCreated: (request: CertificateRequest) => void,
   prefill?: RequestPrefill,
 ): void {
-  const inboundRoutes = routes.filter((r) => r.type === 'inbound');
   const description = h('input', {
     type: 'text',
     name: 'description',
@@ -59,30 +48,7 @@ export function openCertificateRequestForm(
     placeholder: 'Visa VDP 2027',
     value: prefill?.description ?? '',
   });
-  const credential = h(
-    'select',
-    { name: 'credential_id' },
-    ...credentials.map((c) =>
-      h('option', { value: c.id }, c.description ? `${c.description} (${c.username})` : c.username),
-    ),
-  );
-  const route = h(
-    'select',
-    { name: 'route_id' },
-    ...inboundRoutes.map((r) => h('option', { value: r.id }, `${routeName(r)} — ${r.host_endpoint}`)),
-  );
-  if (credentials.length === 0)
-    credential.append(h('option', { value: '' }, 'No access credentials — generate one first'));
-  if (inboundRoutes.length === 0)
-    route.append(h('option', { value: '' }, 'No inbound routes — create one on the Routes page'));
-  if (prefill?.credential_id) credential.value = prefill.credential_id;
-  if (prefill?.route_id) route.value = prefill.route_id;
-  const hosts = h('input', {
-    type: 'text',
-    name: 'hosts',
-    placeholder: 'api.visa.com, *.mastercard.com',
-    value: prefill?.hosts.join(', ') ?? '',
-  });
+  const association = associationFields(credentials, routes, prefill);
   const sans = h('input', {
     type: 'text',
     name: 'sans',
@@ -102,44 +68,12 @@ export function openCertificateRequestForm(
   });
 
   const fDescription = field('Description', description, 'Given to the certificate it becomes.');
-  const fCredential = field('Access credential', credential);
-  const fRoute = field('Route', route, 'Inbound routes of this vault.');
-  const fHosts = field(
-    'Hosts (optional)',
-    hosts,
-    'Comma-separated. Empty: presented to every upstream host.',
-  );
   const fSans = field(
     'Subject alternative names (optional)',
     sans,
     'Comma-separated DNS names, IP addresses or email addresses.',
   );
   const fKey = field('Key', key, 'Generated inside vaultgate; it never leaves it.');
-
-  const typeName = newId('proxy-type');
-  const radio = (value: ProxyType, label: string, checked: boolean): HTMLElement => {
-    const input = h('input', { type: 'radio', name: typeName, value, id: newId('pt'), checked });
-    input.addEventListener('change', syncType);
-    return h('div', { class: 'radio' }, input, h('label', { for: input.id }, label));
-  };
-  const initialType = prefill?.proxy_type ?? 'outbound';
-  const proxyType = h(
-    'fieldset',
-    { class: 'field segmented' },
-    h('legend', {}, 'Proxy type'),
-    radio('inbound', 'Inbound', initialType === 'inbound'),
-    radio('outbound', 'Outbound', initialType === 'outbound'),
-  );
-  const selectedType = (): ProxyType =>
-    (proxyType.querySelector<HTMLInputElement>('input:checked')?.value as ProxyType | undefined) ??
-    'outbound';
-  function syncType(): void {
-    const outbound = selectedType() === 'outbound';
-    fCredential.wrap.hidden = !outbound;
-    fHosts.wrap.hidden = !outbound;
-    fRoute.wrap.hidden = outbound;
-  }
-  syncType();
 
   const general = h('div', { class: 'dialog__error' });
   const create = h('button', { type: 'submit', class: 'btn btn--primary' }, 'Create request');
@@ -148,10 +82,7 @@ export function openCertificateRequestForm(
     { class: 'dialog__body', novalidate: true },
     general,
     fDescription.wrap,
-    proxyType,
-    fCredential.wrap,
-    fHosts.wrap,
-    fRoute.wrap,
+    ...association.wraps,
     h('fieldset', { class: 'field' }, h('legend', {}, 'Subject'), ...subject.map((s) => s.wrap)),
     fSans.wrap,
     fKey.wrap,
@@ -167,10 +98,8 @@ export function openCertificateRequestForm(
   });
 
   const slots: Record<string, Slot> = {
+    ...association.slots,
     description: [description, fDescription.error],
-    credential_id: [credential, fCredential.error],
-    route_id: [route, fRoute.error],
-    hosts: [hosts, fHosts.error],
     sans: [sans, fSans.error],
     key_type: [key, fKey.error],
     curve: [key, fKey.error],
@@ -183,9 +112,7 @@ export function openCertificateRequestForm(
   };
   const showError = (err: unknown): void => {
     const message = err instanceof Error ? err.message : String(err);
-    let name = errorField(err);
-    if (!name && err instanceof ApiError && err.code === 'invalid_association')
-      name = selectedType() === 'outbound' ? 'credential_id' : 'route_id';
+    const name = association.errorField(err);
     const slot = slots[name];
     if (slot) {
       showFieldError(slot[0], slot[1], message);
@@ -198,16 +125,8 @@ export function openCertificateRequestForm(
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     clearErrors();
-    const type = selectedType();
-    const body: Record<string, unknown> = { proxy_type: type, ...KEYS[Number(key.value)]?.body };
+    const body: Record<string, unknown> = { ...association.body(), ...KEYS[Number(key.value)]?.body };
     if (description.value.trim()) body['description'] = description.value.trim();
-    if (type === 'outbound') {
-      body['credential_id'] = credential.value;
-      const list = splitList(hosts.value);
-      if (list.length) body['hosts'] = list;
-    } else {
-      body['route_id'] = route.value;
-    }
     const names: Record<string, string> = {};
     for (const s of subject) if (s.input.value.trim()) names[s.name] = s.input.value.trim();
     body['subject'] = names;
