@@ -4,8 +4,8 @@
 
 import { api } from './api.js';
 import { associationFields } from './association-fields.js';
-import { clear, errorBox, field, h, openDialog, showFieldError } from './dom.js';
-import { keyMaterialFields, type Slot } from './key-material.js';
+import { field, h, openDialog } from './dom.js';
+import { clearFormErrors, keyMaterialFields, showFormError, type Slot } from './key-material.js';
 import type { Certificate, Credential, Route, Vault } from './types.js';
 
 export function openAddCertificate(
@@ -55,21 +55,12 @@ export function openAddCertificate(
     ...association.slots,
     description: [description, fDescription.error],
   };
-  const clearErrors = (): void => {
-    clear(general);
-    for (const [control, slot] of Object.values(slots)) showFieldError(control, slot, null);
-  };
+  const clearErrors = (): void => clearFormErrors(general, slots);
 
   const showError = (err: unknown): void => {
-    const message = err instanceof Error ? err.message : String(err);
     const name = association.errorField(err).split('.')[0] ?? '';
     const slot = material.slotFor(name) ?? slots[name];
-    if (slot) {
-      showFieldError(slot[0], slot[1], message);
-      (slot[0] as HTMLElement).focus();
-    } else {
-      clear(general, errorBox(message));
-    }
+    showFormError(general, slot, err);
   };
 
   form.addEventListener('submit', (event) => {

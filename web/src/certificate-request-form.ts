@@ -5,8 +5,8 @@
 
 import { api } from './api.js';
 import { associationFields, splitList, type AssociationPrefill } from './association-fields.js';
-import { clear, errorBox, field, h, openDialog, showFieldError } from './dom.js';
-import type { Slot } from './key-material.js';
+import { field, h, openDialog } from './dom.js';
+import { clearFormErrors, showFormError, type Slot } from './key-material.js';
 import type { CertificateRequest, Credential, Route, Vault } from './types.js';
 
 /** What a renewal starts from: the expiring certificate's association and names. */
@@ -106,20 +106,11 @@ export function openCertificateRequestForm(
     key_size: [key, fKey.error],
     ...Object.fromEntries(subject.map((s) => [`subject.${s.name}`, [s.input, s.error] as Slot])),
   };
-  const clearErrors = (): void => {
-    clear(general);
-    for (const [control, slot] of Object.values(slots)) showFieldError(control, slot, null);
-  };
+  const clearErrors = (): void => clearFormErrors(general, slots);
   const showError = (err: unknown): void => {
-    const message = err instanceof Error ? err.message : String(err);
     const name = association.errorField(err);
     const slot = slots[name];
-    if (slot) {
-      showFieldError(slot[0], slot[1], message);
-      (slot[0] as HTMLElement).focus();
-    } else {
-      clear(general, errorBox(message));
-    }
+    showFormError(general, slot, err);
   };
 
   form.addEventListener('submit', (event) => {

@@ -5,8 +5,8 @@
 
 import { api } from './api.js';
 import { clientAuthFields } from './client-auth-fields.js';
-import { clear, errorBox, field, h, openDialog, showFieldError } from './dom.js';
-import { errorField, keyMaterialFields, type Slot } from './key-material.js';
+import { field, h, openDialog } from './dom.js';
+import { clearFormErrors, errorField, keyMaterialFields, showFormError, type Slot } from './key-material.js';
 import type { Hostname, Vault } from './types.js';
 
 export function openHostnameForm(
@@ -68,21 +68,12 @@ export function openHostnameForm(
     ...clientAuth.slots,
     hostname: [hostname, fHostname.error],
   };
-  const clearErrors = (): void => {
-    clear(general);
-    for (const [control, slot] of Object.values(slots)) showFieldError(control, slot, null);
-  };
+  const clearErrors = (): void => clearFormErrors(general, slots);
   const showError = (err: unknown): void => {
-    const message = err instanceof Error ? err.message : String(err);
     const name = errorField(err);
     // The most specific slot: `client_auth.ca_pem` itself, else its first segment (`certificate.0`).
     const slot = slots[name] ?? material.slotFor(name.split('.')[0] ?? '') ?? slots[name.split('.')[0] ?? ''];
-    if (slot) {
-      showFieldError(slot[0], slot[1], message);
-      (slot[0] as HTMLElement).focus();
-    } else {
-      clear(general, errorBox(message));
-    }
+    showFormError(general, slot, err);
   };
 
   form.addEventListener('submit', (event) => {

@@ -3,7 +3,7 @@
 // `pkcs12` instead. The key is read into the page only to be sent; it is never shown back.
 
 import { ApiError } from './api.js';
-import { field, h, newId } from './dom.js';
+import { clear, errorBox, field, h, newId, showFieldError } from './dom.js';
 
 const PKCS12 = /\.(p12|pfx)$/i;
 
@@ -37,6 +37,23 @@ export function fileRow(input: HTMLInputElement, label: string, note: HTMLElemen
 export function errorField(err: unknown): string {
   if (!(err instanceof ApiError) || !err.field) return '';
   return err.field.split(/[./]/).filter(Boolean).join('.');
+}
+
+/** Clears a form's messages: the general box and every field's slot. */
+export function clearFormErrors(general: HTMLElement, slots: Record<string, Slot>): void {
+  clear(general);
+  for (const [control, slot] of Object.values(slots)) showFieldError(control, slot, null);
+}
+
+/** Shows `err` beside the field of `slot` and focuses it, or, without a slot, in the general box. */
+export function showFormError(general: HTMLElement, slot: Slot | undefined, err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  if (slot) {
+    showFieldError(slot[0], slot[1], message);
+    (slot[0] as HTMLElement).focus();
+  } else {
+    clear(general, errorBox(message));
+  }
 }
 
 export interface KeyMaterial {
