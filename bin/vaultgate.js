@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `vaultgate` command: runs the compiled process entry point.
+// The `vaultgate` command: runs the compiled server, or the command line.
 
 // Under `npx vaultgate` (npm exec) npm runs the command through `sh -c`, and passes a SIGTERM it gets
 // on to that shell alone: Debian's sh (dash) dies of it without passing it on, and vaultgate would be
@@ -15,4 +15,8 @@ if (process.env.npm_command === 'exec') {
   }, 500).unref();
 }
 
-await import('../dist/src/main.js');
+// `vaultgate <command> …` (a first argument that is not a flag) is the command line (src/cli/);
+// anything else starts the server.
+const first = process.argv[2];
+if (first !== undefined && !first.startsWith('-')) await import('../dist/src/cli/main.js');
+else await import('../dist/src/main.js');
