@@ -1,4 +1,4 @@
-import type { ApiClient } from './api-client.js';
+import { ApiClient } from './api-client.js';
 
 /** What a command may touch: its streams and environment, and the API connection when it needs one. */
 export interface CliContext {
@@ -29,6 +29,33 @@ export async function runCli(argv: string[]): Promise<number> {
     const { rotateMasterKeyCommand } = await import('./rotate-master-key.js');
     return rotateMasterKeyCommand(rest, process.env);
   }
+  if (name === 'export' || name === 'apply') {
+    const ctx = defaultContext();
+    const command =
+      name === 'export'
+        ? (await import('./export.js')).exportCommand
+        : (await import('./apply.js')).applyCommand;
+    return command(rest, ctx);
+  }
   process.stderr.write(`error: usage: unknown command "${name}"; run vaultgate --help for the list.\n`);
   return 2;
+}
+
+/** The process's own streams; the connection from VAULTGATE_URL/VAULTGATE_TOKEN/VAULTGATE_CA_FILE (flags: to come). */
+function defaultContext(): CliContext {
+  let client: ApiClient | undefined;
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    client() {
+      client ??= new ApiClient({
+        url: process.env.VAULTGATE_URL ?? 'http://127.0.0.1:8080',
+        token: process.env.VAULTGATE_TOKEN ?? '',
+        caFile: process.env.VAULTGATE_CA_FILE,
+      });
+      return client;
+    },
+  };
 }
