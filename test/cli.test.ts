@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/index.js';
+import { expiry } from '../src/cli/output.js';
 import { makeCa, makeLeaf, makePkcs12 } from './helpers/pki-fixtures.js';
 import { startProcess, type RunningProcess } from './helpers/process.js';
 
@@ -168,6 +169,10 @@ describe('usage errors exit 2 with a hint, before anything is sent', () => {
     [
       ['routes', 'create', '--vault', 'tntaaaaaaaa', '--file', '/nonexistent/route.json'],
       /cannot read --file/,
+    ],
+    [
+      ['vaults', 'create', '--name', 'x', '--environment', 'prod'],
+      /--environment must be one of sandbox, live/,
     ],
     [['tokens', 'create', '--name', 'x', '--role', 'root'], /--role must be one of admin, operator, viewer/],
     [
@@ -426,6 +431,18 @@ describe('routes', () => {
     ]);
     expect(badPort.code).toBe(2);
 
+    // An id is one path segment: ".." (which URL parsing resolves, %2E%2E too) never reaches the vault.
+    for (const dots of [
+      ['routes', 'delete', '..', '--vault', v],
+      ['routes', 'delete', '%2E%2e', '--vault', v],
+      ['credentials', 'list', '--vault', '..'],
+    ]) {
+      const refused = await cli(dots);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/^error: usage: "[.%2Ee]+" is not an? [a-z ]+ id\n/);
+    }
+    expect((await cli(['vaults', 'get', v])).code).toBe(0);
+
     expect((await cli(['routes', 'delete', id, '--vault', v])).code).toBe(0);
     expect((await cli(['routes', 'get', id, '--vault', v])).stderr).toMatch(/^error: route_not_found: /);
   });
@@ -637,6 +654,25 @@ describe('certificates', () => {
     const plain = await onTerminal({ NO_COLOR: '1' });
     expect(plain).not.toContain('\u001b[');
     expect(plain).toContain('[expires soon]');
+  });
+});
+
+describe('expiry marks', () => {
+  it('are words, with a colour for the terminal: expires soon, EXPIRED, not yet valid', () => {
+    const at = '2025-01-31T12:00:00.000Z';
+    expect(expiry({ not_after: at, status: 'valid' })).toEqual({ text: '2025-01-31' });
+    expect(expiry({ not_after: at, status: 'expiring_soon' })).toEqual({
+      text: '2025-01-31 [expires soon]',
+      tone: 'warn',
+    });
+    expect(expiry({ not_after: at, status: 'expired' })).toEqual({
+      text: '2025-01-31 [EXPIRED]',
+      tone: 'bad',
+    });
+    expect(expiry({ not_after: at, status: 'not_yet_valid' })).toEqual({
+      text: '2025-01-31 [not yet valid]',
+      tone: 'warn',
+    });
   });
 });
 

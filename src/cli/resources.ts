@@ -32,6 +32,16 @@ export interface ResourceImpl {
   readonly deleteQuery?: (values: FlagValues) => string;
 }
 
+/**
+ * An id as one path segment. `.` and `..` are refused: WHATWG URL parsing resolves them (and their
+ * %2E spellings) as dot-segments, so `routes delete .. --vault V` would otherwise become DELETE /vaults/V.
+ */
+export function segment(id: string, what: string): string {
+  if (/^(\.|%2e){1,2}$/i.test(id))
+    throw new UsageError(`"${id}" is not ${what}`, 'give the id as list prints it');
+  return encodeURIComponent(id);
+}
+
 const text = (field: string) => (row: Row) => ({ text: show(row[field]) });
 const at = (field: string) => (row: Row) => ({ text: when(row[field]) });
 const col = (title: string, value: (row: Row) => Cell): Column => ({ title, value });
@@ -165,15 +175,17 @@ export const IMPLS: Record<string, ResourceImpl> = {
       col('INBOUND HOST', text('inbound_host')),
       col('CREATED', at('created_at')),
     ],
-    createBody: ({ values, hint }) =>
-      Promise.resolve({
+    createBody: ({ values, hint }) => {
+      const environment = choiceFlag(values, 'environment', ['sandbox', 'live'], hint);
+      return Promise.resolve({
         name: requireFlag(values, 'name', hint),
-        ...optional(values, { environment: 'environment' }),
-      }),
+        ...(environment === undefined ? {} : { environment }),
+      });
+    },
     deleteQuery: (values) => (values.force === true ? '?force=true' : ''),
   },
   credentials: {
-    path: (vault) => `/vaults/${encodeURIComponent(vault)}/credentials`,
+    path: (vault) => `/vaults/${segment(vault, 'a vault id')}/credentials`,
     vaultScoped: true,
     noun: 'access credential',
     columns: [
@@ -187,7 +199,7 @@ export const IMPLS: Record<string, ResourceImpl> = {
     once: { field: 'password', what: 'password' },
   },
   routes: {
-    path: (vault) => `/vaults/${encodeURIComponent(vault)}/routes`,
+    path: (vault) => `/vaults/${segment(vault, 'a vault id')}/routes`,
     vaultScoped: true,
     noun: 'route',
     columns: [
@@ -200,19 +212,23 @@ export const IMPLS: Record<string, ResourceImpl> = {
     createBody: routeBody,
   },
   certificates: {
-    path: (vault) => `/vaults/${encodeURIComponent(vault)}/certificates`,
+    path: (vault) => `/vaults/${segment(vault, 'a vault id')}/certificates`,
     vaultScoped: true,
     noun: 'certificate',
     columns: certificateColumns,
     special: { not_after: expiryField },
     skip: ['certificate_pem'],
-    listQuery: (values) =>
-      optional(values, {
+    listQuery: (values) => {
+      const hint = 'run vaultgate certificates list --help';
+      choiceFlag(values, 'proxy-type', ['outbound', 'inbound'], hint);
+      choiceFlag(values, 'status', ['valid', 'expiring_soon', 'expired', 'not_yet_valid'], hint);
+      return optional(values, {
         'proxy-type': 'proxy_type',
         status: 'status',
         credential: 'credential_id',
         route: 'route_id',
-      }),
+      });
+    },
     createBody: async (input) => {
       const { values, hint } = input;
       const credential = stringFlag(values, 'credential');
@@ -235,7 +251,7 @@ export const IMPLS: Record<string, ResourceImpl> = {
     },
   },
   hostnames: {
-    path: (vault) => `/vaults/${encodeURIComponent(vault)}/hostnames`,
+    path: (vault) => `/vaults/${segment(vault, 'a vault id')}/hostnames`,
     vaultScoped: true,
     noun: 'custom hostname',
     columns: [

@@ -4,7 +4,7 @@ import type { ResourceDef, VerbDef } from './commands.js';
 import type { FileReader } from './files.js';
 import type { CliContext } from './index.js';
 import { colourEnabled, fields, json, table, type Row } from './output.js';
-import { IMPLS } from './resources.js';
+import { IMPLS, segment } from './resources.js';
 
 export interface VerbRun {
   resource: ResourceDef;
@@ -27,7 +27,7 @@ export async function runVerb(run: VerbRun): Promise<number> {
     throw new UsageError(`unexpected argument "${positionals[wantId ? 1 : 0]}"`, hint);
   const vault = impl.vaultScoped ? requireFlag(values, 'vault', hint) : '';
   const base = impl.path(vault);
-  const item = `${base}/${encodeURIComponent(positionals[0] ?? '')}`;
+  const item = `${base}/${segment(positionals[0] ?? '', `a ${impl.noun} id`)}`;
   const asJson = values.json === true;
   const colour = colourEnabled(ctx.stdout, ctx.env);
   const out = ctx.stdout;
