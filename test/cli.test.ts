@@ -171,6 +171,15 @@ describe('usage errors exit 2 with a hint, before anything is sent', () => {
       /cannot read --file/,
     ],
     [
+      ['vaults', 'list', '--ca-file', '/nonexistent/ca.pem'],
+      /cannot read --ca-file "\/nonexistent\/ca.pem" \(ENOENT\)/,
+    ],
+    [
+      ['vaults', 'list', '--token-file', '/nonexistent/token'],
+      /cannot read --token-file "\/nonexistent\/token": no such file/,
+    ],
+    [['vaults', 'list', '--url', 'ftp://127.0.0.1'], /is not an http:\/\/ or https:\/\/ URL/],
+    [
       ['vaults', 'create', '--name', 'x', '--environment', 'prod'],
       /--environment must be one of sandbox, live/,
     ],

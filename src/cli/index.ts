@@ -60,19 +60,19 @@ export async function runCli(argv: string[], streams: Streams = process): Promis
       return await mod.rotateMasterKeyCommand(args, streams.env);
     }
     const { rest, connection } = takeConnectionFlags(args);
+    // The token file is read before the command runs, so a command reading stdin ("-") cannot race it.
+    const tokenFile = stringFlag(connection, 'token-file');
+    const token = tokenFile === undefined ? undefined : await files.secret('token-file', tokenFile);
     const ctx: CliContext = {
       stdout: streams.stdout,
       stderr: streams.stderr,
       stdin: streams.stdin,
       env: streams.env,
       client() {
-        client ??= connect(connection, streams.env);
+        client ??= connect(connection, token, streams.env);
         return client;
       },
     };
-    // The token file is read before the command runs, so a command reading stdin ("-") cannot race it.
-    const tokenFile = stringFlag(connection, 'token-file');
-    if (tokenFile !== undefined) connection['token-text'] = await files.secret('token-file', tokenFile);
 
     if (name === 'export' || name === 'apply') {
       const { help, command } =
@@ -147,7 +147,11 @@ function report(err: unknown, stderr: NodeJS.WritableStream): number {
 }
 
 /** The connection: flags first, then the environment. The token only ever from a file or VAULTGATE_TOKEN. */
-function connect(connection: FlagValues, env: NodeJS.ProcessEnv): ApiClient {
+function connect(
+  connection: FlagValues,
+  tokenFromFile: string | undefined,
+  env: NodeJS.ProcessEnv,
+): ApiClient {
   const url = stringFlag(connection, 'url') ?? env.VAULTGATE_URL ?? DEFAULT_URL;
   let parsed: URL;
   try {
@@ -160,7 +164,7 @@ function connect(connection: FlagValues, env: NodeJS.ProcessEnv): ApiClient {
       `"${url}" is not an http:// or https:// URL`,
       'give --url or VAULTGATE_URL as http(s)://host:port',
     );
-  const token = stringFlag(connection, 'token-text') ?? env.VAULTGATE_TOKEN?.trim();
+  const token = tokenFromFile ?? env.VAULTGATE_TOKEN?.trim();
   if (token === undefined || token === '')
     throw new UsageError(
       'no API token',
