@@ -27,6 +27,6 @@ export function allows(role: Role, needed: Role): boolean {
 export function forbidden(caller: Caller, needed: Role, what = 'This call'): VaultgateError {
   return new VaultgateError(
     'forbidden',
-    `${what} needs the ${needed} role; the token "${caller.tokenName}" is a ${caller.role} token. Ask an admin for a token with that role.`,
+    `${what} needs the ${needed} role; the token "${caller.tokenName}" is ${caller.role === 'viewer' ? 'a' : 'an'} ${caller.role} token. Ask an admin for a token with that role.`,
   );
 }
