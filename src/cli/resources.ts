@@ -57,7 +57,7 @@ async function material(input: CreateInput): Promise<Record<string, string>> {
   if (cert !== undefined) {
     let pem = await files.text('cert', cert);
     const chain = stringFlag(values, 'chain');
-    if (chain !== undefined) pem = `${pem.replace(/\s*$/, '')}\n${await files.text('chain', chain)}`;
+    if (chain !== undefined) pem = `${pem.trimEnd()}\n${await files.text('chain', chain)}`;
     out.certificate = pem;
     const key = stringFlag(values, 'key');
     if (key !== undefined) out.private_key = await files.text('key', key);
