@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -364,6 +364,23 @@ function expectNoKeyIn(output: string, ...keys: Buffer[]): void {
   }
 }
 
+/** Runs the command with these extra settings; expects a refusal naming `reason`, and nothing changed. */
+async function expectRefused(
+  d: Deployment,
+  newKeyFile: string,
+  reason: string | RegExp,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const before = await sealedValues(d);
+  const key = d.currentKey();
+  const refused = await rotate({ ...d, env: { ...d.env, ...env } }, newKeyFile);
+  expect(refused.code, refused.stderr).toBe(2);
+  expect(refused.stderr).toMatch(/^error: [^\n]+\.\n$/);
+  expect(refused.stderr).toMatch(reason);
+  expect(await sealedValues(d)).toEqual(before);
+  expect(d.currentKey().equals(key)).toBe(true);
+}
+
 function sqliteDeployment(): Deployment {
   const dataDir = join(scratch, 'sqlite-data');
   return {
@@ -508,8 +525,10 @@ describe.each([
       expect(again.stderr).not.toContain('re-sealing');
       expectNoKeyIn(again.stderr + again.stdout + killed.stderr, current, next);
       if (d.backend === 'sqlite') {
-        // Installed where the current key came from, owner-only.
+        // Installed where the current key came from, owner-only, and no temporary file left.
         expect(d.currentKey().equals(next)).toBe(true);
+        expect(statSync(join(d.dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+        expect(existsSync(join(d.dataDir, 'master.key.rotating'))).toBe(false);
       } else {
         expect(again.stderr).toContain('replace VAULTGATE_MASTER_KEY_FILE');
         d.adoptKey(next);
@@ -521,6 +540,38 @@ describe.each([
       const third = await start(d);
       await expectServed(third, made);
       await stop(third);
+    },
+    LIMIT,
+  );
+
+  it(
+    'refuses, changing nothing: a missing or malformed new key, the current key again, a key that opens nothing',
+    async () => {
+      const current = keys[keys.length - 1]!;
+      await expectRefused(
+        d,
+        join(scratch, 'no-such.key'),
+        /the new key file .*no-such\.key cannot be read \(ENOENT\)/,
+      );
+      const short = join(scratch, `${backend}-short.key`);
+      writeFileSync(short, `${randomBytes(16).toString('base64')}\n`, { mode: 0o600 });
+      await expectRefused(d, short, /must hold the base64 of exactly 32 random bytes/);
+      await expectRefused(
+        d,
+        keyFile(`${backend}-same.key`, current),
+        /the new key is the current master key/,
+      );
+      // A current key that is not this database's (and a new one that is not either).
+      const stranger = keyFile(`${backend}-stranger.key`, newKey());
+      await expectRefused(
+        d,
+        keyFile(`${backend}-unrelated.key`, newKey()),
+        /neither the current master key nor the new one opens this database/,
+        { VAULTGATE_MASTER_KEY_FILE: stranger },
+      );
+      const run = await rotate(d, keyFile(`${backend}-unused.key`, newKey()));
+      expect(run.code, run.stderr).toBe(0); // and the data is still fine for a real rotation
+      expectNoKeyIn(run.stderr, current);
     },
     LIMIT,
   );
