@@ -163,6 +163,26 @@ async function allRows(d: Deployment): Promise<Map<string, Row[]>> {
   return out;
 }
 
+/** Runs one statement on the deployment's database, around vaultgate. */
+async function exec(d: Deployment, sql: string): Promise<void> {
+  if (d.backend === 'sqlite') {
+    const conn = new Database(join(d.dataDir, 'vaultgate.db'), { fileMustExist: true });
+    try {
+      conn.exec(sql);
+    } finally {
+      conn.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: d.db!.url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
 /** What a sealed value looks like (src/secrets/keyring.ts). */
 const SEALED_FORM = /^v1\.[A-Za-z0-9_-]{117,}$/;
 
@@ -569,9 +589,24 @@ describe.each([
         /neither the current master key nor the new one opens this database/,
         { VAULTGATE_MASTER_KEY_FILE: stranger },
       );
-      const run = await rotate(d, keyFile(`${backend}-unused.key`, newKey()));
+      const last = newKey();
+      const run = await rotate(d, keyFile(`${backend}-last.key`, last));
       expect(run.code, run.stderr).toBe(0); // and the data is still fine for a real rotation
       expectNoKeyIn(run.stderr, current);
+      d.adoptKey(last);
+      expect(d.currentKey().equals(last)).toBe(true);
+
+      // A sealed column or meta secret this version does not know (a newer vaultgate's) is never left behind.
+      const later = keyFile(`${backend}-later.key`, newKey());
+      await exec(d, 'ALTER TABLE webhooks ADD COLUMN signing_key_sealed TEXT');
+      await expectRefused(
+        d,
+        later,
+        /sealed column webhooks\.signing_key_sealed that this vaultgate cannot re-seal/,
+      );
+      await exec(d, 'ALTER TABLE webhooks DROP COLUMN signing_key_sealed');
+      await exec(d, `INSERT INTO meta (key, value) VALUES ('future_secret', 'v1.${'A'.repeat(160)}')`);
+      await expectRefused(d, later, /sealed meta value future_secret that this vaultgate cannot re-seal/);
     },
     LIMIT,
   );

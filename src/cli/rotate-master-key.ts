@@ -19,7 +19,7 @@ import {
 import { join } from 'node:path';
 import { ConfigError, loadSettings, type Settings } from '../config/settings.js';
 import { Keyring } from '../secrets/keyring.js';
-import { RotationRefusedError, keyState, rotateMasterKey, type RotationResult } from '../secrets/rotate.js';
+import { RotationRefusedError, rotateMasterKey, type RotationResult } from '../secrets/rotate.js';
 import { SQLITE_FILE_NAME, openStore, type Store } from '../store/open.js';
 import { ROTATION_INSTANCE_PREFIX, postgresInUse, sqliteInUse } from './rotate-guard.js';
 
@@ -186,13 +186,11 @@ async function run(args: string[], env: NodeJS.ProcessEnv, stderr: NodeJS.Writab
   const nextRing = new Keyring(next);
   let result: RotationResult;
   try {
-    const state = await keyState(store.read, currentRing, nextRing);
-    if (state === 'current') {
-      stderr.write(
-        `re-sealing every sealed value under the new master key (${store.backend}, one transaction)\n`,
-      );
-    }
     result = await rotateMasterKey(store, currentRing, nextRing, {
+      begin: () =>
+        stderr.write(
+          `re-sealing every sealed value under the new master key (${store.backend}, one transaction)\n`,
+        ),
       progress: (line) => stderr.write(`  ${line}\n`),
       midway: () => failpoint(env, 'mid-transaction', stderr),
       // An instance started since the first look holds the old key: roll back rather than commit.

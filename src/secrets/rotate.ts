@@ -24,9 +24,9 @@ import { MASTER_KEY_CHECK } from './server-secrets.js';
  */
 
 /**
- * Every column outside `meta` holding a sealed value, as `table.column`. A database with a `*_sealed`
- * column not named here is refused before anything changes: a new sealed column must be added here
- * (and to reseal below) rather than silently stay under the old key.
+ * Every column outside `meta` holding a sealed value, as `table.column`, each re-sealed by one of
+ * KINDS below. A database with a `*_sealed` column KINDS does not re-seal is refused before anything
+ * changes: a new sealed column must get its kind here rather than silently stay under the old key.
  */
 export const SEALED_COLUMNS = [
   'certificate_requests.private_key_sealed',
@@ -69,6 +69,8 @@ export async function keyState(repo: Repo, current: Keyring, next: Keyring): Pro
 }
 
 export interface RotationHooks {
+  /** Called inside the transaction once the checks passed, before the first value is re-sealed. */
+  begin?(): void;
   /** One line of progress for the operator (never a key). */
   progress(line: string): void;
   /** Called inside the transaction once part of the rows are re-sealed (the test suite's failpoint). */
@@ -164,7 +166,8 @@ function openAny(
 
 /** Refuses a schema holding sealed values this code does not know how to re-seal. */
 async function checkSchema(repo: Repo, dialect: Store['backend']): Promise<void> {
-  const known = new Set<string>(SEALED_COLUMNS);
+  // The columns re-sealed below, not the list above: a kind dropped from KINDS is refused too.
+  const known = new Set<string>(KINDS.map((k) => k.column));
   const unknown = (await repo.listSealedColumns(dialect)).filter((c) => !known.has(c));
   if (unknown.length > 0) {
     throw new RotationRefusedError(
@@ -235,6 +238,7 @@ export async function rotateMasterKey(
         'neither the current master key nor the new one opens this database; check VAULTGATE_MASTER_KEY, VAULTGATE_MASTER_KEY_FILE or <data>/master.key',
       );
     }
+    hooks.begin?.();
     const counts: Record<string, number> = {};
     const unopenable: { kind: string; id: string }[] = [];
     counts['vaultgate secrets (meta)'] = await resealMeta(repo, current, next);
