@@ -496,6 +496,8 @@ describe.each([
 
       const second = await start(d);
       await expectServed(second, made);
+      const audit = await call(second, made.token, 'GET', '/audit-events?action=master_key.rotated');
+      expect(audit.data.map((e: { actor: string }) => e.actor)).toEqual(['system']);
       await stop(second);
     },
     LIMIT,
@@ -559,6 +561,9 @@ describe.each([
 
       const third = await start(d);
       await expectServed(third, made);
+      // One event per committed rotation: the first, the re-run after the kill mid-way, this one.
+      const audit = await call(third, made.token, 'GET', '/audit-events?action=master_key.rotated');
+      expect(audit.data).toHaveLength(3);
       await stop(third);
     },
     LIMIT,

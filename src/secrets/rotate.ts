@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Repo, Store } from '../store/types.js';
 import {
   certificateKeyAad,
@@ -263,6 +264,16 @@ export async function rotateMasterKey(
         await repo.noteCertificateKeysRewritten();
       if (index === 1) await hooks.midway?.();
     }
+    // In the same transaction: the audit trail says when the key changed exactly when it did.
+    await repo.insertAuditEvent({
+      id: randomUUID(),
+      at: new Date().toISOString(),
+      actor: 'system',
+      action: 'master_key.rotated',
+      vault_id: null,
+      target_id: null,
+      client_address: null,
+    });
     await hooks.beforeCommit?.();
     return { outcome: 'rotated', counts, unopenable };
   });
