@@ -13,10 +13,11 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError, loadSettings, type Settings } from '../config/settings.js';
 import { Keyring } from '../secrets/keyring.js';
 import { RotationRefusedError, rotateMasterKey, type RotationResult } from '../secrets/rotate.js';
@@ -105,7 +106,9 @@ function currentKey(
 /** Replaces `path` by a file holding the key, atomically and durably: temp file, fsync, rename, fsync the dir. */
 function installKeyFile(path: string, key: Buffer): void {
   const temp = `${path}.rotating`;
-  const fd = openSync(temp, 'w', 0o600);
+  // Left by a run killed while writing it: start afresh, so the mode is surely ours ('wx' sets it).
+  rmSync(temp, { force: true });
+  const fd = openSync(temp, 'wx', 0o600);
   try {
     writeSync(fd, key.toString('base64') + '\n');
     fsyncSync(fd);
@@ -113,7 +116,8 @@ function installKeyFile(path: string, key: Buffer): void {
     closeSync(fd);
   }
   renameSync(temp, path);
-  const dir = openSync(join(path, '..'), 'r');
+  // The rename is durable once the directory entry is: fsync the directory too.
+  const dir = openSync(dirname(path), 'r');
   try {
     fsyncSync(dir);
   } finally {
