@@ -214,7 +214,7 @@ async function run(args: string[], env: NodeJS.ProcessEnv, stderr: NodeJS.Writab
   } else {
     stderr.write(`committed: ${summary(result)}\n`);
     for (const { kind, id } of result.unopenable)
-      stderr.write(`warning: left as it was, it did not open with the current key either: ${kind} ${id}\n`);
+      stderr.write(`warning: left as it was, since it does not open with the current key: ${kind} ${id}\n`);
   }
   await failpoint(env, 'after-commit', stderr);
 
