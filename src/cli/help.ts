@@ -74,11 +74,3 @@ export function commandsOverview(): string {
   ];
   return lines.join('\n');
 }
-
-/**
- * What `vaultgate rotate-master-key --help` prints when its module exports no ROTATE_MASTER_KEY_HELP
- * of its own (SPEC §2 "API tokens and roles"; the data-dir and database settings are the server's).
- */
-export const ROTATE_MASTER_KEY_FALLBACK_HELP =
-  'usage: vaultgate rotate-master-key --new-key-file FILE [--data-dir DIR] [--database-url URL]\n\n' +
-  'Run with vaultgate stopped: re-seals every secret under the master key in FILE, in one transaction.\n';

@@ -3,7 +3,7 @@ import { ApiClient, ApiError, ConnectionError } from './api-client.js';
 import { UsageError, parseFlags, stringFlag, takeConnectionFlags, type FlagValues } from './args.js';
 import { OTHER_COMMANDS, OUTPUT_FLAGS, RESOURCES, findResource, findVerb } from './commands.js';
 import { FileReader } from './files.js';
-import { ROTATE_MASTER_KEY_FALLBACK_HELP, resourceHelp, verbHelp } from './help.js';
+import { resourceHelp, verbHelp } from './help.js';
 import { runVerb } from './verbs.js';
 
 /** What a command may touch: its streams and environment, and the API connection when it needs one. */
@@ -51,13 +51,9 @@ export async function runCli(argv: string[], streams: Streams = process): Promis
   let client: ApiClient | undefined;
   try {
     if (name === 'rotate-master-key') {
-      const mod = await import('./rotate-master-key.js');
-      if (wantsHelp(args)) {
-        const own = (mod as Record<string, unknown>).ROTATE_MASTER_KEY_HELP;
-        streams.stdout.write(typeof own === 'string' ? own : ROTATE_MASTER_KEY_FALLBACK_HELP);
-        return 0;
-      }
-      return await mod.rotateMasterKeyCommand(args, streams.env);
+      // Its own parsing and --help: it works on the data, not through the API (no connection flags).
+      const { rotateMasterKeyCommand } = await import('./rotate-master-key.js');
+      return await rotateMasterKeyCommand(args, streams.env);
     }
     const { rest, connection } = takeConnectionFlags(args);
     // The token file is read before the command runs, so a command reading stdin ("-") cannot race it.
