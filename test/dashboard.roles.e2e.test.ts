@@ -263,7 +263,11 @@ describe('dashboard: roles', { timeout: 90_000 }, () => {
     ]);
     expect(writesOf(seen)).toEqual(ALL_WRITES.filter((w) => !ADMIN_ONLY.includes(w)));
     expect(unmarkedOf(seen)).toEqual({});
-    expect(seen.get('notifications')?.writes).toEqual([]);
+    // The Notifications page lists the webhooks without their form or delete buttons.
+    expect(seen.get('notifications')?.writes).not.toContain('webhook.write');
+    await page.getByRole('link', { name: 'Notifications' }).click();
+    await page.getByRole('button', { name: `Deliveries of ${receiver.url}` }).waitFor();
+    expect(await page.getByRole('form', { name: 'New webhook' }).count()).toBe(0);
     await signOut();
   });
 

@@ -171,7 +171,7 @@ function showCreated(created: CreatedApiToken): void {
         h('dt', {}, 'Name'),
         h('dd', {}, created.name),
         h('dt', {}, 'Role'),
-        h('dd', {}, created.role),
+        h('dd', {}, h('span', { class: `badge badge--role badge--${created.role}` }, created.role)),
         h('dt', {}, 'Expires'),
         h('dd', {}, created.expires_at ? formatDateTime(created.expires_at) : 'Never'),
         h('dt', {}, 'Token'),

@@ -72,15 +72,11 @@ export function renderAuditLog(main: HTMLElement, vault: Vault): void {
   });
   const since = h('input', { type: 'datetime-local', name: 'since', step: '1' });
   const onlyVault = h('input', { type: 'checkbox', id: newId('audit-vault'), name: 'vault' });
-  const fActor = field(
-    'Actor',
-    actor,
-    'Exactly as listed: token:<name>, dashboard:<name>, anonymous, system.',
-  );
+  const fActor = field('Actor', actor);
   const fAction = field('Action', action);
   const fSince = field('Since (UTC)', since);
   const apply = h('button', { type: 'submit', class: 'btn' }, 'Filter');
-  const reset = h('button', { type: 'button', class: 'btn btn--ghost' }, 'Clear filters');
+  const reset = h('button', { type: 'button', class: 'btn' }, 'Clear filters');
   const form = h(
     'form',
     { class: 'filters', role: 'search', 'aria-label': 'Filter audit events', novalidate: true },
@@ -131,6 +127,11 @@ export function renderAuditLog(main: HTMLElement, vault: Vault): void {
           'p',
           { class: 'muted' },
           'Every change, sign-in and failed sign-in, with the token that made it and the address it came from; newest first.',
+        ),
+        h(
+          'p',
+          { class: 'muted' },
+          'Actors are token:<name> (a call with that API token), dashboard:<name> (a dashboard session signed in with it), anonymous (a failed sign-in) and system (vaultgate itself); the actor filter takes one exactly.',
         ),
       ),
     ),
