@@ -17,7 +17,7 @@ import {
   showFieldError,
 } from './dom.js';
 import { pager } from './pager.js';
-import { signedInToken, writable } from './roles.js';
+import { roleBadge, signedInToken, writable } from './roles.js';
 import type { ApiToken, CreatedApiToken, Role } from './types.js';
 
 const ROLES: readonly { id: Role; label: string }[] = [
@@ -171,7 +171,7 @@ function showCreated(created: CreatedApiToken): void {
         h('dt', {}, 'Name'),
         h('dd', {}, created.name),
         h('dt', {}, 'Role'),
-        h('dd', {}, h('span', { class: `badge badge--role badge--${created.role}` }, created.role)),
+        h('dd', {}, roleBadge(created.role)),
         h('dt', {}, 'Expires'),
         h('dd', {}, created.expires_at ? formatDateTime(created.expires_at) : 'Never'),
         h('dt', {}, 'Token'),
@@ -227,7 +227,7 @@ function table(items: ApiToken[], reload: () => void): HTMLElement {
         t.name,
         me?.id === t.id ? h('span', { class: 'muted' }, ' (you)') : null,
       ),
-      h('td', { 'data-label': 'Role' }, h('span', { class: `badge badge--role badge--${t.role}` }, t.role)),
+      h('td', { 'data-label': 'Role' }, roleBadge(t.role)),
       h('td', { 'data-label': 'Created' }, formatDateTime(t.created_at)),
       h('td', { 'data-label': 'Expires' }, t.expires_at ? formatDateTime(t.expires_at) : 'Never'),
       h('td', { 'data-label': 'Last used' }, t.last_used_at ? formatDateTime(t.last_used_at) : 'Never'),

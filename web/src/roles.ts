@@ -40,6 +40,16 @@ const LEAST: Record<Action, Role> = {
   'tokens.page': 'admin',
 };
 
+const ROLE_TEXT: Record<Role, string> = { admin: 'Admin', operator: 'Operator', viewer: 'Viewer' };
+
+/** A role as the header, the token list and the token dialog show it: a badge. */
+export function roleBadge(role: Role): HTMLElement {
+  const badge = document.createElement('span');
+  badge.className = `badge badge--${role}`;
+  badge.textContent = ROLE_TEXT[role] ?? role;
+  return badge;
+}
+
 export function can(role: Role, action: Action): boolean {
   return RANK[role] >= RANK[LEAST[action]];
 }

@@ -11,7 +11,7 @@ import { renderCredentials } from './credentials.js';
 import { clear, errorBox, field, h, loading, openDialog, showFieldError } from './dom.js';
 import { renderHostnames } from './hostnames.js';
 import { renderNotifications } from './notifications.js';
-import { allowed, writable, type Action } from './roles.js';
+import { allowed, roleBadge, writable, type Action } from './roles.js';
 import { renderRoutes } from './routes.js';
 import type { SessionToken, Vault } from './types.js';
 
@@ -42,12 +42,6 @@ const PAGES: readonly Page[] = [
   { id: 'tokens', label: 'API tokens', render: renderApiTokens, only: 'tokens.page' },
 ];
 
-const ROLE_TEXT: Record<SessionToken['role'], string> = {
-  admin: 'Admin',
-  operator: 'Operator',
-  viewer: 'Viewer',
-};
-
 function visiblePages(): Page[] {
   return PAGES.filter((p) => p.only === undefined || allowed(p.only));
 }
@@ -69,7 +63,7 @@ export function startShell(root: HTMLElement, token: SessionToken, onSignedOut: 
     h('span', { class: 'visually-hidden' }, 'Signed in as '),
     h('span', { class: 'topbar__name' }, token.name),
     ' ',
-    h('span', { class: `badge badge--role badge--${token.role}` }, ROLE_TEXT[token.role] ?? token.role),
+    roleBadge(token.role),
   );
   const nav = h('nav', { class: 'tabs', 'aria-label': 'Vault Settings' });
   const main = h('main', { class: 'content', id: 'content', tabindex: '-1' });
