@@ -5,7 +5,8 @@ import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createApiHandler } from './api/app.js';
-import { AdminAuth } from './api/auth.js';
+import { ApiAuth } from './api/auth.js';
+import { TokenDirectory, TokenHasher, syncBootstrapToken } from './api/tokens.js';
 import { dashboardFallback } from './api/dashboard.js';
 import { buildEndpoints } from './api/endpoints.js';
 import type { ApiContext } from './api/context.js';
@@ -132,7 +133,10 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
     const snapshot = await SnapshotHolder.create(store, builder, logger);
     const metrics = new Metrics('control');
     registerCertificateExpiry(metrics, snapshot);
-    const auth = new AdminAuth(adminToken.value, secrets.serverSecret, {
+    const tokenHasher = new TokenHasher(secrets.serverSecret);
+    await syncBootstrapToken(store, tokenHasher, adminToken.value, logger);
+    const tokens = new TokenDirectory(store, tokenHasher, logger);
+    const auth = new ApiAuth(tokens, secrets.serverSecret, {
       store,
       // Over HTTPS the session cookie is Secure (SPEC §1): never sent back over plain HTTP.
       secureCookies: settings.adminTls !== undefined,
@@ -151,6 +155,7 @@ export async function startVaultgate(settings: Settings, options: StartOptions =
       metrics,
       offload,
       localCaPem: secrets.localCa.certPem,
+      tokens,
       // Before the workers run (the default vault at first start) there is no one to wait for: each
       // worker builds its first snapshot after that.
       workers: { awaitVersion: (version) => workers?.awaitVersion(version) ?? Promise.resolve() },

@@ -22,7 +22,7 @@ beforeAll(async () => {
           handler: ({ body }) => ({ status: 200, body }),
         },
       ],
-      auth: { authenticate: () => 'test' },
+      auth: { authenticate: () => Promise.resolve(undefined) },
       logger: createLogger('debug', {}, (line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
     }),
   );

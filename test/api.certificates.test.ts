@@ -96,7 +96,7 @@ describe('certificate upload', () => {
     expect(audit.json.data[0]).toMatchObject({
       action: 'certificate.created',
       target_id: c.id,
-      actor: 'admin-token',
+      actor: 'token:bootstrap',
     });
 
     // The key is sealed in the database file, not in clear.

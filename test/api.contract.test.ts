@@ -542,6 +542,35 @@ describe('resources', () => {
     await expectError(404, 'webhook_not_found', 'deleteWebhook', { params: one });
   });
 
+  it('API tokens, and a call above the role', async () => {
+    const created = await expectStatus(201, 'createApiToken', {
+      body: { name: 'contract-viewer', role: 'viewer', expires_at: '2099-01-01T00:00:00Z' },
+    });
+    const token = created.json.data.token as string;
+    expect(token).toMatch(/^vgt_/);
+    await expectError(422, 'invalid_field', 'createApiToken', {
+      body: { name: 'contract-viewer', role: 'viewer' },
+    });
+    await expectError(422, 'invalid_field', 'createApiToken', {
+      body: { name: 'past', role: 'viewer', expires_at: '2001-01-01T00:00:00Z' },
+    });
+    // The viewer token reads, and is refused a write with 403 forbidden (checked against the document).
+    await expectStatus(200, 'listVaults', { headers: { authorization: `Bearer ${token}` } });
+    await expectError(403, 'forbidden', 'createApiToken', {
+      headers: { authorization: `Bearer ${token}` },
+      body: { name: 'escalate', role: 'admin' },
+    });
+    const listed = await expectStatus(200, 'listApiTokens');
+    expect(listed.text).not.toContain(token);
+    await expectError(400, 'invalid_parameter', 'listApiTokens', { query: { limit: '0' } });
+    const one = { token_id: created.json.data.id as string };
+    await expectStatus(200, 'getApiToken', { params: one });
+    await expectError(404, 'api_token_not_found', 'getApiToken', { params: { token_id: 'nope' } });
+    await expectStatus(204, 'deleteApiToken', { params: one });
+    await expectError(404, 'api_token_not_found', 'deleteApiToken', { params: one });
+    await expectError(401, 'unauthorized', 'listVaults', { headers: { authorization: `Bearer ${token}` } });
+  });
+
   it('deleting a vault', async () => {
     await expectStatus(204, 'deleteVault', { params: { vault_id: vaultId }, query: { force: 'true' } });
     await expectError(404, 'vault_not_found', 'deleteVault', { params: { vault_id: vaultId } });

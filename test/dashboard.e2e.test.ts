@@ -81,7 +81,7 @@ describe('dashboard', { timeout: 60_000 }, () => {
     await page.goto(vg.adminUrl);
     await page.getByLabel('Admin token').fill('not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('admin token is not correct');
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('That token is not correct');
     await screens('signin');
 
     await page.getByLabel('Admin token').fill(vg.token);

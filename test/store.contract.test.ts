@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ReadOnlyRepoError, UniqueViolationError } from '../src/store/open.js';
 import type {
+  ApiTokenRecord,
   CertificateRequestRecord,
   Store,
   WebhookDeliveryRecord,
@@ -479,6 +480,82 @@ describe.each(STORE_BACKENDS)('store contract: $name', (backend) => {
     const seq = await store.write((repo) => repo.insertRoute(route('v1', 'r2')));
     expect(seq).toBeGreaterThan(version);
   });
+  describe('API tokens (migration 8)', () => {
+    const token = (id: string, name: string, n = 0): ApiTokenRecord => ({
+      id,
+      name,
+      role: 'operator',
+      token_hash: `hash-${id}`,
+      created_at: at(n),
+      expires_at: null,
+      last_used_at: null,
+    });
+
+    it('keeps names unique without failing, pages in creation order, and takes sessions away with the token', async () => {
+      expect(await store.write((repo) => repo.insertApiToken(token('t1', 'ci', 1)))).toBe(true);
+      // A second token of that name (two instances creating "bootstrap" at once) changes nothing.
+      expect(await store.write((repo) => repo.insertApiToken(token('t2', 'ci', 2)))).toBe(false);
+      await store.write((repo) => repo.insertApiToken(token('t3', 'deploy', 3)));
+      expect((await store.read.getApiTokenByHash('hash-t1'))?.name).toBe('ci');
+      expect((await store.read.getApiTokenByName('deploy'))?.id).toBe('t3');
+      const first = await store.read.listApiTokens({ limit: 1 });
+      expect(first.map((x) => x.id)).toEqual(['t1']);
+      const rest = await store.read.listApiTokens({ after: { created_at: at(1), id: 't1' }, limit: 10 });
+      expect(rest.map((x) => x.id)).toEqual(['t3']);
+
+      await store.write((repo) =>
+        repo.insertDashboardSession({
+          id_hash: 'cookie-hash',
+          id: 's1',
+          token_id: 't1',
+          token_hash: 'hash-t1',
+          created_at: at(4),
+          expires_at: at(9),
+        }),
+      );
+      await store.write((repo) => repo.touchApiToken('t1', at(5)));
+      expect((await store.read.getApiToken('t1'))?.last_used_at).toBe(at(5));
+      await store.write((repo) => repo.replaceApiTokenHash('t1', 'hash-new'));
+      expect(await store.read.getDashboardSession('cookie-hash')).toBeUndefined();
+      expect(await store.read.getApiToken('t1')).toMatchObject({
+        token_hash: 'hash-new',
+        last_used_at: null,
+      });
+
+      await store.write((repo) =>
+        repo.insertDashboardSession({
+          id_hash: 'cookie-2',
+          id: 's2',
+          token_id: 't3',
+          token_hash: 'hash-t3',
+          created_at: at(4),
+          expires_at: at(9),
+        }),
+      );
+      expect((await store.write((repo) => repo.deleteApiToken('t3')))?.name).toBe('deploy');
+      expect(await store.read.getDashboardSession('cookie-2')).toBeUndefined();
+      expect(await store.write((repo) => repo.deleteApiToken('t3'))).toBeUndefined();
+    });
+
+    it('filters audit events by actor', async () => {
+      for (const [i, actor] of ['token:ci', 'dashboard:ci', 'token:ci'].entries()) {
+        await store.write((repo) =>
+          repo.insertAuditEvent({
+            id: `e${i}`,
+            at: at(i),
+            actor,
+            action: 'vault.created',
+            vault_id: null,
+            target_id: null,
+            client_address: '127.0.0.1',
+          }),
+        );
+      }
+      const events = await store.read.listAuditEvents({ actor: 'token:ci' });
+      expect(events.map((e) => e.id)).toEqual(['e2', 'e0']);
+    });
+  });
+
   describe('webhooks (migration 6)', () => {
     const webhook = (id: string, n = 0): WebhookRecord => ({
       id,

@@ -5,14 +5,15 @@ import { assignRequestId, requestIdOf } from '../observability/request-id.js';
 import type { FailureThrottle } from '../limits/throttle.js';
 import { validate } from './schema.js';
 import type { ApiResponse, Endpoint } from './router.js';
-import { Router } from './router.js';
+import { Router, requiredRole } from './router.js';
+import { actorOf, allows, forbidden, type Caller } from './roles.js';
 
 /** SPEC §2: bodies over 1 MiB are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface Authenticator {
-  /** Returns the actor name, or undefined when the request carries no valid credential. */
-  authenticate(req: IncomingMessage): string | undefined | Promise<string | undefined>;
+  /** Returns the caller, or undefined when the request carries no valid credential. */
+  authenticate(req: IncomingMessage): Promise<Caller | undefined>;
 }
 
 export interface AppOptions {
@@ -136,13 +137,19 @@ export function createApiHandler(options: AppOptions): RequestListener {
     const { endpoint, params } = match;
     // The credential is checked before the failure throttle, never after it: a right token gets in
     // whatever others from its address failed (issue 13); the catch below throttles the failures.
-    const actor = endpoint.noAuth ? 'anonymous' : await auth.authenticate(req);
-    if (actor === undefined) {
+    const needed = requiredRole(endpoint);
+    const caller = needed === undefined ? undefined : await auth.authenticate(req);
+    if (needed !== undefined && caller === undefined) {
       throw new VaultgateError(
         'unauthorized',
-        'Send the admin token as "Authorization: Bearer <token>" or sign in to the dashboard.',
+        'Send an API token (or the admin token) as "Authorization: Bearer <token>", or sign in to the dashboard; a deleted or expired token no longer works.',
       );
     }
+    // Before anything about the request is looked at: a call above the role changes nothing and
+    // learns nothing (SPEC §2 "API tokens and roles").
+    if (caller !== undefined && needed !== undefined && !allows(caller.role, needed))
+      throw forbidden(caller, needed);
+    const actor = caller === undefined ? 'anonymous' : actorOf(caller);
     // After authentication: a stranger learns nothing about an endpoint's parameters.
     for (const name of url.searchParams.keys()) {
       if (endpoint.query?.includes(name)) continue;
@@ -170,6 +177,7 @@ export function createApiHandler(options: AppOptions): RequestListener {
       headers: req.headers,
       body,
       actor,
+      caller,
       remoteAddress: req.socket.remoteAddress ?? '',
     });
     send(res, response);

@@ -2,10 +2,13 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { VaultgateError } from '../errors.js';
 import { safeEqual } from '../secrets/credentials.js';
-import type { Store } from '../store/types.js';
+import type { ApiTokenRecord, Store } from '../store/types.js';
 import type { Authenticator } from './app.js';
+import type { Caller } from './roles.js';
+import type { TokenDirectory } from './tokens.js';
 import type { Endpoint } from './router.js';
 import { timestamp, type FromSchema } from './schema.js';
+import { API_TOKEN_ROLES } from '../store/types.js';
 
 export const SESSION_COOKIE = 'vaultgate_session';
 const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
@@ -15,9 +18,10 @@ interface Session {
   /** The public id audit events name (never the cookie). */
   id: string;
   csrf: string;
+  token: ApiTokenRecord;
 }
 
-export interface AdminAuthOptions {
+export interface ApiAuthOptions {
   /** Where sessions live: every instance sharing the database sees a sign-in and a sign-out. */
   store: Store;
   /** The listener speaks HTTPS (VAULTGATE_ADMIN_TLS_*): every session cookie is Secure. */
@@ -25,42 +29,44 @@ export interface AdminAuthOptions {
 }
 
 /**
- * Two ways in: `Authorization: Bearer <admin token>` (scripts), or the dashboard's session cookie.
+ * Two ways in, both with an API token (src/api/tokens.ts; the admin token of the settings is the
+ * token "bootstrap"): `Authorization: Bearer <token>` (scripts), or the dashboard's session cookie.
  *
  * Sessions are stored server-side (issue 13): a stateless signed cookie could not be revoked, so
  * signing out only made the browser forget it, and one copied before kept working for 8 hours.
- * Now the cookie is 256 random bits; the database keeps a keyed hash of it (a database reader
- * cannot rebuild a cookie) and a keyed hash of the admin token that created it. Sign-out deletes
- * the row; a session whose token hash is not the running token's is refused, so restarting with
- * another VAULTGATE_ADMIN_TOKEN ends every session made with the old one. The keys derive from the
- * server secret, so every instance sharing a database accepts the same sessions.
+ * The cookie is 256 random bits; the database keeps a keyed hash of it and the id and hash of the
+ * token it was signed in with. Sign-out deletes the row. A session is refused as soon as its token
+ * is deleted, expires, or (the bootstrap token, after VAULTGATE_ADMIN_TOKEN changed) has another
+ * hash (SPEC §2), checked on every call, so it holds on every instance sharing the database. The
+ * keys derive from the server secret, so every instance accepts the same sessions.
  *
  * Cookie-authenticated calls that change something must echo the session's CSRF token in
  * `x-csrf-token` (derived from the cookie, not stored): SameSite=Strict already stops cross-site
  * posts, and the token covers browsers or proxies that do not honour it.
  */
-export class AdminAuth implements Authenticator {
+export class ApiAuth implements Authenticator {
   readonly #sessionKey: Buffer;
-  readonly #tokenHash: string;
   readonly #store: Store;
   readonly #secureCookies: boolean;
 
   constructor(
-    private readonly adminToken: string,
+    private readonly tokens: TokenDirectory,
     serverSecret: Buffer,
-    options: AdminAuthOptions,
+    options: ApiAuthOptions,
   ) {
     this.#sessionKey = createHmac('sha256', serverSecret).update('vaultgate dashboard session v2').digest();
-    this.#tokenHash = this.#mac(`admin-token\0${adminToken}`, 'hex');
     this.#store = options.store;
     this.#secureCookies = options.secureCookies ?? false;
   }
 
-  async authenticate(req: IncomingMessage): Promise<string | undefined> {
+  async authenticate(req: IncomingMessage): Promise<Caller | undefined> {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      return m?.[1] !== undefined && safeEqual(m[1], this.adminToken) ? 'admin-token' : undefined;
+      const token = m?.[1] === undefined ? undefined : await this.tokens.byValue(m[1]);
+      if (!token) return undefined;
+      this.tokens.touch(token);
+      return callerOf(token, 'bearer');
     }
     const session = await this.readSession(req.headers);
     if (!session) return undefined;
@@ -68,11 +74,13 @@ export class AdminAuth implements Authenticator {
       const sent = req.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !safeEqual(sent, session.csrf)) return undefined;
     }
-    return 'dashboard';
+    this.tokens.touch(session.token);
+    return callerOf(session.token, 'session');
   }
 
-  checkToken(token: string): boolean {
-    return safeEqual(token, this.adminToken);
+  /** The live token a sign-in names, if any. */
+  findToken(value: string): Promise<ApiTokenRecord | undefined> {
+    return this.tokens.byValue(value);
   }
 
   /** Whether cookies get the Secure attribute (RFC 6265 §4.1.2.5) for a request with these headers. */
@@ -81,10 +89,11 @@ export class AdminAuth implements Authenticator {
   }
 
   /**
-   * Stores a new session (and its audit event, in the same transaction; expired sessions and those
-   * of another admin token are swept out on the way) and returns its cookie.
+   * Stores a new session of `token` (and its audit event, in the same transaction; expired sessions
+   * are swept out on the way) and returns its cookie.
    */
   async issueSession(
+    token: ApiTokenRecord,
     clientAddress: string,
     secure: boolean,
     now = Date.now(),
@@ -92,22 +101,34 @@ export class AdminAuth implements Authenticator {
     // Hex, not base64url: the cookie has no padding bits, so every character counts.
     const secret = randomBytes(32).toString('hex');
     const id = randomUUID();
-    const expiresAt = new Date(now + SESSION_TTL_MS).toISOString();
+    // A session never outlives its token.
+    const ends = Math.min(
+      now + SESSION_TTL_MS,
+      token.expires_at === null ? Infinity : Date.parse(token.expires_at),
+    );
+    const expiresAt = new Date(ends).toISOString();
     const at = new Date(now).toISOString();
-    await this.#store.write(async (repo) => {
-      await repo.deleteStaleDashboardSessions(at, this.#tokenHash);
-      await repo.insertDashboardSession({
-        id_hash: this.#idHash(secret),
-        id,
-        token_hash: this.#tokenHash,
-        created_at: at,
-        expires_at: expiresAt,
-      });
-      await repo.insertAuditEvent(signInEvent('dashboard', 'session.signed_in', id, clientAddress, at));
-    });
+    await this.#store.write(
+      async (repo) => {
+        await repo.deleteStaleDashboardSessions(at);
+        await repo.insertDashboardSession({
+          id_hash: this.#idHash(secret),
+          id,
+          token_id: token.id,
+          token_hash: token.token_hash,
+          created_at: at,
+          expires_at: expiresAt,
+        });
+        await repo.insertAuditEvent(
+          signInEvent(`dashboard:${token.name}`, 'session.signed_in', id, clientAddress, at),
+        );
+      },
+      { bookkeeping: true },
+    );
     const secureAttr = secure || this.#secureCookies ? '; Secure' : '';
+    const maxAge = Math.max(1, Math.floor((ends - now) / 1000));
     return {
-      cookie: `${SESSION_COOKIE}=${secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}${secureAttr}`,
+      cookie: `${SESSION_COOKIE}=${secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secureAttr}`,
       csrf: this.#csrf(secret),
       expiresAt,
     };
@@ -116,8 +137,10 @@ export class AdminAuth implements Authenticator {
   /** A failed sign-in, for the audit trail: who tried from where (never what they sent). */
   async recordFailedSignIn(clientAddress: string): Promise<void> {
     const at = new Date().toISOString();
-    await this.#store.write((repo) =>
-      repo.insertAuditEvent(signInEvent('anonymous', 'session.sign_in_failed', null, clientAddress, at)),
+    await this.#store.write(
+      (repo) =>
+        repo.insertAuditEvent(signInEvent('anonymous', 'session.sign_in_failed', null, clientAddress, at)),
+      { bookkeeping: true },
     );
   }
 
@@ -126,13 +149,16 @@ export class AdminAuth implements Authenticator {
     const secret = sessionCookie(headers);
     if (secret === undefined) return;
     const at = new Date().toISOString();
-    await this.#store.write(async (repo) => {
-      const ended = await repo.deleteDashboardSession(this.#idHash(secret));
-      if (ended)
-        await repo.insertAuditEvent(
-          signInEvent('dashboard', 'session.signed_out', ended.id, clientAddress, at),
-        );
-    });
+    await this.#store.write(
+      async (repo) => {
+        const ended = await repo.deleteDashboardSession(this.#idHash(secret));
+        if (!ended) return;
+        const token = await repo.getApiToken(ended.token_id);
+        const actor = token ? `dashboard:${token.name}` : 'dashboard';
+        await repo.insertAuditEvent(signInEvent(actor, 'session.signed_out', ended.id, clientAddress, at));
+      },
+      { bookkeeping: true },
+    );
   }
 
   async readSession(headers: IncomingHttpHeaders, now = Date.now()): Promise<Session | undefined> {
@@ -141,9 +167,10 @@ export class AdminAuth implements Authenticator {
     const row = await this.#store.read.getDashboardSession(this.#idHash(secret));
     if (!row) return undefined;
     if (Date.parse(row.expires_at) <= now) return undefined;
-    // Made with another admin token (VAULTGATE_ADMIN_TOKEN changed since): refused (SPEC §2).
-    if (!safeEqual(row.token_hash, this.#tokenHash)) return undefined;
-    return { id: row.id, csrf: this.#csrf(secret) };
+    // Its token deleted or expired, or (the bootstrap token) replaced since: refused (SPEC §2).
+    const token = await this.tokens.byId(row.token_id, now);
+    if (!token || !safeEqual(row.token_hash, token.token_hash)) return undefined;
+    return { id: row.id, csrf: this.#csrf(secret), token };
   }
 
   #idHash(secret: string): string {
@@ -157,6 +184,10 @@ export class AdminAuth implements Authenticator {
   #mac(data: string, encoding: 'hex' | 'base64url'): string {
     return createHmac('sha256', this.#sessionKey).update(data).digest(encoding);
   }
+}
+
+function callerOf(token: ApiTokenRecord, via: Caller['via']): Caller {
+  return { tokenId: token.id, tokenName: token.name, role: token.role, via };
 }
 
 function signInEvent(
@@ -227,34 +258,50 @@ const signedInSchema = {
 const sessionSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['csrf_token'],
-  properties: { csrf_token: { ...csrfToken, type: ['string', 'null'] } },
+  required: ['csrf_token', 'token'],
+  properties: {
+    csrf_token: { ...csrfToken, type: ['string', 'null'] },
+    token: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'The token the caller is signed in (or calling) with: the dashboard shows only what its role may do',
+      required: ['id', 'name', 'role'],
+      properties: {
+        id: { type: 'string', format: 'uuid' },
+        name: { type: 'string' },
+        role: { type: 'string', enum: API_TOKEN_ROLES },
+      },
+    },
+  },
 } as const;
 
-/** Sign-in and sign-out for the dashboard: the admin token is exchanged for a session cookie. */
-export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
+/** Sign-in and sign-out for the dashboard: a token is exchanged for a session cookie. */
+export function sessionEndpoints(auth: ApiAuth): Endpoint[] {
   const expired = (secure: boolean): string =>
     `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`;
   return [
     {
       method: 'POST',
       path: '/session',
-      summary: 'Sign in to the dashboard with the admin token; sets an HttpOnly session cookie',
+      summary:
+        'Sign in to the dashboard with an API token (or the admin token); sets an HttpOnly session cookie',
       noAuth: true,
       throttled: true,
       status: 201,
       body: signInBody,
-      example: { token: '<the admin token>' },
+      example: { token: '<an API token>' },
       response: signedInSchema,
       handler: async ({ body, headers, remoteAddress }) => {
-        if (!auth.checkToken((body as FromSchema<typeof signInBody>).token)) {
+        const token = await auth.findToken((body as FromSchema<typeof signInBody>).token);
+        if (!token) {
           await auth.recordFailedSignIn(remoteAddress);
           throw new VaultgateError(
             'unauthorized',
-            'That admin token is not correct; it was printed at first start and is in <data>/admin-token.',
+            'That token is not correct, has expired or was deleted; the admin token printed at first start is in <data>/admin-token.',
           );
         }
-        const session = await auth.issueSession(remoteAddress, auth.secureFor(headers));
+        const session = await auth.issueSession(token, remoteAddress, auth.secureFor(headers));
         const data: FromSchema<typeof signedInSchema> = {
           csrf_token: session.csrf,
           expires_at: session.expiresAt,
@@ -269,11 +316,16 @@ export function sessionEndpoints(auth: AdminAuth): Endpoint[] {
     {
       method: 'GET',
       path: '/session',
-      summary: "The current dashboard session's CSRF token (null when called with a bearer token)",
+      summary:
+        "The caller's token (name and role) and the dashboard session's CSRF token (null when called with a bearer token)",
       response: sessionSchema,
-      handler: async ({ headers }) => {
-        const session = await auth.readSession(headers);
-        const data: FromSchema<typeof sessionSchema> = { csrf_token: session?.csrf ?? null };
+      handler: async ({ headers, caller }) => {
+        const session = caller?.via === 'session' ? await auth.readSession(headers) : undefined;
+        if (!caller) throw new VaultgateError('unauthorized', 'Sign in first.');
+        const data: FromSchema<typeof sessionSchema> = {
+          csrf_token: session?.csrf ?? null,
+          token: { id: caller.tokenId, name: caller.tokenName, role: caller.role },
+        };
         return { status: 200, body: { data } };
       },
     },

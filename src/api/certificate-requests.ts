@@ -268,6 +268,7 @@ export function certificateRequestEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'POST',
       path: '/vaults/:vault_id/certificate-requests',
+      role: 'operator',
       summary:
         'Create a certificate request: vaultgate generates the key pair (it never leaves vaultgate) and answers with a PKCS#10 CSR for a CA to sign',
       body: createBody,
@@ -383,6 +384,7 @@ export function certificateRequestEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'DELETE',
       path: '/vaults/:vault_id/certificate-requests/:id',
+      role: 'operator',
       summary:
         'Delete a pending certificate request and destroy its key (a completed one is refused: delete its certificate instead)',
       status: 204,
@@ -410,6 +412,7 @@ export function certificateRequestEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'POST',
       path: '/vaults/:vault_id/certificate-requests/:id/certificate',
+      role: 'operator',
       operationId: 'completeCertificateRequest',
       summary:
         "Attach the certificate a CA signed from the request (chain allowed): it must hold the request's key, passes every upload check, and becomes a certificate tied as requested",

@@ -413,6 +413,7 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'POST',
       path: '/vaults/:vault_id/certificates',
+      role: 'operator',
       summary:
         'Upload a mutual TLS client certificate and its private key (PEM or PKCS#12); the key is never shown again',
       body: uploadBody,
@@ -427,7 +428,7 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
       response: certificateSchema,
       status: 201,
       errors: [...UPLOAD_ERRORS, 'invalid_association'],
-      handler: async ({ params, body, actor }) => {
+      handler: async ({ params, body, actor, remoteAddress }) => {
         const input = body as UploadBody;
         const vault = await requireVault(ctx.store.read, params.vault_id);
         const hosts = readCertificateHosts(input.proxy_type, input.hosts);
@@ -440,7 +441,13 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
         );
         await commit(
           ctx,
-          { actor, action: 'certificate.created', vault_id: vault.id, target_id: record.id },
+          {
+            actor,
+            action: 'certificate.created',
+            vault_id: vault.id,
+            target_id: record.id,
+            client_address: remoteAddress,
+          },
           async (repo) => {
             // Checked again inside the transaction: the credential or route may have gone meanwhile.
             await checkAssociation(repo, vault.id, input);
@@ -504,13 +511,14 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'PATCH',
       path: '/vaults/:vault_id/certificates/:id',
+      role: 'operator',
       summary:
         "Edit a certificate's description or hosts; the change applies to the next request. The certificate and key never change: upload a new one",
       body: editBody,
       example: { description: 'Visa VDP (production)', hosts: ['api.visa.com', 'sandbox.api.visa.com'] },
       response: certificateSchema,
       errors: ['certificate_not_found', 'invalid_field'],
-      handler: async ({ params, body, actor }) => {
+      handler: async ({ params, body, actor, remoteAddress }) => {
         const input = body as EditBody;
         const updated = await commit(
           ctx,
@@ -519,6 +527,7 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
             action: 'certificate.updated',
             vault_id: params.vault_id ?? null,
             target_id: params.id ?? null,
+            client_address: remoteAddress,
           },
           async (repo) => {
             const vault = await requireVault(repo, params.vault_id);
@@ -545,11 +554,12 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'DELETE',
       path: '/vaults/:vault_id/certificates/:id',
+      role: 'operator',
       summary:
         'Delete a certificate: it is never presented again, and pooled connections that presented it close',
       status: 204,
       errors: ['certificate_not_found'],
-      handler: async ({ params, actor }) => {
+      handler: async ({ params, actor, remoteAddress }) => {
         await commit(
           ctx,
           {
@@ -557,6 +567,7 @@ export function certificateEndpoints(ctx: ApiContext): Endpoint[] {
             action: 'certificate.deleted',
             vault_id: params.vault_id ?? null,
             target_id: params.id ?? null,
+            client_address: remoteAddress,
           },
           async (repo) => {
             const vault = await requireVault(repo, params.vault_id);

@@ -7,6 +7,8 @@ import type { CredentialHasher } from '../secrets/credentials.js';
 import type { Keyring } from '../secrets/keyring.js';
 import type { SnapshotHolder } from '../snapshot/holder.js';
 import type { Repo, Store } from '../store/types.js';
+import type { ApiRequest } from './router.js';
+import type { TokenDirectory } from './tokens.js';
 
 /** Everything the management API needs; it never touches a data-plane socket. */
 export interface ApiContext {
@@ -20,6 +22,8 @@ export interface ApiContext {
   /** Threads for CPU-bound checks of user input (uploads, route regexes), off the event loop. */
   readonly offload: OffloadPool;
   readonly localCaPem: string;
+  /** The API tokens callers authenticate with (src/api/tokens.ts). */
+  readonly tokens: TokenDirectory;
   /** The listeners' ports, once they are bound (for GET /info and the dashboard's proxy line). */
   ports(): { admin: number; inbound: number; outbound: number; outbound_tls: number } | undefined;
   /**
@@ -38,7 +42,23 @@ export interface AuditEntry {
   vault_id: string | null;
   target_id: string | null;
   /** The caller's address (SPEC §2); the endpoints that pass it get it from the request. */
-  client_address?: string | null;
+  client_address: string | null;
+}
+
+/** The audit entry of a change made by this request: its caller and address (SPEC §2 "Audit"). */
+export function auditOf(
+  req: Pick<ApiRequest, 'actor' | 'remoteAddress'>,
+  action: string,
+  vaultId: string | null | undefined,
+  targetId: string | null | undefined,
+): AuditEntry {
+  return {
+    actor: req.actor,
+    action,
+    vault_id: vaultId ?? null,
+    target_id: targetId ?? null,
+    client_address: req.remoteAddress || null,
+  };
 }
 
 /**

@@ -81,6 +81,7 @@ export async function createCredential(
   actor: string,
   vaultId: string,
   description: string | null,
+  clientAddress: string | null = null,
 ): Promise<{ record: CredentialRecord; password: string }> {
   const password = newPassword();
   const now = new Date().toISOString();
@@ -96,7 +97,13 @@ export async function createCredential(
   };
   await commit(
     ctx,
-    { actor, action: 'credential.created', vault_id: vaultId, target_id: record.id },
+    {
+      actor,
+      action: 'credential.created',
+      vault_id: vaultId,
+      target_id: record.id,
+      client_address: clientAddress,
+    },
     async (repo) => {
       await requireVault(repo, vaultId);
       await repo.insertCredential(record);
@@ -110,15 +117,22 @@ export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'POST',
       path: '/vaults/:vault_id/credentials',
+      role: 'operator',
       summary: 'Create an access credential for the outbound proxy (the password is shown only here)',
       body: createBody,
       example: { description: 'billing service' },
       response: createdCredentialSchema,
       status: 201,
-      handler: async ({ params, body, actor }) => {
+      handler: async ({ params, body, actor, remoteAddress }) => {
         const vault = await requireVault(ctx.store.read, params.vault_id);
         const { description } = body as FromSchema<typeof createBody>;
-        const { record, password } = await createCredential(ctx, actor, vault.id, description ?? null);
+        const { record, password } = await createCredential(
+          ctx,
+          actor,
+          vault.id,
+          description ?? null,
+          remoteAddress,
+        );
         const data: FromSchema<typeof createdCredentialSchema> = { ...presentCredential(record), password };
         return { status: 201, body: { data } };
       },
@@ -154,12 +168,13 @@ export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'PATCH',
       path: '/vaults/:vault_id/credentials/:id',
+      role: 'operator',
       summary: 'Activate or deactivate an access credential, or change its description',
       body: patchBody,
       example: { status: 'inactive' },
       response: credentialSchema,
       errors: ['credential_not_found'],
-      handler: async ({ params, body, actor }) => {
+      handler: async ({ params, body, actor, remoteAddress }) => {
         const patch = body as FromSchema<typeof patchBody>;
         const updated = await commit(
           ctx,
@@ -168,6 +183,7 @@ export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
             action: 'credential.updated',
             vault_id: params.vault_id ?? null,
             target_id: params.id ?? null,
+            client_address: remoteAddress,
           },
           async (repo) => {
             const vault = await requireVault(repo, params.vault_id);
@@ -188,10 +204,11 @@ export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'DELETE',
       path: '/vaults/:vault_id/credentials/:id',
+      role: 'operator',
       summary: 'Delete an access credential (refused while certificates are tied to it)',
       status: 204,
       errors: ['credential_not_found', 'credential_in_use'],
-      handler: async ({ params, actor }) => {
+      handler: async ({ params, actor, remoteAddress }) => {
         await commit(
           ctx,
           {
@@ -199,6 +216,7 @@ export function credentialEndpoints(ctx: ApiContext): Endpoint[] {
             action: 'credential.deleted',
             vault_id: params.vault_id ?? null,
             target_id: params.id ?? null,
+            client_address: remoteAddress,
           },
           async (repo) => {
             const vault = await requireVault(repo, params.vault_id);

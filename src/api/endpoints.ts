@@ -1,4 +1,4 @@
-import type { AdminAuth } from './auth.js';
+import type { ApiAuth } from './auth.js';
 import { sessionEndpoints } from './auth.js';
 import type { ApiContext } from './context.js';
 import { certificateDetailSchema, certificateEndpoints, certificateSchema } from './certificates.js';
@@ -8,6 +8,7 @@ import { createdCredentialSchema, credentialEndpoints, credentialSchema } from '
 import { hostnameDetailSchema, hostnameEndpoints, hostnameSchema } from './hostnames.js';
 import { buildOpenApi } from './openapi.js';
 import { routeEndpoints, routeSchema } from './routes.js';
+import { apiTokenEndpoints, apiTokenSchema, createdApiTokenSchema } from './tokens.js';
 import type { Endpoint } from './router.js';
 import { chainEntry } from './schema.js';
 import { auditEventSchema, systemEndpoints } from './system.js';
@@ -15,7 +16,7 @@ import { vaultEndpoints, vaultSchema } from './vaults.js';
 import { createdWebhookSchema, webhookDeliverySchema, webhookEndpoints, webhookSchema } from './webhooks.js';
 
 /** Every endpoint of the management port, one list per resource. */
-export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
+export function buildEndpoints(ctx: ApiContext, auth: ApiAuth): Endpoint[] {
   const endpoints: Endpoint[] = [
     ...systemEndpoints(ctx),
     ...sessionEndpoints(auth),
@@ -26,6 +27,7 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
     ...certificateEndpoints(ctx),
     ...webhookEndpoints(ctx),
     ...certificateRequestEndpoints(ctx),
+    ...apiTokenEndpoints(ctx),
   ];
   // The document describes itself too: its endpoint is in the list it is built from (the handler
   // runs only once the server is up, after `openapi` below is set).
@@ -59,6 +61,8 @@ export function buildEndpoints(ctx: ApiContext, auth: AdminAuth): Endpoint[] {
     CreatedWebhook: createdWebhookSchema,
     WebhookDelivery: webhookDeliverySchema,
     CertificateRequest: certificateRequestSchema,
+    ApiToken: apiTokenSchema,
+    CreatedApiToken: createdApiTokenSchema,
   });
   return endpoints;
 }

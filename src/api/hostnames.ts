@@ -242,6 +242,7 @@ export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'POST',
       path: '/vaults/:vault_id/hostnames',
+      role: 'operator',
       summary:
         "Serve a custom hostname with the customer's own server certificate (PEM or PKCS#12), with optional caller mTLS",
       body: createHostnameBody,
@@ -294,6 +295,7 @@ export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'PUT',
       path: '/vaults/:vault_id/hostnames/:id',
+      role: 'operator',
       summary:
         'Replace the certificate (rotation: new handshakes use it at once, open connections stay); client_auth left out keeps the current settings',
       body: replaceHostnameBody,
@@ -317,6 +319,7 @@ export function hostnameEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'DELETE',
       path: '/vaults/:vault_id/hostnames/:id',
+      role: 'operator',
       summary: 'Stop serving a custom hostname: new handshakes for it fail at once',
       status: 204,
       errors: ['hostname_not_found'],

@@ -7,7 +7,7 @@
 import { ERROR_STATUS, type ErrorCode } from '../errors.js';
 import { SESSION_COOKIE } from './auth.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './paging.js';
-import type { Endpoint } from './router.js';
+import { requiredRole, type Endpoint } from './router.js';
 import { certificateStatus, type JsonSchema } from './schema.js';
 
 /** What each query parameter an endpoint reads accepts; one not listed here is described as a string. */
@@ -78,6 +78,7 @@ function operationId(e: Endpoint, taken: Set<string>): string {
 export function errorCodes(e: Endpoint): ErrorCode[] {
   const codes: ErrorCode[] = ['unknown_parameter'];
   if (!e.noAuth || e.throttled) codes.push('unauthorized', 'too_many_requests');
+  if (requiredRole(e) !== undefined && requiredRole(e) !== 'viewer') codes.push('forbidden');
   if (isPaged(e)) codes.push('invalid_parameter');
   if (e.body) codes.push('invalid_json', 'unknown_field', 'invalid_field', 'payload_too_large');
   else if (e.method !== 'GET' && e.method !== 'DELETE') codes.push('invalid_field');
@@ -226,6 +227,8 @@ export function buildOpenApi(
       [e.method.toLowerCase()]: {
         operationId: operationId(e, taken),
         summary: e.summary,
+        // The least API-token role that may call it (SPEC §2; the table in docs/security.md).
+        ...(requiredRole(e) === undefined ? {} : { 'x-vaultgate-role': requiredRole(e) }),
         ...(params.length ? { parameters: params } : {}),
         ...(e.noAuth ? { security: [] } : {}),
         ...(e.body
@@ -269,7 +272,8 @@ export function buildOpenApi(
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'The admin token (VAULTGATE_ADMIN_TOKEN, or <data>/admin-token)',
+          description:
+            'An API token (POST /api/v1/api-tokens), or the admin token (VAULTGATE_ADMIN_TOKEN, or <data>/admin-token), which is the admin token named "bootstrap"',
         },
         session: {
           type: 'apiKey',

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorCode } from '../errors.js';
+import type { Caller, Role } from './roles.js';
 import type { JsonSchema } from './schema.js';
 
 /** What a handler sees: validated input only. */
@@ -10,8 +11,10 @@ export interface ApiRequest<B = unknown> {
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
   readonly body: B;
-  /** Who is calling, for audit events: "admin-token" or "dashboard". */
+  /** Who is calling, for audit events: "token:<name>", "dashboard:<name>", or "anonymous" (noAuth). */
   readonly actor: string;
+  /** The authenticated token; undefined only on noAuth endpoints. */
+  readonly caller: Caller | undefined;
   readonly remoteAddress: string;
 }
 
@@ -54,6 +57,12 @@ export interface Endpoint {
    * parameters, paging, bodies, and vault_not_found under /vaults/:vault_id.
    */
   errors?: readonly ErrorCode[];
+  /**
+   * The least role that may call it (SPEC §2 "API tokens and roles"). A GET needs viewer unless it
+   * says otherwise; every other method must say (Router refuses an endpoint that does not), so a new
+   * endpoint cannot forget its role. docs/security.md's table is checked against these.
+   */
+  role?: Role;
   /** No authentication (health probes, sign-in). */
   noAuth?: boolean;
   /** Subject to the failed-authentication throttle even without authentication (sign-in). */
@@ -80,6 +89,8 @@ export class Router {
 
   constructor(readonly endpoints: readonly Endpoint[]) {
     for (const endpoint of endpoints) {
+      if (!endpoint.noAuth && endpoint.method !== 'GET' && endpoint.role === undefined)
+        throw new Error(`${endpoint.method} ${endpoint.path} declares no role (Endpoint.role)`);
       const names: string[] = [];
       const full = endpoint.root ? endpoint.path : `/api/v1${endpoint.path}`;
       const source = full.replace(/:([a-z_]+)/gi, (_, name: string) => {
@@ -103,4 +114,10 @@ export class Router {
     }
     return pathMatched ? 'method_not_allowed' : undefined;
   }
+}
+
+/** The least role an endpoint needs; undefined for noAuth endpoints. */
+export function requiredRole(endpoint: Endpoint): Role | undefined {
+  if (endpoint.noAuth) return undefined;
+  return endpoint.role ?? 'viewer';
 }

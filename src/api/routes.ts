@@ -117,40 +117,46 @@ async function requireRoute(repo: Repo, vaultId: string, id: string | undefined)
 }
 
 export function routeEndpoints(ctx: ApiContext): Endpoint[] {
-  const audit = (actor: string, action: string, vaultId: string | undefined, id: string | undefined) => ({
-    actor,
-    action,
-    vault_id: vaultId ?? null,
-    target_id: id ?? null,
-  });
+  const audit = (
+    actor: string,
+    action: string,
+    vaultId: string | undefined,
+    id: string | undefined,
+    clientAddress: string,
+  ) => ({ actor, action, vault_id: vaultId ?? null, target_id: id ?? null, client_address: clientAddress });
   return [
     {
       method: 'POST',
       path: '/vaults/:vault_id/routes',
+      role: 'operator',
       summary: 'Create a route: inbound when destination_override_endpoint is a URL, outbound when it is "*"',
       body: routeBody,
       example: ROUTE_EXAMPLE,
       response: routeSchema,
       status: 201,
       errors: ROUTE_BODY_ERRORS,
-      handler: async ({ params, body, actor }) => {
+      handler: async ({ params, body, actor, remoteAddress }) => {
         const input = body as RouteBody;
         const fields = await checkRoute(ctx, input);
         const id = input.id?.toLowerCase() ?? randomUUID();
         const now = new Date().toISOString();
-        const route = await commit(ctx, audit(actor, 'route.created', params.vault_id, id), async (repo) => {
-          const vault = await requireVault(repo, params.vault_id);
-          if (input.id && (await repo.listRoutes()).some((r) => r.id === id)) {
-            throw new VaultgateError(
-              'invalid_field',
-              `A route with the id ${id} already exists; choose another id or leave it out.`,
-              'id',
-            );
-          }
-          const record = { ...fields, id, vault_id: vault.id, created_at: now, updated_at: now };
-          const seq = await repo.insertRoute(record);
-          return { ...record, seq };
-        });
+        const route = await commit(
+          ctx,
+          audit(actor, 'route.created', params.vault_id, id, remoteAddress),
+          async (repo) => {
+            const vault = await requireVault(repo, params.vault_id);
+            if (input.id && (await repo.listRoutes()).some((r) => r.id === id)) {
+              throw new VaultgateError(
+                'invalid_field',
+                `A route with the id ${id} already exists; choose another id or leave it out.`,
+                'id',
+              );
+            }
+            const record = { ...fields, id, vault_id: vault.id, created_at: now, updated_at: now };
+            const seq = await repo.insertRoute(record);
+            return { ...record, seq };
+          },
+        );
         return { status: 201, body: { data: presentRoute(route) } };
       },
     },
@@ -189,17 +195,18 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'PUT',
       path: '/vaults/:vault_id/routes/:id',
+      role: 'operator',
       summary: 'Replace a route whole (it keeps its id, creation order and certificates)',
       body: routeBody,
       example: ROUTE_EXAMPLE,
       response: routeSchema,
       errors: [...ROUTE_BODY_ERRORS, 'route_not_found', 'route_in_use'],
-      handler: async ({ params, body, actor }) => {
+      handler: async ({ params, body, actor, remoteAddress }) => {
         const input = body as RouteBody;
         const fields = await checkRoute(ctx, input);
         const updated = await commit(
           ctx,
-          audit(actor, 'route.updated', params.vault_id, params.id),
+          audit(actor, 'route.updated', params.vault_id, params.id, remoteAddress),
           async (repo) => {
             const vault = await requireVault(repo, params.vault_id);
             const current = await requireRoute(repo, vault.id, params.id);
@@ -233,29 +240,34 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'DELETE',
       path: '/vaults/:vault_id/routes/:id',
+      role: 'operator',
       summary: 'Delete a route (refused while certificates are tied to it)',
       status: 204,
       errors: ['route_not_found', 'route_in_use'],
-      handler: async ({ params, actor }) => {
-        await commit(ctx, audit(actor, 'route.deleted', params.vault_id, params.id), async (repo) => {
-          const vault = await requireVault(repo, params.vault_id);
-          const route = await requireRoute(repo, vault.id, params.id);
-          const tied = await repo.countCertificatesFor({ routeId: route.id });
-          if (tied > 0) {
-            throw new VaultgateError(
-              'route_in_use',
-              `${tied} certificate(s) are tied to this route; delete them first, then the route.`,
-            );
-          }
-          const pending = await repo.countPendingCertificateRequestsFor({ routeId: route.id });
-          if (pending > 0) {
-            throw new VaultgateError(
-              'route_in_use',
-              `${pending} pending certificate request(s) are tied to this route; complete or delete them first, then the route.`,
-            );
-          }
-          await repo.deleteRoute(vault.id, route.id);
-        });
+      handler: async ({ params, actor, remoteAddress }) => {
+        await commit(
+          ctx,
+          audit(actor, 'route.deleted', params.vault_id, params.id, remoteAddress),
+          async (repo) => {
+            const vault = await requireVault(repo, params.vault_id);
+            const route = await requireRoute(repo, vault.id, params.id);
+            const tied = await repo.countCertificatesFor({ routeId: route.id });
+            if (tied > 0) {
+              throw new VaultgateError(
+                'route_in_use',
+                `${tied} certificate(s) are tied to this route; delete them first, then the route.`,
+              );
+            }
+            const pending = await repo.countPendingCertificateRequestsFor({ routeId: route.id });
+            if (pending > 0) {
+              throw new VaultgateError(
+                'route_in_use',
+                `${pending} pending certificate request(s) are tied to this route; complete or delete them first, then the route.`,
+              );
+            }
+            await repo.deleteRoute(vault.id, route.id);
+          },
+        );
         return { status: 204 };
       },
     },

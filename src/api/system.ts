@@ -11,7 +11,12 @@ export const auditEventSchema = {
   properties: {
     id: { type: 'string' },
     at: timestamp,
-    actor: { type: 'string', examples: ['admin-token', 'dashboard'] },
+    actor: {
+      type: 'string',
+      description:
+        '"token:<name>" (a bearer token), "dashboard:<name>" (a session signed in with that token), "anonymous" (a failed sign-in) or "system" (vaultgate itself)',
+      examples: ['token:ci-deploy', 'dashboard:bootstrap'],
+    },
     action: { type: 'string', examples: ['certificate.created'] },
     vault_id: nullableString,
     target_id: nullableString,
@@ -121,8 +126,8 @@ export function systemEndpoints(ctx: ApiContext): Endpoint[] {
       method: 'GET',
       path: '/audit-events',
       summary:
-        'Who did what and when, newest first, paged back to the first event; filters: vault_id, action, since (ISO 8601)',
-      query: ['vault_id', 'action', 'since', ...PAGE_PARAMETERS],
+        'Who did what and when, newest first, paged back to the first event; filters: vault_id, actor, action, since (ISO 8601)',
+      query: ['vault_id', 'actor', 'action', 'since', ...PAGE_PARAMETERS],
       response: { type: 'array', items: auditEventSchema },
       handler: async ({ query }) => {
         const request = readPage(query);
@@ -138,6 +143,7 @@ export function systemEndpoints(ctx: ApiContext): Endpoint[] {
         const before = request.after === null ? undefined : splitKey(request.after);
         const events = await ctx.store.read.listAuditEvents({
           vault_id: query.get('vault_id') ?? undefined,
+          actor: query.get('actor') ?? undefined,
           action: query.get('action') ?? undefined,
           since: since === null ? undefined : new Date(since).toISOString(),
           before,

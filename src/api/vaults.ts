@@ -6,6 +6,7 @@ import { presentClientAuth } from '../certificates/client-auth.js';
 import { VaultgateError } from '../errors.js';
 import type { Environment, Repo, VaultRecord } from '../store/types.js';
 import { commit, type ApiContext } from './context.js';
+import { allows, forbidden } from './roles.js';
 import { CLIENT_AUTH_ERRORS, clientAuthBody, clientAuthSchema, readClientAuth } from './client-auth.js';
 import type { Endpoint } from './router.js';
 import { timestamp, type FromSchema } from './schema.js';
@@ -75,6 +76,7 @@ export async function createVault(
   ctx: ApiContext,
   actor: string,
   input: { name: string; environment: Environment },
+  clientAddress: string | null = null,
 ): Promise<VaultRecord> {
   const id = 'tnt' + randomFrom('abcdefghijklmnopqrstuvwxyz0123456789', 8);
   const ca = await createCa({ commonName: `vaultgate outbound CA ${id}` });
@@ -87,8 +89,10 @@ export async function createVault(
     inbound_client_auth: null,
     created_at: new Date().toISOString(),
   };
-  await commit(ctx, { actor, action: 'vault.created', vault_id: id, target_id: id }, (repo) =>
-    repo.insertVault(vault),
+  await commit(
+    ctx,
+    { actor, action: 'vault.created', vault_id: id, target_id: id, client_address: clientAddress },
+    (repo) => repo.insertVault(vault),
   );
   return vault;
 }
@@ -99,17 +103,20 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'POST',
       path: '/vaults',
+      role: 'admin',
       summary: 'Create a vault (with its own outbound CA)',
       body: createVaultBody,
       example: { name: 'Payments', environment: 'sandbox' },
       response: vaultSchema,
       status: 201,
-      handler: async ({ body, actor }) => {
+      handler: async ({ body, actor, remoteAddress }) => {
         const input = body as FromSchema<typeof createVaultBody>;
-        const vault = await createVault(ctx, actor, {
-          name: input.name,
-          environment: input.environment ?? 'sandbox',
-        });
+        const vault = await createVault(
+          ctx,
+          actor,
+          { name: input.name, environment: input.environment ?? 'sandbox' },
+          remoteAddress,
+        );
         return { status: 201, body: { data: presentVault(vault, domain) } };
       },
     },
@@ -138,13 +145,21 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'PATCH',
       path: '/vaults/:vault_id',
+      role: 'operator',
       summary: "Rename a vault, or set caller mTLS (inbound_client_auth) for the vault's own inbound host",
       body: patchVaultBody,
       example: { name: 'Payments (EU)' },
       response: vaultSchema,
       errors: CLIENT_AUTH_ERRORS,
-      handler: async ({ params, body, actor, remoteAddress }) => {
+      handler: async ({ params, body, actor, caller, remoteAddress }) => {
         const input = body as FromSchema<typeof patchVaultBody>;
+        // Operators may set caller mTLS; renaming is a change to the vault itself, which is the admin's.
+        if (input.name !== undefined && caller && !allows(caller.role, 'admin'))
+          throw forbidden(
+            caller,
+            'admin',
+            'Renaming a vault (an operator may change only inbound_client_auth)',
+          );
         await requireVault(ctx.store.read, params.vault_id);
         const clientAuth = await readClientAuth(ctx, input.inbound_client_auth, 'inbound_client_auth');
         const updated = await commit(
@@ -178,11 +193,12 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'DELETE',
       path: '/vaults/:vault_id',
+      role: 'admin',
       summary: 'Delete a vault; ?force=true also deletes its routes, credentials, certificates and hostnames',
       query: ['force'],
       status: 204,
       errors: ['vault_not_empty'],
-      handler: async ({ params, query, actor }) => {
+      handler: async ({ params, query, actor, remoteAddress }) => {
         const force = query.get('force') === 'true';
         await commit(
           ctx,
@@ -191,6 +207,7 @@ export function vaultEndpoints(ctx: ApiContext): Endpoint[] {
             action: 'vault.deleted',
             vault_id: params.vault_id ?? null,
             target_id: params.vault_id ?? null,
+            client_address: remoteAddress,
           },
           async (repo) => {
             const vault = await requireVault(repo, params.vault_id);

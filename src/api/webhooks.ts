@@ -223,6 +223,7 @@ export function webhookEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'POST',
       path: '/webhooks',
+      role: 'admin',
       summary:
         'Create a webhook: vaultgate POSTs the events given, signed with the secret answered here (shown once)',
       body: createBody,
@@ -289,6 +290,7 @@ export function webhookEndpoints(ctx: ApiContext): Endpoint[] {
     {
       method: 'DELETE',
       path: '/webhooks/:webhook_id',
+      role: 'admin',
       summary: 'Delete a webhook and its deliveries: nothing more is sent to it',
       status: 204,
       errors: ['webhook_not_found'],

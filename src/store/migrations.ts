@@ -274,6 +274,32 @@ const MIGRATIONS: readonly Migration[] = [
       'UPDATE certificates SET updated_at = created_at',
     ],
   },
+  {
+    version: 8,
+    name: 'API tokens with roles',
+    statements: [
+      // SPEC §2 "API tokens and roles". token_hash is a keyed hash (src/api/tokens.ts): the table
+      // holds nothing a token could be rebuilt from. Names are unique, so the audit trail's
+      // "token:<name>" names one token.
+      `CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        last_used_at TEXT
+      )`,
+      // A session now belongs to the token it was signed in with, and ends with it. Sessions from
+      // before (signed in with the admin token, which becomes the token "bootstrap" at this start)
+      // carry no token id: they end, and their users sign in once more.
+      'ALTER TABLE dashboard_sessions ADD COLUMN token_id TEXT',
+      'DELETE FROM dashboard_sessions',
+      'CREATE INDEX dashboard_sessions_token_id ON dashboard_sessions (token_id)',
+      // GET /audit-events?actor= (newest first, like every audit listing).
+      'CREATE INDEX audit_events_actor_at ON audit_events (actor, at)',
+    ],
+  },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -51,6 +51,7 @@ import type {
   CertificateRequestSummary,
   CertificateSummary,
   CredentialRecord,
+  ApiTokenRecord,
   DashboardSessionRecord,
   DeliveryOutcome,
   HostnameRecord,
@@ -65,6 +66,7 @@ import type {
 type Row = Record<string, unknown>;
 
 const SUMMARY_COLUMNS = CERTIFICATE_SUMMARY_COLUMNS.join(', ');
+const API_TOKEN_COLUMNS = 'id, name, role, token_hash, created_at, expires_at, last_used_at';
 /** A delivery's attempt log keeps this many of its latest attempts (about 30 fit in 24 h of backoff). */
 const ATTEMPT_LOG_KEPT = 50;
 /**
@@ -633,6 +635,10 @@ export class SqlRepo implements Repo {
       where.push('vault_id = ?');
       params.push(query.vault_id);
     }
+    if (query.actor !== undefined) {
+      where.push('actor = ?');
+      params.push(query.actor);
+    }
     if (query.action !== undefined) {
       where.push('action = ?');
       params.push(query.action);
@@ -658,14 +664,21 @@ export class SqlRepo implements Repo {
   async insertDashboardSession(session: DashboardSessionRecord): Promise<void> {
     this.#assertWritable('insertDashboardSession');
     await this.#db.run(
-      'INSERT INTO dashboard_sessions (id_hash, id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
-      [session.id_hash, session.id, session.token_hash, session.created_at, session.expires_at],
+      'INSERT INTO dashboard_sessions (id_hash, id, token_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [
+        session.id_hash,
+        session.id,
+        session.token_id,
+        session.token_hash,
+        session.created_at,
+        session.expires_at,
+      ],
     );
   }
 
   async getDashboardSession(idHash: string): Promise<DashboardSessionRecord | undefined> {
     return this.#db.get<DashboardSessionRecord>(
-      'SELECT id_hash, id, token_hash, created_at, expires_at FROM dashboard_sessions WHERE id_hash = ?',
+      'SELECT id_hash, id, token_id, token_hash, created_at, expires_at FROM dashboard_sessions WHERE id_hash = ?',
       [idHash],
     );
   }
@@ -677,16 +690,84 @@ export class SqlRepo implements Repo {
     return found;
   }
 
-  async deleteStaleDashboardSessions(now: string, currentTokenHash?: string): Promise<number> {
+  async deleteStaleDashboardSessions(now: string): Promise<number> {
     this.#assertWritable('deleteStaleDashboardSessions');
-    const { changes } =
-      currentTokenHash === undefined
-        ? await this.#db.run('DELETE FROM dashboard_sessions WHERE expires_at <= ?', [now])
-        : await this.#db.run('DELETE FROM dashboard_sessions WHERE expires_at <= ? OR token_hash <> ?', [
-            now,
-            currentTokenHash,
-          ]);
+    const { changes } = await this.#db.run('DELETE FROM dashboard_sessions WHERE expires_at <= ?', [now]);
     return changes;
+  }
+
+  // API tokens (src/api/tokens.ts)
+
+  async insertApiToken(token: ApiTokenRecord): Promise<boolean> {
+    this.#assertWritable('insertApiToken');
+    // ON CONFLICT (name): two instances starting together on one database both try to create the
+    // bootstrap token; the second changes nothing instead of failing its start.
+    const { changes } = await this.#db.run(
+      `INSERT INTO api_tokens (id, name, role, token_hash, created_at, expires_at, last_used_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+      [
+        token.id,
+        token.name,
+        token.role,
+        token.token_hash,
+        token.created_at,
+        token.expires_at,
+        token.last_used_at,
+      ],
+    );
+    return changes > 0;
+  }
+
+  async getApiToken(id: string): Promise<ApiTokenRecord | undefined> {
+    return this.#db.get<ApiTokenRecord>(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens WHERE id = ?`, [id]);
+  }
+
+  async getApiTokenByHash(tokenHash: string): Promise<ApiTokenRecord | undefined> {
+    return this.#db.get<ApiTokenRecord>(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?`, [
+      tokenHash,
+    ]);
+  }
+
+  async getApiTokenByName(name: string): Promise<ApiTokenRecord | undefined> {
+    return this.#db.get<ApiTokenRecord>(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens WHERE name = ?`, [name]);
+  }
+
+  async listApiTokens(page: {
+    after?: { created_at: string; id: string } | undefined;
+    limit: number;
+  }): Promise<ApiTokenRecord[]> {
+    const params: SqlParam[] = [];
+    let sql = `SELECT ${API_TOKEN_COLUMNS} FROM api_tokens`;
+    if (page.after !== undefined) {
+      sql += ' WHERE (created_at > ? OR (created_at = ? AND id > ?))';
+      params.push(page.after.created_at, page.after.created_at, page.after.id);
+    }
+    sql += ' ORDER BY created_at, id LIMIT ?';
+    params.push(page.limit);
+    return this.#db.all<ApiTokenRecord>(sql, params);
+  }
+
+  async deleteApiToken(id: string): Promise<ApiTokenRecord | undefined> {
+    this.#assertWritable('deleteApiToken');
+    const found = await this.getApiToken(id);
+    if (!found) return undefined;
+    await this.#db.run('DELETE FROM dashboard_sessions WHERE token_id = ?', [id]);
+    await this.#db.run('DELETE FROM api_tokens WHERE id = ?', [id]);
+    return found;
+  }
+
+  async replaceApiTokenHash(id: string, tokenHash: string): Promise<void> {
+    this.#assertWritable('replaceApiTokenHash');
+    await this.#db.run('DELETE FROM dashboard_sessions WHERE token_id = ?', [id]);
+    await this.#db.run('UPDATE api_tokens SET token_hash = ?, last_used_at = NULL WHERE id = ?', [
+      tokenHash,
+      id,
+    ]);
+  }
+
+  async touchApiToken(id: string, at: string): Promise<void> {
+    this.#assertWritable('touchApiToken');
+    await this.#db.run('UPDATE api_tokens SET last_used_at = ? WHERE id = ?', [at, id]);
   }
 
   async listWebhooks(): Promise<WebhookRecord[]> {

@@ -222,9 +222,26 @@ export interface DashboardSessionRecord {
   id_hash: string;
   /** A public id for audit events, unrelated to the cookie. */
   id: string;
+  /** The API token it was signed in with (src/api/tokens.ts); the session ends with that token. */
+  token_id: string;
+  /** That token's keyed hash when the session began: a bootstrap token replaced since ends it too. */
   token_hash: string;
   created_at: string;
   expires_at: string;
+}
+
+export const API_TOKEN_ROLES = ['viewer', 'operator', 'admin'] as const;
+export type ApiTokenRole = (typeof API_TOKEN_ROLES)[number];
+
+/** An API token (SPEC §2 "API tokens and roles"): only a keyed hash of the token itself. */
+export interface ApiTokenRecord {
+  id: string;
+  name: string;
+  role: ApiTokenRole;
+  token_hash: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
 }
 
 /** What a webhook can subscribe to (SPEC §2 "Expiry notifications"). */
@@ -321,6 +338,7 @@ export interface CertificatePageQuery {
 
 export interface AuditQuery {
   vault_id?: string | undefined;
+  actor?: string | undefined;
   action?: string | undefined;
   /** Events at or after this instant (ISO 8601). */
   since?: string | undefined;
@@ -430,8 +448,26 @@ export interface Repo {
   insertDashboardSession(session: DashboardSessionRecord): Promise<void>;
   getDashboardSession(idHash: string): Promise<DashboardSessionRecord | undefined>;
   deleteDashboardSession(idHash: string): Promise<DashboardSessionRecord | undefined>;
-  /** Sessions past expires_at, and (when given) those created with another admin token. */
-  deleteStaleDashboardSessions(now: string, currentTokenHash?: string): Promise<number>;
+  /** Sessions past expires_at. */
+  deleteStaleDashboardSessions(now: string): Promise<number>;
+
+  // API tokens (src/api/tokens.ts)
+  /** Inserts the token; false (nothing written) when one of that name exists. */
+  insertApiToken(token: ApiTokenRecord): Promise<boolean>;
+  getApiToken(id: string): Promise<ApiTokenRecord | undefined>;
+  getApiTokenByHash(tokenHash: string): Promise<ApiTokenRecord | undefined>;
+  getApiTokenByName(name: string): Promise<ApiTokenRecord | undefined>;
+  /** Creation order (created_at, id), keyset-paged like the other lists. */
+  listApiTokens(page: {
+    after?: { created_at: string; id: string } | undefined;
+    limit: number;
+  }): Promise<ApiTokenRecord[]>;
+  /** Deletes the token and every dashboard session signed in with it. */
+  deleteApiToken(id: string): Promise<ApiTokenRecord | undefined>;
+  /** A new hash for the token (the bootstrap token after VAULTGATE_ADMIN_TOKEN changed); its sessions end. */
+  replaceApiTokenHash(id: string, tokenHash: string): Promise<void>;
+  /** Bookkeeping: when the token was last used (written at most once a minute per process). */
+  touchApiToken(id: string, at: string): Promise<void>;
 
   listWebhooks(): Promise<WebhookRecord[]>;
   getWebhook(id: string): Promise<WebhookRecord | undefined>;
