@@ -306,6 +306,20 @@ describe('dashboard: roles', { timeout: 90_000 }, () => {
     await dialog.getByText('it will not be shown again').waitFor();
     const shown = await dialog.getByLabel('New API token').inputValue();
     expect(shown).toMatch(/^vgt_/);
+    // A browser that refuses the clipboard (no permission, a plain-HTTP address other than
+    // localhost): the button says so and the token is selected, for Ctrl+C.
+    await page.evaluate("navigator.clipboard.writeText = () => Promise.reject(new Error('refused'))");
+    await dialog.getByRole('button', { name: 'Copy token' }).click();
+    await expect
+      .poll(() => dialog.getByRole('button', { name: 'Copy token' }).textContent())
+      .toBe('Select and copy');
+    expect(
+      await page.evaluate(
+        '[document.activeElement.getAttribute("aria-label"), document.activeElement.selectionStart, document.activeElement.selectionEnd]',
+      ),
+    ).toEqual(['New API token', 0, shown.length]);
+    await page.evaluate('delete navigator.clipboard.writeText');
+
     await dialog.getByRole('button', { name: 'Copy token' }).click();
     await expect.poll(() => dialog.getByRole('button', { name: 'Copy token' }).textContent()).toBe('Copied');
     expect(await page.evaluate('navigator.clipboard.readText()')).toBe(shown);
