@@ -266,10 +266,12 @@ export const OTHER_KNOWN_VARIABLES: readonly string[] = [
   'VAULTGATE_TOKEN',
   'VAULTGATE_CA_FILE',
   'VAULTGATE_BLOCKED_UPSTREAMS',
-  // test suite (test/helpers/vaultgate.ts, test/helpers/postgres.ts, test/dashboard.e2e.test.ts)
+  // test suite (test/helpers/vaultgate.ts, test/helpers/postgres.ts, test/dashboard.e2e.test.ts,
+  // test/operations.rotate-master-key.test.ts)
   'VAULTGATE_TEST_WORKERS',
   'VAULTGATE_TEST_DATABASE_URL',
   'VAULTGATE_UPDATE_SCREENSHOTS',
+  'VAULTGATE_TEST_ROTATE_FAILPOINT',
 ];
 
 export function knownVariables(): Set<string> {

@@ -20,7 +20,8 @@ export interface ServerSecrets {
   localCa: { certPem: string; keyPem: string };
 }
 
-const CHECK = 'vaultgate master key check v1';
+/** The plaintext of master_key_check: the key that opens it is the store's (rotate.ts reads it too). */
+export const MASTER_KEY_CHECK = 'vaultgate master key check v1';
 const AAD = {
   check: metaSecretAad('master_key_check'),
   serverSecret: metaSecretAad('server_secret'),
@@ -39,7 +40,7 @@ export async function loadServerSecrets(store: Store, keyring: Keyring): Promise
     const fresh = await createCa({ commonName: 'vaultgate local CA' });
     await store.write(async (repo) => {
       if ((await repo.getMeta('master_key_check')) !== undefined) return; // another instance won the race
-      await repo.setMeta('master_key_check', keyring.seal(CHECK, AAD.check));
+      await repo.setMeta('master_key_check', keyring.seal(MASTER_KEY_CHECK, AAD.check));
       await repo.setMeta('server_secret', keyring.seal(randomBytes(32), AAD.serverSecret));
       await repo.setMeta('local_ca_cert_pem', fresh.certPem);
       await repo.setMeta('local_ca_key', keyring.seal(fresh.keyPem, AAD.localCaKey));
@@ -51,7 +52,7 @@ export async function loadServerSecrets(store: Store, keyring: Keyring): Promise
     return value;
   };
   try {
-    if (keyring.open(await read('master_key_check'), AAD.check).toString() !== CHECK)
+    if (keyring.open(await read('master_key_check'), AAD.check).toString() !== MASTER_KEY_CHECK)
       throw new MasterKeyMismatchError();
   } catch (err) {
     if (err instanceof SealError) throw new MasterKeyMismatchError();

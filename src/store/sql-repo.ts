@@ -934,4 +934,48 @@ export class SqlRepo implements Repo {
   #assertWritable(method: string): void {
     if (!this.#writable) throw new ReadOnlyRepoError(method);
   }
+
+  // master-key rotation (src/secrets/rotate.ts)
+  async listMeta(): Promise<{ key: string; value: string }[]> {
+    const rows = await this.#db.all<Row>('SELECT key, value FROM meta ORDER BY key');
+    return rows.map((row) => ({ key: String(row['key']), value: String(row['value']) }));
+  }
+
+  async listPendingCertificateRequests(): Promise<CertificateRequestRecord[]> {
+    const rows = await this.#db.all<Row>(
+      `SELECT * FROM certificate_requests WHERE status = 'pending' AND private_key_sealed IS NOT NULL
+       ORDER BY created_at, id`,
+    );
+    return rows.map(certificateRequestFromRow);
+  }
+
+  async replaceSealedValue(column: string, id: string, sealed: string): Promise<boolean> {
+    this.#assertWritable('replaceSealedValue');
+    // Names go into the SQL text: only plain lower-case identifiers naming a sealed column pass.
+    const match = /^([a-z_]+)\.([a-z_]+_sealed)$/.exec(column);
+    if (!match) throw new TypeError(`not a sealed column: ${JSON.stringify(column)}`);
+    const { changes } = await this.#db.run(`UPDATE ${match[1]} SET ${match[2]} = ? WHERE id = ?`, [
+      sealed,
+      id,
+    ]);
+    return changes > 0;
+  }
+
+  async noteCertificateKeysRewritten(): Promise<void> {
+    this.#assertWritable('noteCertificateKeysRewritten');
+    await this.#certificatesChanged('reset', null);
+  }
+
+  async listSealedColumns(dialect: 'sqlite' | 'postgres'): Promise<string[]> {
+    // `!` escapes LIKE's `_` wildcard the same way in both dialects.
+    const sql =
+      dialect === 'sqlite'
+        ? `SELECT m.name AS table_name, p.name AS column_name
+           FROM sqlite_master AS m, pragma_table_info(m.name) AS p
+           WHERE m.type = 'table' AND p.name LIKE '%!_sealed' ESCAPE '!'`
+        : `SELECT table_name, column_name FROM information_schema.columns
+           WHERE table_schema = current_schema() AND column_name LIKE '%!_sealed' ESCAPE '!'`;
+    const rows = await this.#db.all<Row>(sql);
+    return rows.map((row) => `${String(row['table_name'])}.${String(row['column_name'])}`).sort();
+  }
 }

@@ -498,6 +498,23 @@ export interface Repo {
   listNotificationMarks(subjectIds: readonly string[]): Promise<NotificationMark[]>;
   /** Certificates (summaries) whose not_after is at or before `notAfter`. */
   listCertificatesExpiringBy(notAfter: string): Promise<CertificateSummary[]>;
+
+  // master-key rotation (src/secrets/rotate.ts)
+  /** Every meta row, in key order (rotation checks that no sealed one is left unknown). */
+  listMeta(): Promise<{ key: string; value: string }[]>;
+  /** Pending certificate requests with their sealed keys (a completed request holds none). */
+  listPendingCertificateRequests(): Promise<CertificateRequestRecord[]>;
+  /**
+   * Rewrites one sealed value in place, the rest of the row untouched; false when the row is gone.
+   * `column` is `table.column`, one of rotate.ts's SEALED_COLUMNS (every such table has an `id`
+   * key). The new value must open under the same binding (src/secrets/aad.ts) as the old one.
+   * Certificate keys rewritten this way are announced once, with noteCertificateKeysRewritten.
+   */
+  replaceSealedValue(column: string, id: string, sealed: string): Promise<boolean>;
+  /** One `reset` in the certificate change log: every snapshot builder re-reads the certificates. */
+  noteCertificateKeysRewritten(): Promise<void>;
+  /** Every column of the database's own tables whose name ends in `_sealed`, as `table.column`, sorted. */
+  listSealedColumns(dialect: 'sqlite' | 'postgres'): Promise<string[]>;
 }
 
 export interface Store {
