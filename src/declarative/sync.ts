@@ -1,0 +1,430 @@
+/**
+ * Turns a file into the API calls that make a vault match it: a plan computed from the vault's
+ * current state before anything is sent (so a second apply finds nothing to do, and --dry-run shows
+ * exactly what apply would do), then the calls one by one. The API connection is the caller's.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import {
+  describeRouteAction,
+  planRoutes,
+  routeBody,
+  type ApiRoute,
+  type RouteAction,
+  type RouteSpec,
+} from './routes.js';
+import type { CertificateSpec, CredentialSpec, HostnameSpec, VaultFile } from './vault-file.js';
+
+/** What sync needs of the API client (src/cli/api-client.ts has it). */
+export interface Api {
+  request<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  list<T = unknown>(path: string): Promise<T[]>;
+}
+
+export interface Step {
+  /** "route 3c0f… created", for the report of what was and was not applied. */
+  readonly label: string;
+  /** Runs the call; returns the lines to print (a new credential's password among them). */
+  run(): Promise<string[]>;
+}
+
+export interface Plan {
+  /** The diff: one line per item, "+" create, "~" change, "=" unchanged, "!" cannot be carried. */
+  readonly lines: string[];
+  readonly steps: Step[];
+  readonly unchanged: number;
+  /** What the file holds that apply cannot carry, with the reason. */
+  readonly notCarried: string[];
+}
+
+/** Raised when a call fails midway: what was applied before it and what was not. */
+export class PartialApplyError extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly applied: readonly string[],
+    readonly notApplied: readonly string[],
+  ) {
+    super(failure instanceof Error ? failure.message : String(failure));
+    this.name = 'PartialApplyError';
+  }
+}
+
+/** Runs a plan's steps in order; `print` gets each step's lines as it completes. */
+export async function runPlan(plan: Plan, print: (line: string) => void): Promise<void> {
+  const done: string[] = [];
+  for (const [i, step] of plan.steps.entries()) {
+    try {
+      for (const line of await step.run()) print(line);
+    } catch (err) {
+      throw new PartialApplyError(
+        err,
+        done,
+        plan.steps.slice(i).map((s) => s.label),
+      );
+    }
+    done.push(step.label);
+  }
+}
+
+const routesPath = (vaultId: string): string => `/vaults/${encodeURIComponent(vaultId)}/routes`;
+
+function routeSteps(api: Api, vaultId: string, actions: readonly RouteAction[]): Step[] {
+  return actions
+    .filter((a) => a.kind !== 'unchanged')
+    .map((a) => ({
+      label: `route ${a.spec.id} ${a.kind === 'create' ? 'created' : 'replaced'}`,
+      async run() {
+        await api.request('PUT', `${routesPath(vaultId)}/${a.spec.id}`, routeBody(a.spec));
+        return [`route ${a.spec.id} ${a.kind === 'create' ? 'created' : 'replaced'}`];
+      },
+    }));
+}
+
+/** VGS route YAML: creates or replaces each route by id; routes not in the file are left alone. */
+export async function planVgsApply(api: Api, vaultId: string, routes: readonly RouteSpec[]): Promise<Plan> {
+  const current = await api.list<ApiRoute>(routesPath(vaultId));
+  const actions = planRoutes(routes, current);
+  await refuseForeignIds(
+    api,
+    vaultId,
+    actions.filter((a) => a.kind === 'create').map((a) => a.spec.id),
+  );
+  return {
+    lines: actions.flatMap(describeRouteAction),
+    steps: routeSteps(api, vaultId, actions),
+    unchanged: actions.filter((a) => a.kind === 'unchanged').length,
+    notCarried: [],
+  };
+}
+
+/** A route id the file would create that another vault already holds: found before anything changes. */
+export class ForeignRouteError extends Error {
+  constructor(
+    readonly routeId: string,
+    readonly otherVaultId: string,
+  ) {
+    super(
+      `route ${routeId} belongs to vault ${otherVaultId}, and route ids are unique across vaultgate; to copy routes between vaults use the whole-vault file (vaultgate export --vault ${otherVaultId}), which gives them new ids. Nothing was applied.`,
+    );
+    this.name = 'ForeignRouteError';
+  }
+}
+
+async function refuseForeignIds(api: Api, vaultId: string, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const wanted = new Set(ids);
+  for (const vault of await api.list<{ id: string }>('/vaults')) {
+    if (vault.id === vaultId) continue;
+    const taken = (await api.list<ApiRoute>(routesPath(vault.id))).find((r) => wanted.has(r.id));
+    if (taken) throw new ForeignRouteError(taken.id, vault.id);
+  }
+}
+
+/**
+ * The id a route of another vault gets in this one. Route ids are unique across a vaultgate, so a
+ * sandbox route promoted into live needs a new one; deriving it from (target vault, source id)
+ * finds the same route again on the next apply, which keeps apply idempotent without any state.
+ */
+export function promotedRouteId(targetVaultId: string, sourceRouteId: string): string {
+  const h = createHash('sha256').update(`vaultgate route ${targetVaultId} ${sourceRouteId}`).digest();
+  h[6] = ((h[6] ?? 0) & 0x0f) | 0x80; // version 8: a custom, name-based UUID (RFC 9562 §5.8)
+  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80; // the RFC variant
+  const hex = h.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** How sync reads the files a vault file refers to (relative to the YAML file's folder). */
+export interface FileReader {
+  /** The file's text, or undefined when it does not exist or cannot be read. */
+  read(path: string): string | undefined;
+  /** How the path is shown to the user. */
+  show(path: string): string;
+}
+
+interface ApiCredential {
+  id: string;
+  username: string;
+  description: string | null;
+  status: string;
+}
+
+interface ApiCertificate {
+  id: string;
+  proxy_type: string;
+  credential_id: string | null;
+  route_id: string | null;
+  description: string | null;
+  hosts: string[];
+  fingerprint_sha256: string;
+}
+
+interface ApiHostname {
+  id: string;
+  hostname: string;
+  fingerprint_sha256: string;
+  client_auth: { mode: string };
+}
+
+/** The SHA-256 fingerprint of a PEM's first certificate, as vaultgate shows it (AB:CD:…). */
+function fingerprintOf(pem: string): string | undefined {
+  const block = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(pem);
+  if (!block) return undefined;
+  try {
+    return new X509Certificate(block[0]).fingerprint256;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pairs the file's credentials with the vault's: the same id, else the same description, in order. */
+function pairCredentials(
+  wanted: readonly CredentialSpec[],
+  current: readonly ApiCredential[],
+): Map<string, ApiCredential> {
+  const pairs = new Map<string, ApiCredential>();
+  const free = new Set(current);
+  for (const c of wanted) {
+    const same = current.find((x) => x.id === c.id);
+    if (same) {
+      pairs.set(c.id, same);
+      free.delete(same);
+    }
+  }
+  for (const c of wanted) {
+    if (pairs.has(c.id)) continue;
+    const match = [...free].find((x) => x.description === c.description);
+    if (match) {
+      pairs.set(c.id, match);
+      free.delete(match);
+    }
+  }
+  return pairs;
+}
+
+/**
+ * A whole-vault file into `vaultId`: credentials, then routes, then the certificates tied to them,
+ * then hostnames. Applied to the vault it came from, ids stay; into another vault (promotion), a
+ * credential gets a new id (and password) and a route the id promotedRouteId() derives.
+ */
+export async function planVaultApply(
+  api: Api,
+  vaultId: string,
+  file: VaultFile,
+  files: FileReader,
+): Promise<Plan> {
+  const v = `/vaults/${encodeURIComponent(vaultId)}`;
+  const [credentials, routes, certificates, hostnames] = await Promise.all([
+    api.list<ApiCredential>(`${v}/credentials`),
+    api.list<ApiRoute>(`${v}/routes`),
+    api.list<ApiCertificate>(`${v}/certificates`),
+    api.list<ApiHostname>(`${v}/hostnames`),
+  ]);
+  const lines: string[] = [];
+  const steps: Step[] = [];
+  const notCarried: string[] = [];
+  let unchanged = 0;
+  const cannot = (what: string, why: string): void => {
+    notCarried.push(`${what}: ${why}`);
+    lines.push(`! ${what}: not carried: ${why}`);
+  };
+
+  // Credentials: the mapping from the file's ids to this vault's, filled in as they are created.
+  const credentialIds = new Map<string, string>();
+  const pairs = pairCredentials(file.credentials, credentials);
+  for (const c of file.credentials) {
+    const label = `credential ${c.id}${c.description ? ` "${c.description}"` : ''}`;
+    const existing = pairs.get(c.id);
+    if (existing) {
+      credentialIds.set(c.id, existing.id);
+      const patch: Record<string, string> = {};
+      if (existing.status !== c.status) patch.status = c.status;
+      if (c.description !== null && existing.description !== c.description) patch.description = c.description;
+      if (Object.keys(patch).length === 0) {
+        unchanged++;
+        lines.push(`= ${label}: unchanged${existing.id === c.id ? '' : ` (here ${existing.id})`}`);
+        continue;
+      }
+      lines.push(
+        `~ ${label}: ${Object.entries(patch)
+          .map(([k, x]) => `${k} -> ${x}`)
+          .join(', ')}`,
+      );
+      steps.push({
+        label: `${label} updated`,
+        async run() {
+          await api.request('PATCH', `${v}/credentials/${existing.id}`, patch);
+          return [`credential ${existing.id} updated`];
+        },
+      });
+      continue;
+    }
+    lines.push(`+ ${label}: create (a new username and password: passwords are never exported)`);
+    steps.push({
+      label: `${label} created`,
+      async run() {
+        const body = c.description === null ? {} : { description: c.description };
+        const made = await api.request<{ data: ApiCredential & { password: string } }>(
+          'POST',
+          `${v}/credentials`,
+          body,
+        );
+        const created = made.body.data;
+        credentialIds.set(c.id, created.id);
+        if (c.status === 'inactive')
+          await api.request('PATCH', `${v}/credentials/${created.id}`, { status: 'inactive' });
+        return [
+          `credential ${created.id} created for ${c.id}: username ${created.username} password ${created.password}`,
+          '  (the password is shown this once; store it now)',
+        ];
+      },
+    });
+  }
+
+  // Routes: the same ids in the vault they came from, derived ones elsewhere.
+  const sameVault = file.vault.id === vaultId;
+  const routeIds = new Map(file.routes.map((r) => [r.id, sameVault ? r.id : promotedRouteId(vaultId, r.id)]));
+  const mapped = file.routes.map((r) => ({ ...r, id: routeIds.get(r.id) ?? r.id }));
+  const actions = planRoutes(mapped, routes);
+  lines.push(...actions.flatMap(describeRouteAction));
+  steps.push(...routeSteps(api, vaultId, actions));
+  unchanged += actions.filter((a) => a.kind === 'unchanged').length;
+
+  for (const c of file.certificates) planCertificate(c);
+  for (const h of file.hostnames) planHostname(h);
+  return { lines, steps, unchanged, notCarried };
+
+  function planCertificate(c: CertificateSpec): void {
+    const what = `certificate ${c.id}${c.subject ? ` (${c.subject})` : ''}`;
+    const certPem = files.read(c.cert_file);
+    const fingerprint = c.fingerprint_sha256 ?? (certPem === undefined ? undefined : fingerprintOf(certPem));
+    const routeId = c.route_id === undefined ? undefined : routeIds.get(c.route_id);
+    const credentialNow = c.credential_id === undefined ? undefined : pairs.get(c.credential_id)?.id;
+    const existing = certificates.find(
+      (x) =>
+        x.fingerprint_sha256 === fingerprint &&
+        (c.proxy_type === 'outbound'
+          ? credentialNow !== undefined && x.credential_id === credentialNow
+          : x.route_id === routeId),
+    );
+    const hosts = c.proxy_type === 'outbound' ? c.hosts : [];
+    if (existing) {
+      const patch: Record<string, unknown> = {};
+      if (c.description !== null && existing.description !== c.description) patch.description = c.description;
+      if (c.proxy_type === 'outbound' && existing.hosts.join(',') !== hosts.join(',')) patch.hosts = hosts;
+      if (Object.keys(patch).length === 0) {
+        unchanged++;
+        lines.push(`= ${what}: unchanged${existing.id === c.id ? '' : ` (here ${existing.id})`}`);
+        return;
+      }
+      lines.push(`~ ${what}: ${Object.keys(patch).join(', ')}`);
+      steps.push({
+        label: `${what} updated`,
+        async run() {
+          await api.request('PATCH', `${v}/certificates/${existing.id}`, patch);
+          return [`certificate ${existing.id} updated`];
+        },
+      });
+      return;
+    }
+    if (certPem === undefined) {
+      cannot(
+        what,
+        `its cert_file ${files.show(c.cert_file)} cannot be read (vaultgate export --out-dir writes it)`,
+      );
+      return;
+    }
+    const keyPem = files.read(c.key_file);
+    if (keyPem === undefined) {
+      cannot(
+        what,
+        `its key_file ${files.show(c.key_file)} cannot be read: private keys never leave vaultgate, so put the key you hold there (or set key_file to its path)`,
+      );
+      return;
+    }
+    const passphrase =
+      c.passphrase_file === undefined ? undefined : files.read(c.passphrase_file)?.replace(/\r?\n$/, '');
+    lines.push(`+ ${what}: upload from ${files.show(c.cert_file)} and ${files.show(c.key_file)}`);
+    steps.push({
+      label: `${what} uploaded`,
+      async run() {
+        const body: Record<string, unknown> = {
+          proxy_type: c.proxy_type,
+          certificate: certPem,
+          private_key: keyPem,
+          ...(passphrase === undefined ? {} : { passphrase }),
+          ...(c.description === null ? {} : { description: c.description }),
+        };
+        if (c.proxy_type === 'outbound') {
+          body.credential_id = credentialIds.get(c.credential_id ?? '');
+          body.hosts = hosts;
+        } else body.route_id = routeId;
+        const made = await api.request<{ data: { id: string } }>('POST', `${v}/certificates`, body);
+        return [`certificate ${made.body.data.id} uploaded for ${c.id}`];
+      },
+    });
+  }
+
+  function planHostname(h: HostnameSpec): void {
+    const what = `hostname ${h.hostname}`;
+    const certPem = files.read(h.cert_file);
+    const fingerprint = h.fingerprint_sha256 ?? (certPem === undefined ? undefined : fingerprintOf(certPem));
+    const existing = hostnames.find((x) => x.hostname.toLowerCase() === h.hostname.toLowerCase());
+    if (
+      existing &&
+      existing.fingerprint_sha256 === fingerprint &&
+      existing.client_auth.mode === h.client_auth.mode
+    ) {
+      unchanged++;
+      lines.push(`= ${what}: unchanged`);
+      return;
+    }
+    if (certPem === undefined) {
+      cannot(
+        what,
+        `its cert_file ${files.show(h.cert_file)} cannot be read (vaultgate export --out-dir writes it)`,
+      );
+      return;
+    }
+    const keyPem = files.read(h.key_file);
+    if (keyPem === undefined) {
+      cannot(
+        what,
+        `its key_file ${files.show(h.key_file)} cannot be read: private keys never leave vaultgate, so put the key you hold there`,
+      );
+      return;
+    }
+    let clientAuth: Record<string, string> = { mode: 'off' };
+    if (h.client_auth.mode !== 'off') {
+      const caPem = h.client_auth.ca_file === undefined ? undefined : files.read(h.client_auth.ca_file);
+      if (caPem === undefined) {
+        cannot(
+          what,
+          `client_auth ${h.client_auth.mode} needs the callers' CA bundle in client_auth.ca_file${h.client_auth.ca_file ? ` (${files.show(h.client_auth.ca_file)} cannot be read)` : ''}: vaultgate does not return it`,
+        );
+        return;
+      }
+      clientAuth = { mode: h.client_auth.mode, ca_pem: caPem };
+      const crlPem = h.client_auth.crl_file === undefined ? undefined : files.read(h.client_auth.crl_file);
+      if (crlPem !== undefined) clientAuth.crl_pem = crlPem;
+    }
+    const passphrase =
+      h.passphrase_file === undefined ? undefined : files.read(h.passphrase_file)?.replace(/\r?\n$/, '');
+    const body = {
+      hostname: h.hostname,
+      certificate: certPem,
+      private_key: keyPem,
+      ...(passphrase === undefined ? {} : { passphrase }),
+      client_auth: clientAuth,
+    };
+    lines.push(
+      `${existing ? '~' : '+'} ${what}: ${existing ? 'replace' : 'upload'} from ${files.show(h.cert_file)}`,
+    );
+    steps.push({
+      label: `${what} ${existing ? 'replaced' : 'created'}`,
+      async run() {
+        if (existing) await api.request('PUT', `${v}/hostnames/${existing.id}`, body);
+        else await api.request('POST', `${v}/hostnames`, body);
+        return [`${what} ${existing ? 'replaced' : 'created'}`];
+      },
+    });
+  }
+}
