@@ -370,3 +370,57 @@ describe('whole-vault files: promotion from sandbox to live', () => {
     expect((await api('GET', `/vaults/${third}/certificates`)).data).toHaveLength(1);
   });
 });
+
+describe('whole-vault files: hostnames', () => {
+  it('reports a hostname another vault serves as not carried, and carries it once it is free', async () => {
+    const sandbox = await newVault('Hostname sandbox');
+    const issuer = makeCa({ cn: 'Hostname CA' });
+    const server = makeLeaf({
+      issuer,
+      cn: 'callbacks.promote.example',
+      sans: ['DNS:callbacks.promote.example'],
+      eku: ['serverAuth'],
+    });
+    const hostname = (
+      await api('POST', `/vaults/${sandbox}/hostnames`, {
+        hostname: 'callbacks.promote.example',
+        certificate: server.certPem + issuer.certPem,
+        private_key: server.keyPem,
+      })
+    ).data;
+    const dir = join(work, 'hostnames');
+    const exported = await cli(['export', '--vault', sandbox, '--out-dir', dir]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const doc = parse(readFileSync(join(dir, 'vault.yaml'), 'utf8'));
+    expect(doc.hostnames).toEqual([
+      expect.objectContaining({
+        hostname: 'callbacks.promote.example',
+        fingerprint_sha256: hostname.fingerprint_sha256,
+        cert_file: 'hostnames/callbacks.promote.example.pem',
+        key_file: 'hostnames/callbacks.promote.example.key',
+        client_auth: { mode: 'off' },
+      }),
+    ]);
+    writeFileSync(join(dir, doc.hostnames[0].key_file), server.keyPem);
+
+    const live = await newVault('Hostname live', 'live');
+    const taken = await cli(['apply', '-f', join(dir, 'vault.yaml'), '--vault', live]);
+    expect([taken.code, taken.stdout]).toEqual([
+      0,
+      `! hostname callbacks.promote.example: not carried: vault ${sandbox} serves it, and a hostname belongs to one vault; delete it there, then apply again\n` +
+        '0 changed, 0 unchanged, 1 not carried (see the "!" lines above)\n',
+    ]);
+    expect((await api('GET', `/vaults/${live}/hostnames`)).data).toEqual([]);
+
+    await api('DELETE', `/vaults/${sandbox}/hostnames/${hostname.id}`);
+    const moved = await cli(['apply', '-f', join(dir, 'vault.yaml'), '--vault', live]);
+    expect([moved.code, moved.stdout.trim().split('\n').at(-1)]).toEqual([0, '1 changed, 0 unchanged']);
+    const [liveHostname] = (await api('GET', `/vaults/${live}/hostnames`)).data;
+    expect(liveHostname).toMatchObject({
+      hostname: 'callbacks.promote.example',
+      fingerprint_sha256: hostname.fingerprint_sha256,
+    });
+    const again = await cli(['apply', '-f', join(dir, 'vault.yaml'), '--vault', live]);
+    expect([again.code, again.stdout]).toEqual([0, '0 changed, 1 unchanged\n']);
+  });
+});

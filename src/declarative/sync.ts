@@ -164,6 +164,8 @@ interface ApiHostname {
   client_auth: { mode: string };
 }
 
+const sameHost = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
 /** The SHA-256 fingerprint of a PEM's first certificate, as vaultgate shows it (AB:CD:…). */
 function fingerprintOf(pem: string): string | undefined {
   const block = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(pem);
@@ -289,8 +291,25 @@ export async function planVaultApply(
   unchanged += actions.filter((a) => a.kind === 'unchanged').length;
 
   for (const c of file.certificates) planCertificate(c);
+  const servedElsewhere = await hostnamesOfOtherVaults(
+    file.hostnames.filter((h) => !hostnames.some((x) => sameHost(x.hostname, h.hostname))),
+  );
   for (const h of file.hostnames) planHostname(h);
   return { lines, steps, unchanged, notCarried };
+
+  /** A hostname is served by one vault only (SPEC §2): which of the new ones another vault has. */
+  async function hostnamesOfOtherVaults(fresh: readonly HostnameSpec[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    if (fresh.length === 0) return found;
+    for (const other of await api.list<{ id: string }>('/vaults')) {
+      if (other.id === vaultId) continue;
+      for (const x of await api.list<ApiHostname>(`/vaults/${encodeURIComponent(other.id)}/hostnames`)) {
+        if (fresh.some((h) => sameHost(h.hostname, x.hostname)))
+          found.set(x.hostname.toLowerCase(), other.id);
+      }
+    }
+    return found;
+  }
 
   function planCertificate(c: CertificateSpec): void {
     const what = `certificate ${c.id}${c.subject ? ` (${c.subject})` : ''}`;
@@ -367,7 +386,15 @@ export async function planVaultApply(
     const what = `hostname ${h.hostname}`;
     const certPem = files.read(h.cert_file);
     const fingerprint = h.fingerprint_sha256 ?? (certPem === undefined ? undefined : fingerprintOf(certPem));
-    const existing = hostnames.find((x) => x.hostname.toLowerCase() === h.hostname.toLowerCase());
+    const existing = hostnames.find((x) => sameHost(x.hostname, h.hostname));
+    const owner = servedElsewhere.get(h.hostname.toLowerCase());
+    if (owner !== undefined) {
+      cannot(
+        what,
+        `vault ${owner} serves it, and a hostname belongs to one vault; delete it there, then apply again`,
+      );
+      return;
+    }
     if (
       existing &&
       existing.fingerprint_sha256 === fingerprint &&
