@@ -166,15 +166,25 @@ interface ApiHostname {
 
 const sameHost = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
-/** The SHA-256 fingerprint of a PEM's first certificate, as vaultgate shows it (AB:CD:…). */
+/**
+ * The SHA-256 fingerprint, as vaultgate shows it (AB:CD:…), of the leaf of a PEM bundle: its first
+ * certificate that is not a CA (the upload rule orders the chain leaf first, users may not).
+ */
 function fingerprintOf(pem: string): string | undefined {
-  const block = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(pem);
-  if (!block) return undefined;
-  try {
-    return new X509Certificate(block[0]).fingerprint256;
-  } catch {
-    return undefined;
+  const certs: X509Certificate[] = [];
+  for (const block of pem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)) {
+    try {
+      certs.push(new X509Certificate(block[0]));
+    } catch {
+      // Not readable here; the upload will say what is wrong with it.
+    }
   }
+  return (certs.find((c) => !c.ca) ?? certs[0])?.fingerprint256;
+}
+
+/** What identifies the material: cert_file's leaf when it can be read, else the file's fingerprint. */
+function wantedFingerprint(certPem: string | undefined, listed: string | undefined): string | undefined {
+  return (certPem === undefined ? undefined : fingerprintOf(certPem)) ?? listed;
 }
 
 /** Pairs the file's credentials with the vault's: the same id, else the same description, in order. */
@@ -314,7 +324,7 @@ export async function planVaultApply(
   function planCertificate(c: CertificateSpec): void {
     const what = `certificate ${c.id}${c.subject ? ` (${c.subject})` : ''}`;
     const certPem = files.read(c.cert_file);
-    const fingerprint = c.fingerprint_sha256 ?? (certPem === undefined ? undefined : fingerprintOf(certPem));
+    const fingerprint = wantedFingerprint(certPem, c.fingerprint_sha256);
     const routeId = c.route_id === undefined ? undefined : routeIds.get(c.route_id);
     const credentialNow = c.credential_id === undefined ? undefined : pairs.get(c.credential_id)?.id;
     const existing = certificates.find(
@@ -385,7 +395,7 @@ export async function planVaultApply(
   function planHostname(h: HostnameSpec): void {
     const what = `hostname ${h.hostname}`;
     const certPem = files.read(h.cert_file);
-    const fingerprint = h.fingerprint_sha256 ?? (certPem === undefined ? undefined : fingerprintOf(certPem));
+    const fingerprint = wantedFingerprint(certPem, h.fingerprint_sha256);
     const existing = hostnames.find((x) => sameHost(x.hostname, h.hostname));
     const owner = servedElsewhere.get(h.hostname.toLowerCase());
     if (owner !== undefined) {
