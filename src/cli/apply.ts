@@ -4,12 +4,11 @@ import { FileRefusedError, readSource } from '../declarative/source.js';
 import {
   ForeignRouteError,
   PartialApplyError,
-  planVaultApply,
   planVgsApply,
   runPlan,
-  type FileReader,
   type Plan,
 } from '../declarative/sync.js';
+import { planVaultApply, type FileReader } from '../declarative/vault-sync.js';
 import { parseVaultFile } from '../declarative/vault-file.js';
 import { looksLikeVgs, parseVgsRoutes } from '../declarative/vgs.js';
 import { ApiError } from './api-client.js';
