@@ -325,6 +325,9 @@ describe('resources', () => {
       body: { destination_override_endpoint: '*', host_endpoint: 'api\\.mastercard\\.example', port: 443 },
     });
     await expectError(422, 'invalid_field', 'replaceRoute', { params: one, body: {} });
+    const fresh = { vault_id: vaultId, id: '5e0c7a31-2b4d-4e6f-8a9b-0c1d2e3f4a5b' };
+    await expectStatus(201, 'replaceRoute', { params: fresh, body: { destination_override_endpoint: '*' } });
+    await expectStatus(204, 'deleteRoute', { params: fresh });
   });
 
   it('certificates', async () => {

@@ -5,11 +5,14 @@
  * type or optionality; at run time this file only proves it was compiled.
  */
 import { expectTypeOf, it } from 'vitest';
+import type { sessionSchema } from '../src/api/auth.js';
 import type { Certificate, certificateDetailSchema } from '../src/api/certificates.js';
 import type { Credential, createdCredentialSchema } from '../src/api/credentials.js';
 import type { Hostname, hostnameDetailSchema } from '../src/api/hostnames.js';
 import type { Route } from '../src/api/routes.js';
 import type { FromSchema } from '../src/api/schema.js';
+import type { auditEventSchema } from '../src/api/system.js';
+import type { apiTokenSchema, createdApiTokenSchema } from '../src/api/tokens.js';
 import type { Vault } from '../src/api/vaults.js';
 import type { Webhook, WebhookDelivery, createdWebhookSchema } from '../src/api/webhooks.js';
 import type * as Web from '../web/src/types.js';
@@ -20,6 +23,12 @@ type Flat<T> = { [K in keyof T]: T[K] };
 type WithOptional<T, Fuller, K extends keyof Fuller> = Flat<T & Partial<Pick<Fuller, K>>>;
 
 it('web/src/types.ts describes what the API schemas allow, field by field', () => {
+  expectTypeOf<Web.ApiToken>().toEqualTypeOf<FromSchema<typeof apiTokenSchema>>();
+  expectTypeOf<Flat<Web.CreatedApiToken>>().toEqualTypeOf<FromSchema<typeof createdApiTokenSchema>>();
+  expectTypeOf<Web.Role>().toEqualTypeOf<FromSchema<typeof apiTokenSchema>['role']>();
+  expectTypeOf<Web.Session>().toEqualTypeOf<FromSchema<typeof sessionSchema>>();
+  expectTypeOf<Web.SessionToken>().toEqualTypeOf<FromSchema<typeof sessionSchema>['token']>();
+  expectTypeOf<Web.AuditEvent>().toEqualTypeOf<FromSchema<typeof auditEventSchema>>();
   expectTypeOf<Web.Vault>().toEqualTypeOf<Vault>();
   expectTypeOf<Web.ClientAuth>().toEqualTypeOf<Vault['inbound_client_auth']>();
   expectTypeOf<Web.Credential>().toEqualTypeOf<

@@ -77,8 +77,7 @@ describe('routes', () => {
     expect((await t.api('DELETE', `${routes()}/${created.id}`)).status).toBe(204);
     const gone = await t.api('GET', `${routes()}/${created.id}`);
     expect([gone.status, gone.json.error.code]).toEqual([404, 'route_not_found']);
-    const missing = await t.api('PUT', `${routes()}/${created.id}`, { destination_override_endpoint: '*' });
-    expect(missing.json.error.code).toBe('route_not_found');
+    // A PUT to an id no route has creates the route (SPEC §2): see "PUT creates" below.
   });
 
   it('takes upstream_tls.servername by the same host name rule as certificate hosts', async () => {
@@ -157,6 +156,67 @@ describe('routes', () => {
     }
     expect((await t.api('GET', routes())).json.data.length).toBe(before);
     const noVault = await t.api('POST', '/vaults/tntzzzzzzzz/routes', { destination_override_endpoint: '*' });
+    expect(noVault.json.error.code).toBe('vault_not_found');
+  });
+});
+
+describe('PUT creates a route when the id is new', () => {
+  const auditFor = async (id: string): Promise<string[]> =>
+    (await t.api('GET', `/audit-events?vault_id=${vault.id}`)).json.data
+      .filter((e: { target_id: string }) => e.target_id === id)
+      .map((e: { action: string }) => e.action);
+
+  it('answers 201 and audits route.created, then 200 and route.updated on the same id', async () => {
+    const id = '0d9a1c52-7e4b-4f3a-8c21-5b6e7f8091a2';
+    const created = await t.api('PUT', `${routes()}/${id.toUpperCase()}`, {
+      destination_override_endpoint: 'https://put.example',
+      tags: { name: 'made by put' },
+    });
+    expect(created.status, created.text).toBe(201);
+    expect(created.json.data).toMatchObject({ id, type: 'inbound', tags: { name: 'made by put' } });
+    expect(await auditFor(id)).toEqual(['route.created']);
+    const list = (await t.api('GET', routes())).json.data.map((r: { id: string }) => r.id);
+    expect(list.at(-1)).toBe(id);
+    const replaced = await t.api('PUT', `${routes()}/${id}`, { id, destination_override_endpoint: '*' });
+    expect(replaced.status, replaced.text).toBe(200);
+    expect(replaced.json.data).toMatchObject({ id, type: 'outbound', tags: {} });
+    expect(replaced.json.data.created_at).toBe(created.json.data.created_at);
+    expect(await auditFor(id)).toEqual(['route.updated', 'route.created']);
+    expect((await t.api('DELETE', `${routes()}/${id}`)).status).toBe(204);
+  });
+
+  it('refuses an id that is not a UUID, differs from the body, or belongs to another vault', async () => {
+    const before = (await t.api('GET', routes())).json.data.length;
+    const notUuid = await t.api('PUT', `${routes()}/not-a-uuid`, { destination_override_endpoint: '*' });
+    expect([notUuid.status, notUuid.json.error.code, notUuid.json.error.field]).toEqual([
+      422,
+      'invalid_field',
+      'id',
+    ]);
+    const differs = await t.api('PUT', `${routes()}/1a2b3c4d-0000-4000-8000-000000000001`, {
+      id: '1a2b3c4d-0000-4000-8000-000000000002',
+      destination_override_endpoint: '*',
+    });
+    expect([differs.status, differs.json.error.field]).toEqual([422, 'id']);
+    const other = (await t.api('POST', '/vaults', { name: 'Other' })).json.data;
+    const theirs = (await t.api('POST', `/vaults/${other.id}/routes`, { destination_override_endpoint: '*' }))
+      .json.data;
+    const taken = await t.api('PUT', `${routes()}/${theirs.id}`, { destination_override_endpoint: '*' });
+    expect([taken.status, taken.json.error.code, taken.json.error.field]).toEqual([
+      422,
+      'invalid_field',
+      'id',
+    ]);
+    const filtered = await t.api('PUT', `${routes()}/1a2b3c4d-0000-4000-8000-000000000003`, {
+      destination_override_endpoint: '*',
+      entries: [{ operation: 'REDACT' }],
+    });
+    expect([filtered.status, filtered.json.error.code]).toEqual([422, 'unsupported_filter']);
+    expect((await t.api('GET', routes())).json.data.length).toBe(before);
+    expect((await t.api('GET', `/vaults/${other.id}/routes/${theirs.id}`)).status).toBe(200);
+    const noVault = await t.api('PUT', `/vaults/tntzzzzzzzz/routes/1a2b3c4d-0000-4000-8000-000000000004`, {
+      destination_override_endpoint: '*',
+    });
     expect(noVault.json.error.code).toBe('vault_not_found');
   });
 });

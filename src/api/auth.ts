@@ -255,7 +255,7 @@ const signedInSchema = {
   properties: { csrf_token: csrfToken, expires_at: timestamp },
 } as const;
 
-const sessionSchema = {
+export const sessionSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['csrf_token', 'token'],

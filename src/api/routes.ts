@@ -109,6 +109,20 @@ export function presentRoute(r: RouteRecord): Route {
   };
 }
 
+const ROUTE_ID = new RegExp(routeBody.properties.id.pattern);
+
+/** A route id chosen by the caller (PUT's path): a UUID, as POST's `id` field, kept in lower case. */
+function readPathId(id: string | undefined): string {
+  if (id === undefined || !ROUTE_ID.test(id)) {
+    throw new VaultgateError(
+      'invalid_field',
+      `The route id "${id ?? ''}" is not a UUID; a route's id is a UUID such as 6f1c2a4e-3b5d-4c7e-9f10-a1b2c3d4e5f6.`,
+      'id',
+    );
+  }
+  return id.toLowerCase();
+}
+
 async function requireRoute(repo: Repo, vaultId: string, id: string | undefined): Promise<RouteRecord> {
   const route = id ? await repo.getRoute(vaultId, id) : undefined;
   if (!route)
@@ -196,45 +210,63 @@ export function routeEndpoints(ctx: ApiContext): Endpoint[] {
       method: 'PUT',
       path: '/vaults/:vault_id/routes/:id',
       role: 'operator',
-      summary: 'Replace a route whole (it keeps its id, creation order and certificates)',
+      summary:
+        'Replace a route whole (it keeps its id, creation order and certificates); a new id creates the route',
       body: routeBody,
       example: ROUTE_EXAMPLE,
       response: routeSchema,
-      errors: [...ROUTE_BODY_ERRORS, 'route_not_found', 'route_in_use'],
+      alsoAnswers: { 201: 'Created: no route had this id, so the route was created with it' },
+      errors: [...ROUTE_BODY_ERRORS, 'route_in_use'],
       handler: async ({ params, body, actor, remoteAddress }) => {
         const input = body as RouteBody;
+        const id = readPathId(params.id);
+        if (input.id !== undefined && input.id.toLowerCase() !== id) {
+          throw new VaultgateError(
+            'invalid_field',
+            "The id in the body differs from the one in the path; a route's id cannot change.",
+            'id',
+          );
+        }
         const fields = await checkRoute(ctx, input);
-        const updated = await commit(
-          ctx,
-          audit(actor, 'route.updated', params.vault_id, params.id, remoteAddress),
-          async (repo) => {
-            const vault = await requireVault(repo, params.vault_id);
-            const current = await requireRoute(repo, vault.id, params.id);
-            if (input.id !== undefined && input.id.toLowerCase() !== current.id) {
+        // Whether this PUT creates or replaces is known only inside the transaction; commit() reads
+        // the audit entry after the write, so the action is settled there.
+        const entry = audit(actor, 'route.updated', params.vault_id, id, remoteAddress);
+        let created = false;
+        const route = await commit(ctx, entry, async (repo) => {
+          const vault = await requireVault(repo, params.vault_id);
+          const current = await repo.getRoute(vault.id, id);
+          const now = new Date().toISOString();
+          if (!current) {
+            if ((await repo.listRoutes()).some((r) => r.id === id)) {
               throw new VaultgateError(
                 'invalid_field',
-                "The id in the body differs from the one in the path; a route's id cannot change.",
+                `A route with the id ${id} exists in another vault; route ids are unique across vaultgate, so choose another id.`,
                 'id',
               );
             }
-            if (
-              current.type === 'inbound' &&
-              fields.type === 'outbound' &&
-              (await repo.countCertificatesFor({ routeId: current.id })) +
-                (await repo.countPendingCertificateRequestsFor({ routeId: current.id })) >
-                0
-            ) {
-              throw new VaultgateError(
-                'route_in_use',
-                'Certificates or pending certificate requests are tied to this inbound route, so it cannot become an outbound route; delete them first.',
-              );
-            }
-            const next: RouteRecord = { ...current, ...fields, updated_at: new Date().toISOString() };
-            await repo.updateRoute(next);
-            return next;
-          },
-        );
-        return { status: 200, body: { data: presentRoute(updated) } };
+            created = true;
+            entry.action = 'route.created';
+            const record = { ...fields, id, vault_id: vault.id, created_at: now, updated_at: now };
+            const seq = await repo.insertRoute(record);
+            return { ...record, seq };
+          }
+          if (
+            current.type === 'inbound' &&
+            fields.type === 'outbound' &&
+            (await repo.countCertificatesFor({ routeId: current.id })) +
+              (await repo.countPendingCertificateRequestsFor({ routeId: current.id })) >
+              0
+          ) {
+            throw new VaultgateError(
+              'route_in_use',
+              'Certificates or pending certificate requests are tied to this inbound route, so it cannot become an outbound route; delete them first.',
+            );
+          }
+          const next: RouteRecord = { ...current, ...fields, updated_at: now };
+          await repo.updateRoute(next);
+          return next;
+        });
+        return { status: created ? 201 : 200, body: { data: presentRoute(route) } };
       },
     },
     {

@@ -14,14 +14,17 @@ export class ApiError extends Error {
 }
 
 let csrfToken: string | null = null;
-let onSessionLost: (() => void) | null = null;
+let onSessionLost: ((message: string) => void) | null = null;
 
 export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
-/** Called when a call answers 401 while signed in: the session expired or was signed out elsewhere. */
-export function whenSessionLost(handler: () => void): void {
+/**
+ * Called with the API's message when a call answers 401 while signed in: the session expired, was
+ * signed out elsewhere, or its token was deleted or has expired.
+ */
+export function whenSessionLost(handler: (message: string) => void): void {
   onSessionLost = handler;
 }
 
@@ -52,13 +55,9 @@ async function toError(res: Response, path: string): Promise<ApiError> {
     // A non-JSON error (a proxy in between, say): fall back to the status line below.
   }
   const e = parsed.error ?? {};
-  if (res.status === 401 && path !== '/session' && onSessionLost) onSessionLost();
-  return new ApiError(
-    res.status,
-    e.code ?? 'http_' + res.status,
-    e.message ?? `The request failed (HTTP ${res.status}).`,
-    e.field,
-  );
+  const message = e.message ?? `The request failed (HTTP ${res.status}).`;
+  if (res.status === 401 && path !== '/session' && onSessionLost) onSessionLost(message);
+  return new ApiError(res.status, e.code ?? 'http_' + res.status, message, e.field);
 }
 
 /** Calls the API and unwraps `{data}`; a 204 gives undefined. */

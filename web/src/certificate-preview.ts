@@ -15,6 +15,7 @@ import {
   openDialog,
   showFieldError,
 } from './dom.js';
+import { writable } from './roles.js';
 import type { Certificate, Vault } from './types.js';
 
 function row(label: string, value: Node | string): HTMLElement[] {
@@ -135,10 +136,13 @@ export function openPreview(vault: Vault, id: string, changed: () => void = () =
           copyButton('Copy', () => pem, 'Copy certificate PEM'),
         ),
         h('pre', { class: 'pem', tabindex: '0', 'aria-label': 'Certificate PEM' }, pem),
-        editForm(vault, c, (next) => {
-          if (title) title.textContent = certificateName(next);
-          changed();
-        }),
+        writable(
+          'certificate.write',
+          editForm(vault, c, (next) => {
+            if (title) title.textContent = certificateName(next);
+            changed();
+          }),
+        ),
         h(
           'div',
           { class: 'dialog__actions' },

@@ -5,6 +5,7 @@
 import { api, listPage } from './api.js';
 import { clear, confirmDialog, errorBox, formatDate, h, openDialog, showFieldError } from './dom.js';
 import { errorField, pemField } from './key-material.js';
+import { writable } from './roles.js';
 import type { Certificate, CertificateRequest, Vault } from './types.js';
 
 /** Pending requests shown; a vault waits on a handful at a time. */
@@ -135,18 +136,21 @@ export function pendingRequests(
             'Download CSR',
           ),
           ' ',
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'btn btn--small btn--primary',
-              'aria-label': `Upload signed certificate ${name}`,
-              onclick: () => openUploadSigned(vault, r, onCompleted),
-            },
-            'Upload signed certificate',
+          writable(
+            'certificate_request.write',
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'btn btn--small btn--primary',
+                'aria-label': `Upload signed certificate ${name}`,
+                onclick: () => openUploadSigned(vault, r, onCompleted),
+              },
+              'Upload signed certificate',
+            ),
           ),
           ' ',
-          remove,
+          writable('certificate_request.write', remove),
         ),
       );
     });

@@ -12,6 +12,7 @@ import { clear, confirmDialog, errorBox, formatDate, h, loading } from './dom.js
 import { expiryBanner, findExpiring } from './expiry.js';
 import { certificateName, routeName, statusBadge, warningText } from './format.js';
 import { pager } from './pager.js';
+import { allowed, writable } from './roles.js';
 import type { Certificate, Credential, Route, Vault } from './types.js';
 
 /** The credentials and inbound routes a certificate can be tied to: names for the table, choices for filters and the form. */
@@ -101,7 +102,12 @@ export function renderCertificates(main: HTMLElement, vault: Vault, saved?: Cert
           'Client certificates vaultgate presents to third parties: outbound, per access credential; inbound, per route.',
         ),
       ),
-      h('div', { class: 'section-head__actions' }, request, add),
+      h(
+        'div',
+        { class: 'section-head__actions' },
+        writable('certificate_request.write', request),
+        writable('certificate.write', add),
+      ),
     ),
     saved ? savedNotice(saved, () => filters.set({ q: saved.id })) : null,
     banner,
@@ -178,7 +184,9 @@ function emptyState(filtered: boolean, reset: () => void): HTMLElement {
     'div',
     { class: 'empty' },
     h('p', { class: 'empty__title' }, 'No certificates yet — add the one your card network issued you'),
-    h('p', { class: 'muted' }, 'Use “Add Certificate” to upload a PEM pair or a .p12/.pfx file.'),
+    allowed('certificate.write')
+      ? h('p', { class: 'muted' }, 'Use “Add Certificate” to upload a PEM pair or a .p12/.pfx file.')
+      : h('p', { class: 'muted' }, 'An operator or admin can upload one.'),
   );
 }
 
@@ -240,7 +248,7 @@ function table(vault: Vault, certs: Certificate[], ties: Ties, changed: () => vo
           statusBadge(c.status),
         ),
       ),
-      h('td', { class: 'cell-actions' }, remove),
+      h('td', { class: 'cell-actions' }, writable('certificate.write', remove)),
     );
     // The whole row opens the preview for pointer users; the description button does it for keyboards.
     row.addEventListener('click', () => openPreview(vault, c.id, changed));

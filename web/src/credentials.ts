@@ -4,6 +4,7 @@
 import { api, download, listPage } from './api.js';
 import { clear, confirmDialog, copyButton, errorBox, field, formatDate, h, loading } from './dom.js';
 import { pager } from './pager.js';
+import { writable } from './roles.js';
 import type { Credential, Vault } from './types.js';
 
 /** The SPEC §1 default, used only if GET /info cannot be read. */
@@ -69,7 +70,7 @@ export function renderCredentials(main: HTMLElement, vault: Vault): void {
       caButton,
     ),
     caError,
-    form,
+    writable('credential.write', form),
     created,
     list,
     pages.nav,
@@ -197,7 +198,12 @@ function table(vault: Vault, items: Credential[], first: boolean, reload: () => 
         h('span', { class: `badge badge--${c.status === 'active' ? 'valid' : 'muted'}` }, c.status),
       ),
       h('td', { 'data-label': 'Created' }, formatDate(c.created_at)),
-      h('td', { class: 'cell-actions' }, toggle, remove),
+      h(
+        'td',
+        { class: 'cell-actions' },
+        writable('credential.write', toggle),
+        writable('credential.write', remove),
+      ),
     );
   });
   return h(

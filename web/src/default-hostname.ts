@@ -6,6 +6,7 @@ import { clientAuthFields } from './client-auth-fields.js';
 import { clear, errorBox, h, loading, showFieldError } from './dom.js';
 import { modeText } from './format.js';
 import { errorField } from './key-material.js';
+import { allowed, writable } from './roles.js';
 import type { Vault } from './types.js';
 
 export function defaultHostnamePanel(vault: Vault): HTMLElement {
@@ -14,6 +15,41 @@ export function defaultHostnamePanel(vault: Vault): HTMLElement {
     { class: 'panel', 'aria-labelledby': 'default-hostname-title' },
     loading('Loading the default hostname…'),
   );
+  const head = (current: Vault): HTMLElement[] => [
+    h('h3', { id: 'default-hostname-title' }, 'Default hostname'),
+    h(
+      'p',
+      { class: 'muted' },
+      h('code', { class: 'break' }, current.inbound_host),
+      ' — served with vaultgate’s local-CA certificate.',
+    ),
+  ];
+  // A role that may not change caller mTLS sees what is set, as text.
+  const show = (current: Vault): void => {
+    const auth = current.inbound_client_auth;
+    clear(
+      panel,
+      ...head(current),
+      h(
+        'dl',
+        { class: 'details' },
+        h('dt', {}, 'Caller mTLS'),
+        h('dd', {}, modeText(auth.mode)),
+        ...(auth.mode !== 'off'
+          ? [
+              h('dt', {}, 'Trusted caller CAs'),
+              h(
+                'dd',
+                {},
+                auth.ca_subjects.length
+                  ? h('ul', { class: 'chain' }, ...auth.ca_subjects.map((s) => h('li', {}, s)))
+                  : 'None',
+              ),
+            ]
+          : []),
+      ),
+    );
+  };
   const draw = (current: Vault, notice?: Node): void => {
     const fields = clientAuthFields({
       prefix: 'inbound_client_auth',
@@ -25,17 +61,7 @@ export function defaultHostnamePanel(vault: Vault): HTMLElement {
     const general = h('div', { 'aria-live': 'polite' }, notice);
     const save = h('button', { type: 'submit', class: 'btn' }, 'Save caller mTLS');
     const form = h('form', { novalidate: true }, fields.wrap, general, save);
-    clear(
-      panel,
-      h('h3', { id: 'default-hostname-title' }, 'Default hostname'),
-      h(
-        'p',
-        { class: 'muted' },
-        h('code', { class: 'break' }, current.inbound_host),
-        ' — served with vaultgate’s local-CA certificate.',
-      ),
-      form,
-    );
+    clear(panel, ...head(current), writable('client_auth.write', form));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       clear(general);
@@ -64,7 +90,7 @@ export function defaultHostnamePanel(vault: Vault): HTMLElement {
   // The vault list the shell holds may predate a change made here, so the vault is read afresh; the
   // form appears only then, so nothing typed into it is redrawn away.
   api<Vault>('GET', `/vaults/${vault.id}`).then(
-    (fresh) => draw(fresh),
+    (fresh) => (allowed('client_auth.write') ? draw(fresh) : show(fresh)),
     (err: Error) => clear(panel, errorBox(err.message)),
   );
   return panel;

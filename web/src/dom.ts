@@ -56,10 +56,16 @@ export function formatDateTime(iso: string): string {
 }
 
 /**
- * Copies text to the clipboard. The Clipboard API can be refused (no permission, no focus); then the
- * button says so instead of failing silently, and the text stays selectable on the page.
+ * Copies text to the clipboard. The Clipboard API can be refused (no permission, no focus, a page
+ * not served over HTTPS or from localhost); then the button says so instead of failing silently, the
+ * text stays selectable on the page, and `refused` may select it so that Ctrl+C copies it.
  */
-export function copyButton(label: string, text: () => string, accessibleName = label): HTMLButtonElement {
+export function copyButton(
+  label: string,
+  text: () => string,
+  accessibleName = label,
+  refused?: () => void,
+): HTMLButtonElement {
   const button = h(
     'button',
     { type: 'button', class: 'btn btn--small', 'aria-label': accessibleName },
@@ -70,10 +76,13 @@ export function copyButton(label: string, text: () => string, accessibleName = l
       button.textContent = msg;
       setTimeout(() => (button.textContent = label), 1500);
     };
-    navigator.clipboard.writeText(text()).then(
-      () => done('Copied'),
-      () => done('Select and copy'),
-    );
+    const failed = (): void => {
+      done('Select and copy');
+      refused?.();
+    };
+    // navigator.clipboard is undefined outside a secure context (plain HTTP to another host).
+    if (!navigator.clipboard) failed();
+    else navigator.clipboard.writeText(text()).then(() => done('Copied'), failed);
   });
   return button;
 }

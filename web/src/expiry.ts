@@ -9,6 +9,7 @@ import { firstItems, listPage } from './api.js';
 import { openCertificateRequestForm, type RequestPrefill } from './certificate-request-form.js';
 import { clear, formatDate, h } from './dom.js';
 import { certificateName } from './format.js';
+import { writable } from './roles.js';
 import type { Certificate, CertificateStatus, Credential, Hostname, Route, Vault } from './types.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -165,15 +166,18 @@ export function renewalPanel(vault: Vault, onCreated: () => void): HTMLElement {
                 'li',
                 {},
                 `${certificateName(c)} (${formatDate(c.not_after)}) `,
-                h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'btn btn--small',
-                    'aria-label': `Create renewal request for ${certificateName(c)}`,
-                    onclick: () => renew(c),
-                  },
-                  'Create renewal request',
+                writable(
+                  'certificate_request.write',
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'btn btn--small',
+                      'aria-label': `Create renewal request for ${certificateName(c)}`,
+                      onclick: () => renew(c),
+                    },
+                    'Create renewal request',
+                  ),
                 ),
               ),
             ),

@@ -10,6 +10,7 @@ import { modeText, statusBadge, warningText } from './format.js';
 import { openHostnameForm } from './hostname-form.js';
 import { openHostnamePreview } from './hostname-preview.js';
 import { pager } from './pager.js';
+import { allowed, writable } from './roles.js';
 import type { Hostname, Vault } from './types.js';
 
 export function renderHostnames(main: HTMLElement, vault: Vault, notice?: Node): void {
@@ -40,7 +41,7 @@ export function renderHostnames(main: HTMLElement, vault: Vault, notice?: Node):
           'Custom hostnames the inbound proxy answers on, each with your own server certificate (the one a card network trusts), and the client certificates it asks of callers.',
         ),
       ),
-      add,
+      writable('hostname.write', add),
     ),
     notice,
     banner,
@@ -91,11 +92,13 @@ function listView(
       'div',
       { class: 'empty' },
       h('p', { class: 'empty__title' }, 'No custom hostnames yet'),
-      h(
-        'p',
-        { class: 'muted' },
-        'Use “Add Hostname” to serve a name of your own (like callbacks.acme.example) with its certificate.',
-      ),
+      allowed('hostname.write')
+        ? h(
+            'p',
+            { class: 'muted' },
+            'Use “Add Hostname” to serve a name of your own (like callbacks.acme.example) with its certificate.',
+          )
+        : null,
     );
   }
   const rows = items.map((x) => {
@@ -165,7 +168,12 @@ function listView(
             : null,
         ),
       ),
-      h('td', { class: 'cell-actions cell-actions--two' }, replace, remove),
+      h(
+        'td',
+        { class: 'cell-actions cell-actions--two' },
+        writable('hostname.write', replace),
+        writable('hostname.write', remove),
+      ),
     );
     // As on the certificates tab: the row opens the preview for pointers, the name button for keyboards.
     row.addEventListener('click', () => openHostnamePreview(vault, x.id));

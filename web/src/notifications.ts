@@ -18,6 +18,7 @@ import {
   showFieldError,
 } from './dom.js';
 import { pager } from './pager.js';
+import { writable } from './roles.js';
 import type { Webhook, WebhookDelivery, WebhookEvent } from './types.js';
 
 const EVENTS: readonly { id: WebhookEvent; label: string; checked: boolean }[] = [
@@ -104,7 +105,7 @@ export function renderNotifications(main: HTMLElement): void {
         ),
       ),
     ),
-    form,
+    writable('webhook.write', form),
     created,
     list,
     pages.nav,
@@ -228,7 +229,7 @@ function table(items: Webhook[], first: boolean, reload: () => void): HTMLElemen
       h('td', { 'data-label': 'Events' }, w.events.join(', ')),
       h('td', { 'data-label': 'Days before' }, w.days_before.join(', ')),
       h('td', { 'data-label': 'Created' }, formatDate(w.created_at)),
-      h('td', { class: 'cell-actions' }, deliveries, remove),
+      h('td', { class: 'cell-actions' }, deliveries, writable('webhook.write', remove)),
     );
   });
   return h(

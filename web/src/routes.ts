@@ -5,6 +5,7 @@ import { api, listPage } from './api.js';
 import { clear, confirmDialog, copyButton, errorBox, h, loading } from './dom.js';
 import { routeName } from './format.js';
 import { pager, type PageState } from './pager.js';
+import { writable } from './roles.js';
 import { openRouteForm } from './route-form.js';
 import type { ProxyType, Route, Vault } from './types.js';
 
@@ -53,7 +54,12 @@ export function renderRoutes(main: HTMLElement, vault: Vault): void {
           copyButton('Copy', () => vault.inbound_host, 'Copy inbound host'),
         ),
       ),
-      h('div', { class: 'button-row' }, addInbound, addOutbound),
+      h(
+        'div',
+        { class: 'button-row' },
+        writable('route.write', addInbound),
+        writable('route.write', addOutbound),
+      ),
     ),
     list,
     pages.nav,
@@ -139,7 +145,7 @@ function section(
         { 'data-label': 'Upstream TLS' },
         r.upstream_tls?.verify === false ? 'not verified' : 'verified',
       ),
-      h('td', { class: 'cell-actions' }, edit, remove),
+      h('td', { class: 'cell-actions' }, writable('route.write', edit), writable('route.write', remove)),
     );
   });
   const headers = [

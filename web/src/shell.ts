@@ -1,36 +1,70 @@
-// The signed-in frame: header with the vault picker and sign-out, the Vault Settings tabs, and
-// hash routing (#/<vault id>/<page>) so a reload or a shared link lands on the same screen.
+// The signed-in frame: header with the vault picker, who is signed in and sign-out, the Vault
+// Settings tabs, and hash routing (#/<vault id>/<page>) so a reload or a shared link lands on the
+// same screen. Tabs and controls the session's role may not use are not drawn (roles.ts).
 
 import { api, firstItems, setCsrfToken } from './api.js';
+import { renderApiTokens } from './api-tokens.js';
+import { renderAuditLog } from './audit-log.js';
 import { renderCertificates } from './certificates.js';
 import { renewalPanel } from './expiry.js';
 import { renderCredentials } from './credentials.js';
 import { clear, errorBox, field, h, loading, openDialog, showFieldError } from './dom.js';
 import { renderHostnames } from './hostnames.js';
 import { renderNotifications } from './notifications.js';
+import { allowed, roleBadge, writable, type Action } from './roles.js';
 import { renderRoutes } from './routes.js';
-import type { Vault } from './types.js';
+import type { SessionToken, Vault } from './types.js';
 
-const PAGES = [
-  { id: 'certificates', label: 'Mutual TLS Certificates', render: renderCertificates },
+interface Page {
+  id: string;
+  label: string;
+  render(main: HTMLElement, vault: Vault): void;
+  /** Shown only to roles that may do this (roles.ts); every role sees the others. */
+  only?: Action;
+}
+
+/** The first tab, which every role sees: where an address without a (visible) page lands. */
+const CERTIFICATES: Page = {
+  id: 'certificates',
+  label: 'Mutual TLS Certificates',
+  render: renderCertificates,
+};
+
+const PAGES: readonly Page[] = [
+  CERTIFICATES,
   { id: 'credentials', label: 'Access credentials', render: renderCredentials },
   { id: 'routes', label: 'Routes', render: renderRoutes },
   { id: 'hostnames', label: 'Hostnames', render: renderHostnames },
-  // Instance-wide (webhooks hear about every vault): the same page under whichever vault is open.
+  // Instance-wide (webhooks hear about every vault, the audit log and tokens span them all): the
+  // same page under whichever vault is open.
   { id: 'notifications', label: 'Notifications', render: renderNotifications },
-] as const;
-type PageId = (typeof PAGES)[number]['id'];
+  { id: 'audit', label: 'Audit log', render: renderAuditLog, only: 'audit.page' },
+  { id: 'tokens', label: 'API tokens', render: renderApiTokens, only: 'tokens.page' },
+];
 
-function parseHash(): { vaultId: string | undefined; page: PageId } {
-  const [, vaultId, page] = location.hash.split('/');
-  const known = PAGES.find((p) => p.id === page);
-  return { vaultId: vaultId || undefined, page: known ? known.id : 'certificates' };
+function visiblePages(): Page[] {
+  return PAGES.filter((p) => p.only === undefined || allowed(p.only));
 }
 
-export function startShell(root: HTMLElement, onSignedOut: () => void): void {
+/** The page of the address; one this role may not see opens the certificates instead. */
+function parseHash(): { vaultId: string | undefined; page: Page } {
+  const [, vaultId, page] = location.hash.split('/');
+  const known = visiblePages().find((p) => p.id === page) ?? CERTIFICATES;
+  return { vaultId: vaultId || undefined, page: known };
+}
+
+export function startShell(root: HTMLElement, token: SessionToken, onSignedOut: () => void): void {
   const picker = h('select', { id: 'vault-picker', class: 'vault-picker__select' });
   const signOut = h('button', { type: 'button', class: 'btn btn--ghost' }, 'Sign out');
   const newVault = h('button', { type: 'button', class: 'btn' }, 'New vault');
+  const who = h(
+    'p',
+    { class: 'topbar__who', id: 'signed-in-as' },
+    h('span', { class: 'visually-hidden' }, 'Signed in as '),
+    h('span', { class: 'topbar__name' }, token.name),
+    ' ',
+    roleBadge(token.role),
+  );
   const nav = h('nav', { class: 'tabs', 'aria-label': 'Vault Settings' });
   const main = h('main', { class: 'content', id: 'content', tabindex: '-1' });
   const vaultInfo = h('div', { class: 'vault-head' });
@@ -45,9 +79,9 @@ export function startShell(root: HTMLElement, onSignedOut: () => void): void {
       { class: 'vault-picker' },
       h('label', { for: picker.id, class: 'vault-picker__label' }, 'Vault'),
       picker,
-      newVault,
+      writable('vault.write', newVault),
     ),
-    signOut,
+    h('div', { class: 'topbar__session' }, who, signOut),
   );
   clear(root, header, h('div', { class: 'page' }, vaultInfo, nav, main));
 
@@ -63,13 +97,13 @@ export function startShell(root: HTMLElement, onSignedOut: () => void): void {
           'div',
           { class: 'empty' },
           h('p', {}, 'No vaults yet.'),
-          h('p', {}, 'Create one with “New vault”.'),
+          h('p', {}, allowed('vault.write') ? 'Create one with “New vault”.' : 'An admin can create one.'),
         ),
       );
       return;
     }
-    if (vault.id !== vaultId) {
-      history.replaceState(null, '', `#/${vault.id}/${page}`);
+    if (vault.id !== vaultId || !location.hash.endsWith(`/${page.id}`)) {
+      history.replaceState(null, '', `#/${vault.id}/${page.id}`);
     }
     picker.value = vault.id;
     clear(
@@ -86,17 +120,16 @@ export function startShell(root: HTMLElement, onSignedOut: () => void): void {
     );
     clear(
       nav,
-      ...PAGES.map((p) =>
+      ...visiblePages().map((p) =>
         h(
           'a',
-          { href: `#/${vault.id}/${p.id}`, class: 'tab', 'aria-current': p.id === page ? 'page' : false },
+          { href: `#/${vault.id}/${p.id}`, class: 'tab', 'aria-current': p === page ? 'page' : false },
           p.label,
         ),
       ),
     );
-    const current = PAGES.find((p) => p.id === page) ?? PAGES[0];
-    document.title = `${current.label} · ${vault.name} · vaultgate`;
-    current.render(main, vault);
+    document.title = `${page.label} · ${vault.name} · vaultgate`;
+    page.render(main, vault);
   };
 
   const loadVaults = async (selectId?: string): Promise<void> => {
@@ -115,12 +148,12 @@ export function startShell(root: HTMLElement, onSignedOut: () => void): void {
       return;
     }
     clear(picker, ...vaults.map((v) => h('option', { value: v.id }, `${v.name} (${v.id})`)));
-    if (selectId) location.hash = `#/${selectId}/${parseHash().page}`;
+    if (selectId) location.hash = `#/${selectId}/${parseHash().page.id}`;
     route();
   };
 
   picker.addEventListener('change', () => {
-    location.hash = `#/${picker.value}/${parseHash().page}`;
+    location.hash = `#/${picker.value}/${parseHash().page.id}`;
   });
   window.addEventListener('hashchange', () => {
     if (root.contains(main)) route();

@@ -181,3 +181,46 @@ export interface CertificateRequest {
   created_at: string;
   completed_at: string | null;
 }
+
+/** A token's role (SPEC §2 "API tokens and roles"): what its calls, and its dashboard sessions, may do. */
+export type Role = 'admin' | 'operator' | 'viewer';
+
+/** An API token's metadata; the token itself is never readable after it was created. */
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: Role;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+/** The answer to the create call: the only time the token is shown. */
+export interface CreatedApiToken extends ApiToken {
+  token: string;
+}
+
+/** Who a session (or a bearer token) is: the token it was signed in with. */
+export interface SessionToken {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+/** GET /session: the CSRF token of a dashboard session (null for a bearer token) and whose it is. */
+export interface Session {
+  csrf_token: string | null;
+  token: SessionToken;
+}
+
+/** One entry of the audit trail (SPEC §2 "Audit"). */
+export interface AuditEvent {
+  id: string;
+  at: string;
+  /** `token:<name>`, `dashboard:<name>`, `anonymous` (a failed sign-in) or `system`. */
+  actor: string;
+  client_address: string | null;
+  action: string;
+  vault_id: string | null;
+  target_id: string | null;
+}
