@@ -65,7 +65,9 @@ function exitAfterLogs(code: number): void {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(usage());
+    // The settings, then the commands of the CLI (the same binary: bin/vaultgate.js).
+    const { commandsOverview } = await import('./cli/help.js');
+    process.stdout.write(`${usage()}\n${commandsOverview()}`);
     return;
   }
   if (argv.includes('--version') || argv.includes('-V')) {
