@@ -19,6 +19,8 @@ describe('workers of two instances sharing PostgreSQL', () => {
     const shared = {
       VAULTGATE_DATABASE_URL: db.url,
       VAULTGATE_MASTER_KEY: randomBytes(32).toString('base64'),
+      // Instances sharing a database share the admin token: it is the one bootstrap token in it.
+      VAULTGATE_ADMIN_TOKEN: `vgadm_${randomBytes(16).toString('hex')}`,
     };
     a = await startTestVaultgate({ ...shared, VAULTGATE_WORKERS: '1' });
     b = await startTestVaultgate({ ...shared, VAULTGATE_WORKERS: '2' });

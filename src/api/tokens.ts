@@ -68,8 +68,10 @@ export async function syncBootstrapToken(
         if (row.token_hash === hash) return;
         await repo.replaceApiTokenHash(row.id, hash);
         await repo.insertAuditEvent(systemEvent('api_token.replaced', row.id, at));
-        logger.info(
-          'the admin token changed: the bootstrap token now is the new one, its old sessions ended',
+        // Also what a second instance on this database with another admin token does: the last to
+        // start wins, and the other's token stops working. Say so where operators look.
+        logger.warn(
+          'the admin token differs from the bootstrap token in the database: the bootstrap token is now this one and its old sessions ended (instances sharing a database need the same admin token)',
         );
         return;
       }
