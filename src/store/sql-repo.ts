@@ -75,6 +75,27 @@ const ATTEMPT_LOG_KEPT = 50;
  */
 const CERTIFICATE_CHANGES_KEPT_MS = 10 * 60_000;
 
+/**
+ * The condition "tied to this credential or to this route" (either, when both are given) of the rows
+ * that carry credential_id and route_id; undefined when neither is given (nothing is tied to nothing).
+ */
+function tiedTo(ref: {
+  credentialId?: string;
+  routeId?: string;
+}): { sql: string; params: SqlParam[] } | undefined {
+  const where: string[] = [];
+  const params: SqlParam[] = [];
+  if (ref.credentialId !== undefined) {
+    where.push('credential_id = ?');
+    params.push(ref.credentialId);
+  }
+  if (ref.routeId !== undefined) {
+    where.push('route_id = ?');
+    params.push(ref.routeId);
+  }
+  return where.length === 0 ? undefined : { sql: `(${where.join(' OR ')})`, params };
+}
+
 /** `%`, `_` and the escape character itself match literally in a LIKE pattern with ESCAPE '\\'. */
 function likeLiteral(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -513,18 +534,10 @@ export class SqlRepo implements Repo {
     routeId?: string;
     fingerprint?: string;
   }): Promise<number> {
-    const where: string[] = [];
-    const params: SqlParam[] = [];
-    if (ref.credentialId !== undefined) {
-      where.push('credential_id = ?');
-      params.push(ref.credentialId);
-    }
-    if (ref.routeId !== undefined) {
-      where.push('route_id = ?');
-      params.push(ref.routeId);
-    }
-    if (where.length === 0) return 0;
-    let sql = `SELECT COUNT(*) AS n FROM certificates WHERE (${where.join(' OR ')})`;
+    const tied = tiedTo(ref);
+    if (tied === undefined) return 0;
+    const params = tied.params;
+    let sql = `SELECT COUNT(*) AS n FROM certificates WHERE ${tied.sql}`;
     if (ref.fingerprint !== undefined) {
       sql += ' AND fingerprint_sha256 = ?';
       params.push(ref.fingerprint);
@@ -601,19 +614,11 @@ export class SqlRepo implements Repo {
     credentialId?: string;
     routeId?: string;
   }): Promise<number> {
-    const where: string[] = [];
-    const params: SqlParam[] = [];
-    if (ref.credentialId !== undefined) {
-      where.push('credential_id = ?');
-      params.push(ref.credentialId);
-    }
-    if (ref.routeId !== undefined) {
-      where.push('route_id = ?');
-      params.push(ref.routeId);
-    }
-    if (where.length === 0) return 0;
+    const tied = tiedTo(ref);
+    if (tied === undefined) return 0;
+    const params = tied.params;
     const row = await this.#db.get<{ n: number | string }>(
-      `SELECT COUNT(*) AS n FROM certificate_requests WHERE status = 'pending' AND (${where.join(' OR ')})`,
+      `SELECT COUNT(*) AS n FROM certificate_requests WHERE status = 'pending' AND ${tied.sql}`,
       params,
     );
     return Number(row?.n ?? 0);
