@@ -13,13 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboundRequest } from './helpers/inbound-fixture.js';
 import {
   fingerprintOf,
-  startUpstream,
+  startMtlsUpstream,
   type Upstream,
   type UpstreamReport,
 } from './helpers/inbound-upstream.js';
-import { chainPem, makeCa, makeLeaf, type Issued } from './helpers/pki-fixtures.js';
+import { chainPem, makeLeaf, type Issued } from './helpers/pki-fixtures.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './helpers/postgres.js';
-import { runToExit, startProcess, type RunningProcess } from './helpers/process.js';
+import { runToExit, startProcess, stopProcess, type RunningProcess } from './helpers/process.js';
 
 const DOC = readFileSync(join(import.meta.dirname, '..', 'docs', 'operations.md'), 'utf8');
 
@@ -55,15 +55,7 @@ let upstream: Upstream;
 const running: RunningProcess[] = [];
 
 beforeAll(async () => {
-  clientCa = makeCa({ cn: 'Ops Client Root' });
-  serverCa = makeCa({ cn: 'Ops Upstream Root' });
-  const server = makeLeaf({
-    issuer: serverCa,
-    cn: 'localhost',
-    eku: ['serverAuth'],
-    sans: ['DNS:localhost', 'IP:127.0.0.1'],
-  });
-  upstream = await startUpstream({ server, clientCa: [clientCa.certPem] });
+  ({ clientCa, serverCa, upstream } = await startMtlsUpstream('Ops'));
 });
 afterAll(async () => {
   for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
@@ -75,11 +67,6 @@ async function start(dataDir: string, env: Record<string, string> = {}): Promise
   const p = await startProcess(dataDir, { VAULTGATE_WORKERS: '1', ...env });
   running.push(p);
   return p;
-}
-
-async function stop(p: RunningProcess): Promise<void> {
-  p.child.kill('SIGTERM');
-  expect(await p.exited, p.output()).toBe(0);
 }
 
 /** One management API call with a bearer token (or a dashboard cookie). */
@@ -185,7 +172,7 @@ describe('docs/operations.md', () => {
       await expectServed(first, token, made);
       // Online, as the runbook says: vaultgate keeps running (and has its writes in the WAL file).
       run('sqlite-backup', env);
-      await stop(first);
+      await stopProcess(first);
 
       rmSync(dataDir, { recursive: true, force: true });
       run('sqlite-restore', env);
@@ -200,7 +187,7 @@ describe('docs/operations.md', () => {
       const second = await start(dataDir);
       expect(second.output()).not.toContain(token); // the restored token: not a new one, not printed
       await expectServed(second, token, made);
-      await stop(second);
+      await stopProcess(second);
     },
     LIMIT,
   );
@@ -238,7 +225,7 @@ describe('docs/operations.md', () => {
         const made = await makeData(first, token);
         await expectServed(first, token, made);
         run('postgres-backup', env);
-        await stop(first);
+        await stopProcess(first);
 
         // Everything gone: the database, the key files, the instance's data dir.
         await db.drop();
@@ -250,7 +237,7 @@ describe('docs/operations.md', () => {
 
         const second = await start(dataDir, vgEnv);
         await expectServed(second, token, made);
-        await stop(second);
+        await stopProcess(second);
       } finally {
         await db.drop();
       }
@@ -274,7 +261,7 @@ describe('docs/operations.md', () => {
         VG_USER: me,
         ADMIN_TOKEN_FILE: join(dataDir, 'admin-token'),
       });
-      await stop(first);
+      await stopProcess(first);
       const fresh = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
       expect(fresh).not.toBe(old);
       expect(fresh).toMatch(/^vgadm_[A-Za-z0-9_-]{32}$/);
@@ -284,7 +271,7 @@ describe('docs/operations.md', () => {
       expect((await api(second, { token: old }, 'GET', '/vaults')).status).toBe(401);
       expect((await api(second, { cookie }, 'GET', '/vaults')).status).toBe(401);
       expect((await api(second, { token: fresh }, 'GET', '/vaults')).status).toBe(200);
-      await stop(second);
+      await stopProcess(second);
     },
     LIMIT,
   );

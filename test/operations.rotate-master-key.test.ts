@@ -29,13 +29,13 @@ import { callHostname } from './helpers/hostname-client.js';
 import { inboundRequest } from './helpers/inbound-fixture.js';
 import {
   fingerprintOf,
-  startUpstream,
+  startMtlsUpstream,
   type Upstream,
   type UpstreamReport,
 } from './helpers/inbound-upstream.js';
-import { chainPem, makeCa, makeLeaf, type Issued } from './helpers/pki-fixtures.js';
+import { chainPem, makeLeaf, type Issued } from './helpers/pki-fixtures.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
-import { MAIN, runToExit, startProcess, type RunningProcess } from './helpers/process.js';
+import { MAIN, runToExit, startProcess, stopProcess, type RunningProcess } from './helpers/process.js';
 
 const BIN = join(dirname(MAIN), '..', '..', 'bin', 'vaultgate.js');
 /** Several vaultgate starts and rotations per test on a loaded 2-core machine. */
@@ -48,15 +48,7 @@ let upstream: Upstream;
 const running: RunningProcess[] = [];
 
 beforeAll(async () => {
-  clientCa = makeCa({ cn: 'Rotate Client Root' });
-  serverCa = makeCa({ cn: 'Rotate Server Root' });
-  const server = makeLeaf({
-    issuer: serverCa,
-    cn: 'localhost',
-    eku: ['serverAuth'],
-    sans: ['DNS:localhost', 'IP:127.0.0.1'],
-  });
-  upstream = await startUpstream({ server, clientCa: [clientCa.certPem] });
+  ({ clientCa, serverCa, upstream } = await startMtlsUpstream('Rotate'));
 });
 afterAll(async () => {
   for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
@@ -89,11 +81,6 @@ async function start(d: Deployment, env: Record<string, string> = {}): Promise<R
   const p = await startProcess(d.dataDir, { VAULTGATE_WORKERS: '1', ...d.env, ...env });
   running.push(p);
   return p;
-}
-
-async function stop(p: RunningProcess): Promise<void> {
-  p.child.kill('SIGTERM');
-  expect(await p.exited, p.output()).toBe(0);
 }
 
 interface CommandRun {
@@ -462,7 +449,7 @@ describe.each([
       expect(refused.stderr).toMatch(
         /^error: .*(in use by another process|vaultgate is running on this database).*\.\n$/,
       );
-      await stop(first);
+      await stopProcess(first);
       expect(await sealedValues(d)).toEqual(before);
 
       const done = await rotate(d, nextFile);
@@ -498,7 +485,7 @@ describe.each([
       await expectServed(second, made);
       const audit = await call(second, made.token, 'GET', '/audit-events?action=master_key.rotated');
       expect(audit.data.map((e: { actor: string }) => e.actor)).toEqual(['system']);
-      await stop(second);
+      await stopProcess(second);
     },
     LIMIT,
   );
@@ -564,7 +551,7 @@ describe.each([
       // One event per committed rotation: the first, the re-run after the kill mid-way, this one.
       const audit = await call(third, made.token, 'GET', '/audit-events?action=master_key.rotated');
       expect(audit.data).toHaveLength(3);
-      await stop(third);
+      await stopProcess(third);
     },
     LIMIT,
   );

@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { knownVariables } from '../src/config/settings.js';
 import { makeCa, makeLeaf } from './helpers/pki-fixtures.js';
-import { runToExit, startProcess, type RunningProcess } from './helpers/process.js';
+import { runToExit, startProcess, stopProcess, type RunningProcess } from './helpers/process.js';
 
 /**
  * Issue 13, "listener exposure" and "sessions": real vaultgate processes, real sockets. Linux routes
@@ -32,10 +32,6 @@ async function start(dataDir: string, env: Record<string, string> = {}): Promise
   const p = await startProcess(dataDir, env);
   running.push(p);
   return p;
-}
-async function stop(p: RunningProcess): Promise<void> {
-  p.child.kill('SIGTERM');
-  expect(await p.exited, p.output()).toBe(0);
 }
 
 /** Whether a TCP connection to host:port is accepted. */
@@ -128,7 +124,7 @@ describe('per-listener addresses', () => {
     );
     expect(vg.output()).toContain(`inbound 127.0.0.2:${inbound}`);
     expect(vg.output()).toContain(`outbound TLS 127.0.0.2:${outbound_tls}`);
-    await stop(vg);
+    await stopProcess(vg);
   });
 });
 
@@ -183,7 +179,7 @@ describe('HTTPS for the management API', () => {
       ca: root.certPem,
     });
     expect(out.headers['set-cookie']?.[0]).toMatch(/; Secure$/);
-    await stop(vg);
+    await stopProcess(vg);
   });
 
   it('refuses to start, naming the setting, when the files are missing, not PEM or do not match', async () => {
@@ -252,10 +248,10 @@ describe('secrets come from the environment or a file, never from a flag', () =>
     expect(readdirSync(dataDir)).not.toContain('master.key');
     expect(readdirSync(dataDir)).not.toContain('admin-token');
     expect(vg.output()).not.toContain(token);
-    await stop(vg);
+    await stopProcess(vg);
     // The key from the file is the one that sealed the data: the same key given directly opens it.
     const again = await start(dataDir, { VAULTGATE_MASTER_KEY: key, VAULTGATE_ADMIN_TOKEN: token });
-    await stop(again);
+    await stopProcess(again);
   });
 
   it('refuses a secret given both ways, and an empty or unreadable file, naming the settings', async () => {
@@ -418,16 +414,16 @@ describe('dashboard sessions end on the server', () => {
     expect(audit.body).not.toContain(second.cookie.split('=')[1]);
 
     // A restart with the same token keeps the session; one with another token ends it.
-    await stop(vg);
+    await stopProcess(vg);
     vg = await start(dataDir, { VAULTGATE_ADMIN_TOKEN: tokenA });
     base = `http://127.0.0.1:${vg.ports.admin}`;
     expect(await list(second.cookie)).toBe(200);
-    await stop(vg);
+    await stopProcess(vg);
     vg = await start(dataDir, { VAULTGATE_ADMIN_TOKEN: tokenB });
     base = `http://127.0.0.1:${vg.ports.admin}`;
     expect(await list(second.cookie)).toBe(401);
     const again = await signIn(base, tokenB);
     expect(await list(again.cookie)).toBe(200);
-    await stop(vg);
+    await stopProcess(vg);
   });
 });

@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SecureVersion, TLSSocket } from 'node:tls';
+import { makeCa, makeLeaf, type Issued } from './pki-fixtures.js';
 
 export interface Pem {
   readonly certPem: string;
@@ -143,4 +144,23 @@ export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * An HTTPS upstream on localhost that demands a client certificate from `clientCa`, with its server
+ * certificate from `serverCa`: what an inbound route with a client certificate is tested against.
+ */
+export async function startMtlsUpstream(
+  label: string,
+): Promise<{ clientCa: Issued; serverCa: Issued; upstream: Upstream }> {
+  const clientCa = makeCa({ cn: `${label} Client Root` });
+  const serverCa = makeCa({ cn: `${label} Server Root` });
+  const server = makeLeaf({
+    issuer: serverCa,
+    cn: 'localhost',
+    eku: ['serverAuth'],
+    sans: ['DNS:localhost', 'IP:127.0.0.1'],
+  });
+  const upstream = await startUpstream({ server, clientCa: [clientCa.certPem] });
+  return { clientCa, serverCa, upstream };
 }

@@ -91,6 +91,13 @@ export async function startProcess(
   };
 }
 
+/** Stops a vaultgate started by startProcess as systemd does (SIGTERM); fails unless it drained and exited 0. */
+export async function stopProcess(p: RunningProcess): Promise<void> {
+  p.child.kill('SIGTERM');
+  const code = await p.exited;
+  if (code !== 0) throw new Error(`vaultgate exited with ${code} after SIGTERM, not 0:\n${p.output()}`);
+}
+
 /**
  * Through the management API of a vaultgate started by startProcess (admin token from its data
  * dir): a new sandbox vault whose inbound route forwards every host to `upstream`, trusting `caPem`.
